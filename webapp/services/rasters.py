@@ -1,0 +1,47 @@
+"""Raster files of a task's results: turn GeoTIFFs into cloud-optimized GeoTIFFs (COGs) for fast tiling."""
+import logging
+import os
+import uuid
+from pathlib import Path
+
+import rasterio
+import rasterio.shutil
+
+log = logging.getLogger(__name__)
+
+# Creation options of GDAL's "COG" driver (https://gdal.org/drivers/raster/cog.html).
+COG_OPTIONS = {
+    "BLOCKSIZE": 512,
+    # Lossless: orthophotos keep their alpha band (JPEG cannot) and DEMs their exact elevations.
+    "COMPRESS": "DEFLATE",
+    "PREDICTOR": "YES",  # horizontal differencing for integers, floating-point predictor for floats
+    "OVERVIEWS": "IGNORE_EXISTING",  # rebuild overviews down to one block, whatever the source had
+    # Average keeps overviews smooth for imagery and elevations; GDAL leaves nodata/alpha out of the mean.
+    "OVERVIEW_RESAMPLING": "AVERAGE",
+    "BIGTIFF": "IF_SAFER",
+    "NUM_THREADS": "ALL_CPUS",
+}
+
+
+def is_cog(path):
+    """Whether a GeoTIFF already has the COG layout (GDAL marks the files its COG driver writes)."""
+    with rasterio.open(path) as src:
+        return src.driver == "GTiff" and src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+
+
+def make_cog(path):
+    """Rewrite a GeoTIFF in place as a COG, atomically; return False if it already was one."""
+    path = Path(path)
+    if is_cog(path):
+        return False
+    # A unique temp name in the same folder: a rename there is atomic, and concurrent calls never collide.
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.cog.tif")
+    try:
+        rasterio.shutil.copy(str(path), str(temp), driver="COG", **COG_OPTIONS)
+        os.chmod(temp, path.stat().st_mode & 0o777)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    log.info("converted %s to a cloud-optimized GeoTIFF", path)
+    return True
