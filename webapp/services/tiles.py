@@ -8,7 +8,6 @@ import os
 import shutil
 import threading
 import uuid
-import warnings
 from collections import OrderedDict
 from pathlib import Path
 from typing import NamedTuple
@@ -17,7 +16,7 @@ import morecantile
 import numpy
 from rasterio.enums import ColorInterp
 from rio_tiler.colormap import cmap as COLOR_MAPS
-from rio_tiler.errors import NoOverviewWarning, TileOutsideBounds
+from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
 from rio_tiler.models import ImageData
 from scipy import ndimage
@@ -220,9 +219,7 @@ def _reader(path, version):
     # Close readers of older versions of the same file: they hold replaced files open.
     for stale in [k for k in readers if k[0] == key[0]]:
         readers.pop(stale).close()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NoOverviewWarning)  # small rasters need none; make_cog adds them
-        reader = readers[key] = Reader(str(path))
+    reader = readers[key] = Reader(str(path))
     while len(readers) > READERS_PER_THREAD:
         readers.popitem(last=False)[1].close()
     return reader
