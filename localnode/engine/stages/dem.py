@@ -1,0 +1,6 @@
+"""Stage placeholder."""
+
+
+def run(ws, options, report):
+    """Nothing yet."""
+    return {}
