@@ -1,0 +1,274 @@
+"""The task queue: at most `parallel` engines at once, each task's life (commit, run, cancel, restart, remove)."""
+import json
+import logging
+import shutil
+import threading
+import uuid as uuidlib
+from pathlib import Path
+
+from localnode.engine_process import EngineProcess, exit_message, kill_orphan_engine, parse_line
+from localnode.results import BuildCanceled, build_zip
+from localnode.taskoptions import engine_options
+from localnode.tasks import (CANCELED, COMPLETED, FAILED, FINISHED, QUEUED, RUNNING, Task, load_tasks,
+                             now_ms)
+from localnode.webhook import send_webhook
+
+log = logging.getLogger(__name__)
+STATUS_WORDS = {QUEUED: "queued", RUNNING: "running", FAILED: "failed", COMPLETED: "completed",
+                CANCELED: "canceled"}
+MIN_IMAGES = 2
+KILL_WAIT_SECONDS = 10
+
+
+class TaskError(Exception):
+    """A request about a task that cannot be done; str() is the message for the client."""
+
+
+class TaskQueue:
+    """Every task of the node, kept on disk under data_dir/tasks, and the engines running them."""
+
+    def __init__(self, data_dir, parallel=1):
+        """Load the saved tasks, queue again those that were running, and start what can start."""
+        self.tasks_dir = Path(data_dir) / "tasks"
+        self.tasks_dir.mkdir(parents=True, exist_ok=True)
+        self.parallel = max(1, int(parallel))
+        self._lock = threading.RLock()
+        self._tasks = load_tasks(self.tasks_dir)
+        self._engines = {}  # uuid -> EngineProcess of the running tasks
+        self._closing = False
+        with self._lock:
+            for task in self._tasks.values():
+                if task.committed and task.status == RUNNING:
+                    self._requeue_interrupted(task)
+            self._schedule()
+
+    # --- looking up ---------------------------------------------------------------------------------------
+
+    def get(self, uuid):
+        """The committed task with this uuid, or TaskError."""
+        task = self._tasks.get(uuid)
+        if task is None or not task.committed:
+            raise TaskError("Invalid uuid (not found)")
+        return task
+
+    def get_uploading(self, uuid):
+        """The task with this uuid still receiving its images (between init and commit), or TaskError."""
+        task = self._tasks.get(uuid)
+        if task is None:
+            raise TaskError("Invalid uuid (not found)")
+        if task.committed:
+            raise TaskError(f"Task {uuid} is already committed: it takes no more images.")
+        return task
+
+    def tasks(self):
+        """The committed tasks, oldest first."""
+        with self._lock:
+            return sorted((t for t in self._tasks.values() if t.committed), key=lambda t: t.date_created)
+
+    def active_count(self):
+        """How many tasks are queued or running."""
+        return sum(1 for task in self.tasks() if task.status in (QUEUED, RUNNING))
+
+    def exists(self, uuid):
+        """Whether any task (committed or not) has this uuid."""
+        return uuid in self._tasks
+
+    # --- a task's life ------------------------------------------------------------------------------------
+
+    def create(self, name, options, webhook=None, outputs=(), date_created=None, uuid=None):
+        """A new task folder with its saved state, ready to receive images."""
+        with self._lock:
+            uuid = uuid or str(uuidlib.uuid4())
+            if uuid in self._tasks:
+                raise TaskError(f"A task with uuid {uuid} already exists.")
+            folder = self.tasks_dir / uuid
+            (folder / "images").mkdir(parents=True)
+            task = Task(folder, uuid, name, options, webhook, outputs, date_created)
+            task.save()
+            self._tasks[uuid] = task
+            return task
+
+    def commit(self, task):
+        """Queue a task whose images are uploaded; TaskError (and nothing lost) when it has too few images."""
+        with self._lock:
+            images = task.photos_count()
+            if images < MIN_IMAGES:
+                raise TaskError(f"Need at least {MIN_IMAGES} images (this task has {images}).")
+            task.committed = True
+            task.queued_at = now_ms()
+            task.console.path.touch()
+            task.save()
+            self._schedule()
+
+    def discard(self, task):
+        """Forget a task that was never committed and delete its folder."""
+        with self._lock:
+            self._tasks.pop(task.uuid, None)
+        shutil.rmtree(task.folder, ignore_errors=True)
+
+    def cancel(self, uuid):
+        """Cancel a queued or running task at once (its engine is killed); it stays canceled."""
+        with self._lock:
+            task = self.get(uuid)
+            if task.status == CANCELED:
+                return
+            if task.status in (FAILED, COMPLETED):
+                raise TaskError(f"Task {uuid} is already {STATUS_WORDS[task.status]}; only queued or running "
+                                f"tasks can be canceled.")
+            task.processing_time = task.elapsed_ms() if task.started_at else -1
+            self._end(task, CANCELED, None)
+            engine = self._engines.pop(uuid, None)
+            info = task.info()
+            self._schedule()
+        self._stop(engine)
+        send_webhook(task.webhook, info)
+
+    def remove(self, uuid):
+        """Cancel a task, delete its folder and forget it."""
+        with self._lock:
+            task = self.get(uuid)
+            task.run_id = None
+            del self._tasks[uuid]
+            engine = self._engines.pop(uuid, None)
+            self._schedule()
+        self._stop(engine)
+        shutil.rmtree(task.folder, ignore_errors=True)
+
+    def restart(self, uuid, options=None):
+        """Queue a finished task again, with new options if given; earlier results are kept for rerun-from."""
+        with self._lock:
+            task = self.get(uuid)
+            if task.status not in FINISHED:
+                raise TaskError(f"Task {uuid} is {STATUS_WORDS[task.status]}; only failed, completed or canceled "
+                                f"tasks can be restarted.")
+            if options is not None:
+                task.options = options
+            task.status, task.error_message, task.progress = QUEUED, None, 0.0
+            task.processing_time, task.started_at, task.queued_at = -1, None, now_ms()
+            task.zip_path.unlink(missing_ok=True)
+            task.console.reset()
+            task.save()
+            self._schedule()
+
+    def shutdown(self):
+        """Stop every engine because the node is stopping; their tasks stay RUNNING on disk, so run again later."""
+        with self._lock:
+            self._closing = True
+            engines = list(self._engines.values())
+        for engine in engines:
+            self._stop(engine)
+
+    # --- running ------------------------------------------------------------------------------------------
+
+    def _schedule(self):
+        """Start queued tasks, oldest first, while fewer than `parallel` run (called with the lock held)."""
+        if self._closing:
+            return
+        while True:
+            committed = [t for t in self._tasks.values() if t.committed]
+            waiting = [t for t in committed if t.status == QUEUED]
+            if not waiting or sum(1 for t in committed if t.status == RUNNING) >= self.parallel:
+                return
+            self._start(min(waiting, key=lambda t: t.queued_at or 0))
+
+    def _start(self, task):
+        """Write options.json and start the engine on the task (called with the lock held)."""
+        run_id = uuidlib.uuid4().hex
+        task.run_id, task.status, task.started_at = run_id, RUNNING, now_ms()
+        task.progress, task.processing_time, task.error_message = 0.0, -1, None
+        try:
+            options = engine_options(task.options)
+            (task.folder / "options.json").write_text(json.dumps(options, indent=1), encoding="utf-8")
+            engine = EngineProcess(task.folder)
+        except OSError as problem:
+            task.processing_time = 0
+            self._end(task, FAILED, f"The node could not start the engine: {problem}")
+            send_webhook(task.webhook, task.info())
+            return
+        task.engine_pid = engine.pid
+        task.save()
+        self._engines[task.uuid] = engine
+        threading.Thread(target=self._watch, args=(task, run_id, engine), name=f"engine-{task.uuid}",
+                         daemon=True).start()
+
+    def _watch(self, task, run_id, engine):
+        """Follow one engine run to its end: console, progress, then the outcome (in its own thread)."""
+        try:
+            error = self._follow_output(task, run_id, engine)
+            returncode = engine.wait()
+            if returncode != 0:
+                self._finish(task, run_id, FAILED, error or exit_message(returncode))
+                return
+            build_zip(task, run_id, self._is_current(task))
+            self._finish(task, run_id, COMPLETED, None)
+        except BuildCanceled:
+            pass
+        except Exception as problem:  # a bug or a full disk must fail this task only, with a message
+            log.exception("task %s: the node failed while following its engine", task.uuid)
+            engine.kill()
+            self._finish(task, run_id, FAILED, f"The node failed while finishing the task: {problem}")
+
+    def _follow_output(self, task, run_id, engine):
+        """Copy the engine's lines into the console and progress; the last @@error message, if any."""
+        error = None
+        for line in engine.lines():
+            if task.run_id != run_id:
+                continue  # canceled or removed: read to the end without touching the task
+            kind, value = parse_line(line)
+            if kind == "progress":
+                self._set_progress(task, run_id, value)
+            else:
+                error = value if kind == "error" else error
+                task.console.append(f"Error: {value}" if kind == "error" else value)
+        return error
+
+    def _set_progress(self, task, run_id, progress):
+        """Record the progress of the current run."""
+        with self._lock:
+            if task.run_id == run_id and task.uuid in self._tasks:
+                task.progress = progress
+                task.save()
+
+    def _is_current(self, task):
+        """A check that a run still owns the task (for the archive builder)."""
+        return lambda run_id: task.run_id == run_id and not self._closing
+
+    def _finish(self, task, run_id, status, message):
+        """End a run with its outcome, unless it no longer owns the task (canceled, removed, node stopping)."""
+        with self._lock:
+            if self._closing or task.run_id != run_id or self._tasks.get(task.uuid) is not task:
+                return
+            task.processing_time = task.elapsed_ms()
+            if status == COMPLETED:
+                task.progress = 100.0
+            self._end(task, status, message)
+            self._engines.pop(task.uuid, None)
+            info = task.info()
+            self._schedule()
+        send_webhook(task.webhook, info)
+
+    def _end(self, task, status, message):
+        """Put a task in a final state and save it (called with the lock held)."""
+        task.status, task.error_message = status, message
+        task.run_id, task.started_at, task.engine_pid = None, None, None
+        task.save()
+
+    def _requeue_interrupted(self, task):
+        """A task that was running when the node stopped: stop any engine left behind, queue it again."""
+        if task.engine_pid and kill_orphan_engine(task.engine_pid, task.folder):
+            log.warning("task %s: killed engine %s left running by the previous node", task.uuid, task.engine_pid)
+        task.status, task.progress, task.processing_time = QUEUED, 0.0, -1
+        task.started_at, task.engine_pid = None, None
+        task.console.append("The node restarted while this task was running: it is queued to run again.")
+        task.save()
+
+    @staticmethod
+    def _stop(engine):
+        """Kill an engine and wait briefly for it to be gone, so no later step of it touches the task."""
+        if engine is None:
+            return
+        engine.kill()
+        try:
+            engine.process.wait(timeout=KILL_WAIT_SECONDS)
+        except Exception:  # noqa: BLE001 - a process that will not die must not break the request
+            log.warning("engine %s did not stop within %s s", engine.pid, KILL_WAIT_SECONDS)

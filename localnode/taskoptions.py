@@ -1,0 +1,149 @@
+"""Task options: parse a client's options, check them against the engine's OPTIONS, and store them typed."""
+import json
+import math
+import operator
+import re
+
+from localnode.engine.options import OPTIONS
+
+OPTIONS_BY_NAME = {option["name"]: option for option in OPTIONS}
+TRUE_WORDS = {"true", "1", "yes"}
+FALSE_WORDS = {"false", "0", "no"}
+# A domain such as "integer >= 1" or "integer: -1 (no resize) or >= 320": each " or " part is a comparison,
+# a literal number, or a plain word (no constraint).
+COMPARISON = re.compile(r"(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)")
+LITERAL = re.compile(r"(?<![\d.])(-?\d+(?:\.\d+)?)(?![\d.])")
+
+
+class OptionsError(ValueError):
+    """Options a client sent that cannot be used; str() is the NodeODM error text."""
+
+    def __init__(self, problems):
+        """Keep the list of {"name", "error"} problems."""
+        self.problems = problems
+        super().__init__(json.dumps(problems))
+
+
+def parse_options(raw):
+    """Client options (a JSON string or a list of {"name","value"}) -> typed [{"name","value"}] in OPTIONS order."""
+    entries = _decode(raw)
+    given = {}
+    problems = []
+    for entry in entries:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        option = OPTIONS_BY_NAME.get(name) if isinstance(name, str) else None
+        if option is None:
+            continue  # unknown names are dropped, as NodeODM does
+        try:
+            given[name] = convert(option, entry.get("value"))
+        except ValueError as problem:
+            problems.append({"name": name, "error": str(problem)})
+    if problems:
+        raise OptionsError(problems)
+    return [{"name": o["name"], "value": given[o["name"]]} for o in OPTIONS if o["name"] in given]
+
+
+def engine_options(task_options):
+    """Every option of OPTIONS, typed: the task's value where it set one, else the default (options.json)."""
+    chosen = {entry["name"]: entry["value"] for entry in task_options}
+    return {o["name"]: chosen[o["name"]] if o["name"] in chosen else convert(o, o["value"]) for o in OPTIONS}
+
+
+def convert(option, value):
+    """One value converted to its option's type, or ValueError saying what is wrong."""
+    kind = option["type"]
+    if kind == "bool":
+        return _to_bool(value)
+    if kind == "int":
+        number = _to_int(value)
+    elif kind == "float":
+        number = _to_float(value)
+    elif kind == "enum":
+        return _to_choice(value, option["domain"])
+    else:
+        return "" if value is None else str(value)
+    _check_domain(number, option["domain"])
+    return number
+
+
+def _decode(raw):
+    """The options as a list of entries; a dict {name: value} is accepted too."""
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, (str, bytes)):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise OptionsError([{"name": "options", "error": "not valid JSON: expected [{\"name\", \"value\"}]"}])
+    if isinstance(raw, dict):
+        raw = [{"name": name, "value": value} for name, value in raw.items()]
+    if not isinstance(raw, list):
+        raise OptionsError([{"name": "options", "error": "expected a list of {\"name\", \"value\"}"}])
+    return raw
+
+
+def _to_bool(value):
+    """true/false/1/0 (strings, numbers or JSON booleans) -> bool."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"{value!r} is not a boolean (use true, false, 1 or 0)")
+
+
+def _to_int(value):
+    """An integer from an int or a string of one (a float with no fraction is accepted too)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not an integer")
+    if isinstance(value, int):
+        return value
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not an integer") from None
+    if not math.isfinite(number) or number != int(number):
+        raise ValueError(f"{value!r} is not an integer")
+    return int(number)
+
+
+def _to_float(value):
+    """A finite float from a number or a string of one."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def _to_choice(value, choices):
+    """The value if it is one of the enum's choices."""
+    text = "" if value is None else str(value)
+    if text not in choices:
+        raise ValueError(f"{text!r} is not one of {', '.join(repr(c) for c in choices)}")
+    return text
+
+
+def _check_domain(number, domain):
+    """ValueError unless the number satisfies one " or " part of a numeric domain string."""
+    if not isinstance(domain, str):
+        return
+    parts = [part for part in domain.split(" or ") if COMPARISON.search(part) or LITERAL.search(part)]
+    if not parts or any(_satisfies(number, part) for part in parts):
+        return
+    raise ValueError(f"{number} is out of range ({domain})")
+
+
+def _satisfies(number, part):
+    """Whether the number meets every comparison in a domain part, or equals its literal number."""
+    comparisons = COMPARISON.findall(part)
+    if not comparisons:
+        return any(number == float(literal) for literal in LITERAL.findall(part))
+    tests = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+    return all(tests[op](number, float(limit)) for op, limit in comparisons)
