@@ -1,1 +1,114 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures: a real Redis server, an app on a fresh SQLite database, clients, a live server, a browser."""
+import threading
+
+import pytest
+import redis
+from werkzeug.serving import make_server
+
+from webapp import create_app
+from webapp.config import TestConfig
+from webapp.embedded_redis import start_embedded_redis
+from webapp.extensions import db
+from tests.support.web import csrf_token_of, free_port
+from webapp.services import accounts
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A real Redis server (the embedded one) for the whole test session."""
+    port = free_port()
+    process = start_embedded_redis(tmp_path_factory.mktemp("redis"), port)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def app(tmp_path, redis_url):
+    """An app on a fresh SQLite database and an emptied Redis."""
+    redis.Redis.from_url(redis_url).flushdb()
+    application = create_app(TestConfig(tmp_path / "instance", redis_url=redis_url))
+    with application.app_context():
+        db.create_all()
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the app (CSRF protection on, as in production)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A runner for the app's CLI commands."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def admin(app):
+    """The administrator account (password 'admin-password')."""
+    return accounts.create_user("admin", "admin-password", is_admin=True)
+
+
+@pytest.fixture
+def make_user(app):
+    """A factory of ordinary users (password '<name>-password')."""
+    def make(name):
+        return accounts.create_user(name, f"{name}-password")
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """Log the test client in as a user: login(username, password)."""
+    def do_login(username, password):
+        token = csrf_token_of(client.get("/login").get_data(as_text=True))
+        response = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+        assert response.status_code == 302, "login failed"
+        return response
+    return do_login
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP in a thread; yields its base URL (no trailing slash)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+CHROMIUM = "/usr/bin/chromium"
+# Flags for a headless Chromium on a machine with no network but loopback.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright, headless, for the whole session."""
+    from pathlib import Path
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page (own cookies) that fails the test on any JavaScript error."""
+    context = browser.new_context()
+    new_page = context.new_page()
+    errors = []
+    new_page.on("pageerror", lambda error: errors.append(str(error)))
+    yield new_page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"

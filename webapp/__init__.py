@@ -1,0 +1,47 @@
+"""The Aerie web app: create_app builds it from a configuration."""
+import logging
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from webapp.config import ROOT, Config
+from webapp.extensions import csrf, db, login_manager, migrate
+
+
+def _secret_key(instance_dir):
+    """A secret key kept in the instance folder, made on first start, so sessions survive restarts."""
+    path = Path(instance_dir) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(config=None):
+    """Build the app: configuration, extensions, blueprints, error handlers and CLI commands."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.from_object(config or Config())
+    instance_dir = Path(app.config["INSTANCE_DIR"])
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    Path(app.config["MEDIA_ROOT"]).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance_dir)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from webapp import models  # noqa: F401  (registers the models with SQLAlchemy)
+    from webapp.api import bp as api_bp
+    from webapp.cli import register_commands
+    from webapp.errors import register_error_handlers
+    from webapp.views import register_views
+
+    register_views(app)
+    app.register_blueprint(api_bp)
+    register_error_handlers(app)
+    register_commands(app)
+    return app

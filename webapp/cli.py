@@ -1,0 +1,83 @@
+"""Flask CLI commands for scripted setups and for running the background processes."""
+import logging
+import time
+
+import click
+import redis
+from flask import current_app
+from rq import SimpleWorker
+
+from webapp import queue
+from webapp.services import accounts, nodes
+from webapp.services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+def _fail(error):
+    """Stop a command with the service's message instead of a traceback."""
+    details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.field_errors.items())
+    raise click.ClickException(error.message or details)
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--email", default="")
+@click.option("--admin", is_flag=True, help="Make the user an administrator.")
+def create_user_command(username, password, email, admin):
+    """Create a user account."""
+    try:
+        user = accounts.create_user(username, password, email=email, is_admin=admin)
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"Created {'administrator' if user.is_admin else 'user'} {user.username}.")
+
+
+@click.command("add-node")
+@click.argument("hostname")
+@click.argument("port", type=int)
+@click.option("--token", default="", help="The node's access token, if it has one.")
+@click.option("--label", default="", help="A name to show instead of host:port.")
+def add_node_command(hostname, port, token, label):
+    """Register a processing node (NodeODM API) and query its info."""
+    try:
+        node = nodes.add_node(hostname, port, token=token, label=label)
+    except ServiceError as error:
+        _fail(error)
+    state = "online" if nodes.is_online(node) else "not answering yet"
+    click.echo(f"Processing node {node.id} {node.display_label()} added ({state}).")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker_command(burst):
+    """Run an RQ worker on Aerie's queue (jobs run in this process, in the app's context)."""
+    worker = SimpleWorker([queue.job_queue()], connection=queue.redis_connection())
+    worker.work(burst=burst, logging_level="INFO")
+
+
+@click.command("scheduler")
+def scheduler_command():
+    """Queue the reconciler every SCHEDULER_INTERVAL seconds, for ever."""
+    interval = current_app.config["SCHEDULER_INTERVAL"]
+    click.echo(f"Scheduler: reconciling every {interval:g} s.")
+    while True:
+        try:
+            queue.enqueue(queue.RECONCILE, job_id="reconcile")
+        except redis.RedisError as error:  # Redis restarting: try again next round
+            log.warning("scheduler could not reach Redis: %s", error)
+        time.sleep(interval)
+
+
+@click.command("run-all")
+def run_all_command():
+    """Start everything Aerie needs (Redis, node, workers, scheduler, web) and stop it all on Ctrl-C."""
+    from webapp.launcher import run_all
+    raise SystemExit(run_all(current_app._get_current_object()))
+
+
+def register_commands(app):
+    """Add Aerie's commands to the flask CLI."""
+    for command in (create_user_command, add_node_command, worker_command, scheduler_command, run_all_command):
+        app.cli.add_command(command)

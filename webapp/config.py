@@ -1,0 +1,58 @@
+"""Configuration, read once from the environment. Every default is an environment variable away from production."""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env_int(name, default):
+    """An integer setting from the environment."""
+    return int(os.environ.get(name, default))
+
+
+class Config:
+    """Settings for a running Aerie, each overridable by the environment variable of the same name."""
+
+    INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", ROOT / "instance"))
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # None: create_app makes and keeps one in INSTANCE_DIR
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'aerie.sqlite'}")
+    REDIS_URL = os.environ.get("REDIS_URL")  # None: the embedded Redis server of `make run`
+    MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", INSTANCE_DIR / "media"))
+    RQ_QUEUE = os.environ.get("RQ_QUEUE", "aerie")
+    # Seconds between two runs of the reconciler, which re-derives all pending work from the database.
+    SCHEDULER_INTERVAL = float(os.environ.get("SCHEDULER_INTERVAL", 10))
+    NODE_REFRESH_SECONDS = _env_int("NODE_REFRESH_SECONDS", 30)
+    NODE_OFFLINE_SECONDS = _env_int("NODE_OFFLINE_SECONDS", 300)
+    JWT_EXPIRATION_SECONDS = _env_int("JWT_EXPIRATION_SECONDS", 6 * 3600)
+    MAX_CONTENT_LENGTH = _env_int("MAX_UPLOAD_BYTES", 0) or None  # None: no limit on request size
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session, so a long upload never goes stale
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    # What `make run` (flask run-all) starts; every port and folder can be moved so two instances run side by side.
+    HOST = os.environ.get("HOST", "127.0.0.1")
+    PORT = _env_int("PORT", 8000)
+    WEB_WORKERS = _env_int("WEB_WORKERS", 2)
+    WORKERS = _env_int("WORKERS", 2)
+    REDIS_PORT = _env_int("REDIS_PORT", 6479)  # the embedded Redis server, when REDIS_URL is unset
+    LOCALNODE_ENABLED = os.environ.get("LOCALNODE_ENABLED", "1") not in ("0", "false", "no")
+    LOCALNODE_PORT = _env_int("LOCALNODE_PORT", 3001)
+    LOCALNODE_TOKEN = os.environ.get("LOCALNODE_TOKEN", "")
+    LOCALNODE_DATA = Path(os.environ.get("LOCALNODE_DATA", INSTANCE_DIR / "localnode"))
+    LOCALNODE_PARALLEL = _env_int("LOCALNODE_PARALLEL", 1)
+
+
+class TestConfig(Config):
+    """Settings for tests: everything under one temporary folder; Redis is given by the test session."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret"
+
+    def __init__(self, instance_dir, redis_url=None, **overrides):
+        self.INSTANCE_DIR = Path(instance_dir)
+        self.SQLALCHEMY_DATABASE_URI = f"sqlite:///{self.INSTANCE_DIR / 'aerie.sqlite'}"
+        self.MEDIA_ROOT = self.INSTANCE_DIR / "media"
+        self.REDIS_URL = redis_url
+        for key, value in overrides.items():
+            setattr(self, key, value)

@@ -1,0 +1,45 @@
+"""Projects and their sharing with other users."""
+from webapp.extensions import db
+from webapp.models.base import utcnow
+
+
+class Project(db.Model):
+    """A named group of tasks owned by one user, shareable with others."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    owner_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True)
+    name = db.Column(db.String(255), nullable=False)
+    description = db.Column(db.Text, nullable=False, default="")
+    public = db.Column(db.Boolean, nullable=False, default=False)
+    created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)
+
+    owner = db.relationship("User")
+    shares = db.relationship("ProjectShare", back_populates="project", cascade="all, delete-orphan",
+                             passive_deletes=True)
+    tasks = db.relationship("Task", back_populates="project", cascade="all, delete-orphan", passive_deletes=True,
+                            order_by="Task.id")
+
+    def __repr__(self):
+        return f"<Project {self.id} {self.name!r}>"
+
+
+class ProjectShare(db.Model):
+    """What one user other than the owner may do with a project."""
+
+    __table_args__ = (db.UniqueConstraint("project_id", "user_id"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    project_id = db.Column(db.Integer, db.ForeignKey("project.id", ondelete="CASCADE"), nullable=False)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True)
+    can_view = db.Column(db.Boolean, nullable=False, default=True)
+    can_add = db.Column(db.Boolean, nullable=False, default=False)
+    can_change = db.Column(db.Boolean, nullable=False, default=False)
+    can_delete = db.Column(db.Boolean, nullable=False, default=False)
+
+    project = db.relationship(Project, back_populates="shares")
+    user = db.relationship("User")
+
+    @property
+    def permissions(self):
+        """The granted permissions as API names, in the order of enums.PERMISSIONS."""
+        return [name for name in ("view", "add", "change", "delete") if getattr(self, f"can_{name}")]

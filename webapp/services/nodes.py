@@ -1,0 +1,86 @@
+"""Processing nodes: registration, refreshing their info, and choosing one for a task."""
+import logging
+
+from flask import current_app
+
+from webapp import queue
+from webapp.extensions import db
+from webapp.models import ProcessingNode
+from webapp.models.base import utcnow
+from webapp.nodeclient import NodeClient, NodeError
+from webapp.services.errors import NotFound, ValidationError
+
+log = logging.getLogger(__name__)
+
+
+def _clean_address(hostname, port):
+    """A hostname and port checked for use, or ValidationError."""
+    errors = {}
+    hostname = (hostname or "").strip()
+    if not hostname or "/" in hostname or " " in hostname:
+        errors["hostname"] = ["Enter a host name or address, such as 127.0.0.1 or node.example.org."]
+    try:
+        port = int(port)
+        if not 1 <= port <= 65535:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["port"] = ["Enter a port number from 1 to 65535."]
+    if errors:
+        raise ValidationError(field_errors=errors)
+    return hostname, port
+
+
+def add_node(hostname, port, token="", label=""):
+    """Register a node (or return the one already at that address) and refresh its info at once."""
+    hostname, port = _clean_address(hostname, port)
+    node = ProcessingNode.query.filter_by(hostname=hostname, port=port).first()
+    if node is None:
+        node = ProcessingNode(hostname=hostname, port=port, token=token or "", label=(label or "").strip())
+        db.session.add(node)
+        db.session.commit()
+    refresh_node(node.id)
+    return db.session.get(ProcessingNode, node.id)
+
+
+def get_node(node_id):
+    """A node by id, or NotFound."""
+    node = db.session.get(ProcessingNode, node_id)
+    if node is None:
+        raise NotFound()
+    return node
+
+
+def refresh_node(node_id):
+    """Ask a node for /info and /options and store the answers; a node that does not answer goes offline in time."""
+    node = db.session.get(ProcessingNode, node_id)
+    if node is None:
+        return False
+    client = NodeClient.for_node(node)
+    db.session.commit()  # end the transaction: no database lock is held during the network calls
+    try:
+        info, options = client.info(), client.options()
+    except NodeError as error:
+        log.info("node %s did not answer: %s", node_id, error)
+        return False
+    node = db.session.get(ProcessingNode, node_id)
+    if node is None:  # removed meanwhile
+        return False
+    for field, value in info.items():
+        setattr(node, field, value)
+    node.available_options = options
+    node.last_refreshed = utcnow()
+    db.session.commit()
+    return True
+
+
+def is_online(node):
+    """Whether the node answered /info recently enough (NODE_OFFLINE_SECONDS)."""
+    return node.is_online(current_app.config["NODE_OFFLINE_SECONDS"])
+
+
+def enqueue_due_refreshes():
+    """Queue a refresh of every node whose info is older than NODE_REFRESH_SECONDS."""
+    due_after = current_app.config["NODE_REFRESH_SECONDS"]
+    for node in ProcessingNode.query.all():
+        if not node.is_online(due_after):
+            queue.enqueue(queue.REFRESH_NODE, node.id, job_id=f"refresh-node-{node.id}")

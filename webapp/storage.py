@@ -1,0 +1,73 @@
+"""Where projects, tasks, images and assets live on disk (MEDIA_ROOT/project/<id>/task/<id>/), with safe joins."""
+import shutil
+from pathlib import Path
+
+from flask import current_app
+from werkzeug.utils import secure_filename
+
+
+class UnsafePath(ValueError):
+    """A path from a request or a zip that would leave its folder."""
+
+
+def media_root():
+    """The media folder of the current app."""
+    return Path(current_app.config["MEDIA_ROOT"])
+
+
+def project_dir(project_id):
+    """The folder of one project's files."""
+    return media_root() / "project" / str(int(project_id))
+
+
+def task_dir(project_id, task_id):
+    """The folder of one task: images/, assets/ and the console log."""
+    return project_dir(project_id) / "task" / str(int(task_id))
+
+
+def images_dir(project_id, task_id):
+    """The folder of a task's uploaded images."""
+    return task_dir(project_id, task_id) / "images"
+
+
+def assets_dir(project_id, task_id):
+    """The folder of a task's extracted results."""
+    return task_dir(project_id, task_id) / "assets"
+
+
+def console_path(project_id, task_id):
+    """The file holding a task's console output, one line per line."""
+    return task_dir(project_id, task_id) / "console.txt"
+
+
+def safe_join(base, relative):
+    """base/relative, refusing any relative path that is absolute or climbs out of base (raises UnsafePath)."""
+    base = Path(base).resolve()
+    relative = str(relative).replace("\\", "/")
+    if relative.startswith("/") or "\x00" in relative:
+        raise UnsafePath(relative)
+    target = (base / relative).resolve()
+    if target != base and base not in target.parents:
+        raise UnsafePath(relative)
+    return target
+
+
+def safe_filename(name):
+    """A file name safe to store (no folders, no traversal), or raise UnsafePath when nothing is left of it."""
+    cleaned = secure_filename(Path(str(name).replace("\\", "/")).name)
+    if not cleaned:
+        raise UnsafePath(name)
+    return cleaned
+
+
+def remove_tree(path):
+    """Delete a folder and everything in it, if it exists."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def tree_size_mb(path):
+    """Disk used by the files under path, in MB."""
+    path = Path(path)
+    if not path.exists():
+        return 0.0
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / (1024 * 1024)

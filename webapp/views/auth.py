@@ -1,0 +1,79 @@
+"""Pages of accounts: first-run setup, login, logout, password change."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from webapp.forms.accounts import ChangePasswordForm, LoginForm, UserForm
+from webapp.forms.helpers import add_service_errors
+from webapp.services import accounts
+from webapp.services.errors import ValidationError
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target):
+    """The `next` address if it stays on this site, else the dashboard."""
+    parts = urlsplit(target or "")
+    if target and not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
+            and "\\" not in target:
+        return target
+    return url_for("dashboard.index")
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    """First run: create the administrator account, then log in as it."""
+    if not accounts.needs_setup():
+        return redirect(url_for("auth.login"))
+    form = UserForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_first_admin(form.username.data, form.password.data, email=form.email.data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            login_user(user)
+            flash(f"Welcome to Aerie, {user.username}! Create a project to start.", "success")
+            return redirect(url_for("dashboard.index"))
+    return render_template("auth/setup.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Log in with a username and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.username.data, form.password.data)
+        if user is None:
+            form.form_errors.append("Wrong username or password.")
+        else:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Log out (a POST with a CSRF token, so no other site can log a user out)."""
+    logout_user()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, form.current_password.data, form.new_password.data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            flash("Your password was changed.", "success")
+            return redirect(url_for("dashboard.index"))
+    return render_template("auth/password.html", form=form)
