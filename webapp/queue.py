@@ -13,7 +13,8 @@ log = logging.getLogger(__name__)
 # Job names (functions in the jobs package).
 RECONCILE = "jobs.maintenance.reconcile"
 REFRESH_NODE = "jobs.nodes.refresh_node"
-TASK_TICK = "jobs.tasks.tick"
+TASK_TICK = "jobs.tasks.tick"  # (task_id): advance one task by one short step
+REMOVE_FROM_NODE = "jobs.tasks.remove_from_node"  # (node_id, uuid): forget a deleted task's copy on its node
 
 
 def redis_connection():
