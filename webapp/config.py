@@ -46,6 +46,7 @@ class Config:
 class TestConfig(Config):
     """Settings for tests: everything under one temporary folder; Redis is given by the test session."""
 
+    __test__ = False  # not a test class, despite its name
     TESTING = True
     SECRET_KEY = "test-secret"
 
