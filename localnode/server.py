@@ -156,14 +156,13 @@ def _register_task_views(app, queue):
         task = queue.get(uuid)
         if asset != "all.zip":
             return jsonify(error="Invalid asset")
-        try:
-            archive = open(task.zip_path, "rb") if task.status == COMPLETED else None
-        except FileNotFoundError:
-            archive = None
-        if archive is None:
+        if task.status != COMPLETED:
             return jsonify(error="Asset not ready")
-        return send_file(archive, mimetype="application/zip", as_attachment=True, download_name="all.zip",
-                         conditional=True, max_age=0)
+        try:
+            return send_file(task.zip_path, mimetype="application/zip", as_attachment=True,
+                             download_name="all.zip", conditional=True, max_age=0)
+        except FileNotFoundError:  # restarted a moment ago
+            return jsonify(error="Asset not ready")
 
 
 def _register_action_views(app, queue):
