@@ -23,6 +23,13 @@ class Config:
     SCHEDULER_INTERVAL = float(os.environ.get("SCHEDULER_INTERVAL", 10))
     NODE_REFRESH_SECONDS = _env_int("NODE_REFRESH_SECONDS", 30)
     NODE_OFFLINE_SECONDS = _env_int("NODE_OFFLINE_SECONDS", 300)
+    # The processing pipeline: how long a node may fail to answer before its task fails; the timeout of one request
+    # to a node; the TTL of a task's lock (a dead worker's lock frees itself after this); the address nodes call back
+    # when a task ends (empty: no webhook, polling alone).
+    NODE_GRACE_SECONDS = _env_int("NODE_GRACE_SECONDS", 600)
+    NODE_TIMEOUT_SECONDS = _env_int("NODE_TIMEOUT_SECONDS", 30)
+    TASK_LOCK_SECONDS = _env_int("TASK_LOCK_SECONDS", 30)
+    WEBHOOK_BASE_URL = os.environ.get("WEBHOOK_BASE_URL", "")
     JWT_EXPIRATION_SECONDS = _env_int("JWT_EXPIRATION_SECONDS", 6 * 3600)
     MAX_CONTENT_LENGTH = _env_int("MAX_UPLOAD_BYTES", 0) or None  # None: no limit on request size
     SESSION_COOKIE_HTTPONLY = True

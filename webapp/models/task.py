@@ -29,6 +29,7 @@ class Task(db.Model):
 
     # Pipeline bookkeeping (not in the API).
     updated_at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+    upload_uuid = db.Column(db.String(64))  # chosen before uploading to the node, so a resumed upload finds it
     console_lines = db.Column(db.Integer, nullable=False, default=0)  # node console lines already stored
     node_error_since = db.Column(db.DateTime(timezone=True))  # first of a run of transient node errors
     import_url = db.Column(db.String(2048))  # results to import instead of processing
