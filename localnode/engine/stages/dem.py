@@ -1,6 +1,79 @@
-"""Stage placeholder."""
+"""Stage odm_dem: a surface model from the sparse points (for the orthophoto, and as dsm.tif when asked).
+
+The sparse cloud has about one point per square metre, so the surface is coarse: the median of the points in
+each cell, interpolated inside their hull, then median-filtered to drop stray points.
+"""
+import numpy as np
+from scipy import ndimage
+from scipy.interpolate import griddata
+from scipy.stats import binned_statistic_2d
+
+from localnode.engine.console import EngineError, say
+from localnode.engine.model import good_points, load_frame, load_model
+from localnode.engine.rasters import write_cog
+from localnode.engine.workspace import atomic_path
+
+STAGE = "odm_dem"
+DSM = "odm_dem/dsm.tif"
+NODATA = -9999.0
 
 
 def run(ws, options, report):
-    """Nothing yet."""
-    return {}
+    """Grid the points into work/dem/surface.npz, and results/odm_dem/dsm.tif when the dsm option is on."""
+    stale = ws.results / DSM
+    if not options["dsm"]:
+        stale.unlink(missing_ok=True)  # from an earlier run with other options
+        if options["fast-orthophoto"]:
+            say(STAGE, "Skipped: no DSM asked and fast-orthophoto projects onto a plane")
+            return {"skipped": True}
+    frame = load_frame(ws)
+    xyz, _ = good_points(load_model(ws))
+    resolution = options["dem-resolution"] / 100.0
+    surface, west, north = grid_surface(xyz, resolution)
+    report(0.6)
+    save_surface(ws, surface, west, north, resolution)
+    valid = np.isfinite(surface)
+    say(STAGE, f"Surface model: {surface.shape[1]} x {surface.shape[0]} cells of {resolution:g} m, "
+               f"elevation {np.nanmin(surface) + frame.origin[2]:.1f} to {np.nanmax(surface) + frame.origin[2]:.1f} m")
+    figures = {"cells": int(valid.sum()), "resolution_m": resolution}
+    if options["dsm"]:
+        dsm = np.where(valid, surface + frame.origin[2], NODATA).astype(np.float32)
+        write_cog(ws.result(DSM), dsm[None], west + frame.origin[0], north + frame.origin[1], resolution,
+                  frame.crs, nodata=NODATA, threads=options["max-concurrency"])
+        say(STAGE, f"Wrote {DSM}")
+    return figures
+
+
+def grid_surface(xyz, resolution):
+    """(grid of elevations with NaN outside the points' hull, west, north) in local coordinates."""
+    if len(xyz) < 10:
+        raise EngineError("Too few 3D points to build a surface model.")
+    west, south = np.floor(xyz[:, :2].min(axis=0) / resolution) * resolution
+    east, north = np.ceil(xyz[:, :2].max(axis=0) / resolution + 1) * resolution
+    cols, rows = int(round((east - west) / resolution)), int(round((north - south) / resolution))
+    median, _, _, _ = binned_statistic_2d(xyz[:, 1], xyz[:, 0], xyz[:, 2], "median", bins=[rows, cols],
+                                          range=[[south, north], [west, east]])
+    median = median[::-1]  # rows from north to south, as in a raster
+    rr, cc = np.nonzero(np.isfinite(median))
+    all_r, all_c = np.mgrid[0:rows, 0:cols]
+    filled = griddata((rr, cc), median[rr, cc], (all_r, all_c), method="linear")  # NaN outside the hull
+    inside = np.isfinite(filled)
+    smooth = ndimage.median_filter(np.where(inside, filled, np.nanmedian(filled)), size=3)
+    return np.where(inside, smooth, np.nan), float(west), float(north)
+
+
+def save_surface(ws, surface, west, north, resolution):
+    """Keep the surface for the orthophoto stage."""
+    path = ws.work / "dem" / "surface.npz"
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, surface=surface, west=west, north=north, resolution=resolution)
+
+
+def load_surface(ws):
+    """The surface saved by this stage, as (grid, west, north, resolution), or None."""
+    path = ws.work / "dem" / "surface.npz"
+    if not path.is_file():
+        return None
+    data = np.load(path)
+    return data["surface"], float(data["west"]), float(data["north"]), float(data["resolution"])
