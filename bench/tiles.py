@@ -1,0 +1,220 @@
+"""Benchmark of the tile service: tiles per second of a large synthetic orthophoto COG, cold and cached.
+
+Usage: .venv/bin/python bench/tiles.py [--quick] [--size PIXELS] [--tiles N]
+Prints one figure per line: `name value unit`.
+"""
+import argparse
+import multiprocessing
+import random
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import morecantile
+import numpy
+import rasterio
+from rasterio.enums import ColorInterp
+from rasterio.errors import NotGeoreferencedWarning
+from rasterio.transform import from_origin
+from rasterio.windows import Window
+from rio_tiler.io import Reader
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from webapp.services import tiles  # noqa: E402
+from webapp.services.rasters import make_cog  # noqa: E402
+
+WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
+LAYER = "orthophoto"
+CLIENTS = 4
+CACHED_PASSES = 20
+
+
+def figure(name, value, unit):
+    """Print one benchmark figure."""
+    print(f"{name} {round(value, 1):g} {unit}", flush=True)
+
+
+def write_orthophoto(path, size):
+    """A size x size RGBA orthophoto in UTM with a noisy texture and a ragged transparent border, as a COG."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = numpy.random.default_rng(0)
+    profile = dict(driver="GTiff", width=size, height=size, count=4, dtype="uint8", crs="EPSG:32633",
+                   transform=from_origin(500000.0, 5000000.0, 0.03, 0.03), tiled=True, blockxsize=512,
+                   blockysize=512)
+    columns = numpy.arange(size, dtype=numpy.float32)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha]
+        for top in range(0, size, 512):
+            rows = numpy.arange(top, min(top + 512, size), dtype=numpy.float32)[:, None]
+            texture = 60 * numpy.sin(columns / 37) + 40 * numpy.sin(rows / 53) + 30 * numpy.sin((rows + columns) / 11)
+            noise = rng.normal(0, 12, (3, len(rows), size))
+            band = numpy.clip(120 + texture + noise + numpy.array([10, 0, -20])[:, None, None], 0, 255)
+            # Data inside an ellipse with a wobbly edge, like a real survey's footprint.
+            radius = numpy.hypot((columns - size / 2) / (size / 2), (rows - size / 2) / (size / 2))
+            alpha = numpy.where(radius < 0.95 + 0.04 * numpy.sin(columns / 200), 255, 0)
+            dst.write(numpy.concatenate([band, alpha[None]]).astype(numpy.uint8),
+                      window=Window(0, top, size, len(rows)))
+    started = time.perf_counter()
+    make_cog(path)
+    return time.perf_counter() - started
+
+
+def write_dsm(path, size):
+    """A size x size float32 DSM of rolling hills in UTM, with nodata outside a circle, as a COG."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    profile = dict(driver="GTiff", width=size, height=size, count=1, dtype="float32", crs="EPSG:32633",
+                   nodata=-9999, transform=from_origin(500000.0, 5000000.0, 0.06, 0.06), tiled=True,
+                   blockxsize=512, blockysize=512)
+    columns = numpy.arange(size, dtype=numpy.float32)
+    with rasterio.open(path, "w", **profile) as dst:
+        for top in range(0, size, 512):
+            rows = numpy.arange(top, min(top + 512, size), dtype=numpy.float32)[:, None]
+            elevation = 100 + 5 * numpy.sin(columns / 150) + 4 * numpy.cos(rows / 90) + 0.002 * columns
+            outside = numpy.hypot(columns - size / 2, rows - size / 2) > size * 0.48
+            dst.write(numpy.where(outside, -9999, elevation).astype(numpy.float32), 1,
+                      window=Window(0, top, size, len(rows)))
+    make_cog(path)
+
+
+def pick_tiles(assets, count, seed, layer=LAYER):
+    """`count` distinct tiles with data, spread evenly over the native zoom levels, shuffled."""
+    path = assets / tiles.LAYER_FILES[layer]
+    with Reader(str(path)) as reader:
+        zooms = range(reader.minzoom, reader.maxzoom + 2)  # native levels and one overzoom, as a viewer does
+        west, south, east, north = reader.get_geographic_bounds(morecantile.models.WGS84_CRS)
+        per_zoom = {z: [t for t in WEB_MERCATOR.tiles(west, south, east, north, [z])
+                        if reader.tile_exists(t.x, t.y, t.z)] for z in zooms}
+    rng = random.Random(seed)
+    chosen, share = [], max(1, count // len(per_zoom))
+    for z, candidates in per_zoom.items():
+        chosen += rng.sample(candidates, min(share, len(candidates)))
+    leftovers = [t for z in per_zoom for t in per_zoom[z] if t not in chosen]
+    chosen += rng.sample(leftovers, min(count - len(chosen), len(leftovers)))
+    rng.shuffle(chosen)
+    return [(t.z, t.x, t.y) for t in chosen[:count]]
+
+
+def fetch_all(cache_dir, assets, tile_list, layer=LAYER, **params):
+    """Fetch tiles through the cache one after the other; return how many came from the cache."""
+    hits = 0
+    for z, x, y in tile_list:
+        try:
+            hits += tiles.cached_tile(cache_dir, assets, layer, z, x, y, **params).hit
+        except tiles.TileNotFound:
+            pass  # a tile of the viewer's overzoom can touch the bounds' corner without data
+    return hits
+
+
+def warm_up(assets):
+    """Open the reader and compute the layer's information, as a long-running worker already has."""
+    tiles.tilejson(assets, LAYER, "")
+
+
+def timed_single(cache_dir, assets, tile_list):
+    """Tiles per second for one client."""
+    started = time.perf_counter()
+    fetch_all(cache_dir, assets, tile_list)
+    return len(tile_list) / (time.perf_counter() - started)
+
+
+def timed_threads(cache_dir, assets, tile_lists):
+    """Tiles per second for several clients as threads of one process."""
+    barrier = threading.Barrier(len(tile_lists) + 1)
+
+    def client(tile_list):
+        warm_up(assets)
+        barrier.wait()
+        fetch_all(cache_dir, assets, tile_list)
+
+    threads = [threading.Thread(target=client, args=(lst,)) for lst in tile_lists]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return sum(map(len, tile_lists)) / (time.perf_counter() - started)
+
+
+def process_client(cache_dir, assets, tile_list, barrier, done):
+    """One client process (as a gunicorn worker): warm up, wait for the start, fetch, report."""
+    warm_up(assets)
+    barrier.wait()
+    fetch_all(cache_dir, assets, tile_list)
+    done.put(len(tile_list))
+
+
+def timed_processes(cache_dir, assets, tile_lists):
+    """Tiles per second for several clients as separate processes (spawned: no GDAL state is forked)."""
+    context = multiprocessing.get_context("spawn")
+    barrier, done = context.Barrier(len(tile_lists) + 1), context.Queue()
+    workers = [context.Process(target=process_client, args=(cache_dir, assets, lst, barrier, done))
+               for lst in tile_lists]
+    for worker in workers:
+        worker.start()
+    barrier.wait()
+    started = time.perf_counter()
+    fetched = sum(done.get() for _ in workers)
+    elapsed = time.perf_counter() - started
+    for worker in workers:
+        worker.join()
+    return fetched / elapsed
+
+
+def run(size, tiles_per_client):
+    """Generate the orthophoto and print every figure."""
+    with tempfile.TemporaryDirectory(prefix="aerie-bench-tiles-") as temp:
+        temp = Path(temp)
+        assets = temp / "assets"
+        cog_seconds = write_orthophoto(assets / tiles.LAYER_FILES[LAYER], size)
+        figure("make_cog_seconds", cog_seconds, "s")
+        figure("orthophoto_size", size, "px")
+        figure("tiles_per_client_cold", tiles_per_client, "tiles")
+        all_tiles = pick_tiles(assets, tiles_per_client * (1 + 2 * CLIENTS), seed=1)
+        single, rest = all_tiles[:tiles_per_client], all_tiles[tiles_per_client:]
+        threaded = [rest[i::2 * CLIENTS] for i in range(CLIENTS)]
+        processes = [rest[i::2 * CLIENTS] for i in range(CLIENTS, 2 * CLIENTS)]
+        warm_up(assets)
+        for mode, timer, lists in (("1client", timed_single, single),
+                                   (f"{CLIENTS}threads", timed_threads, threaded),
+                                   (f"{CLIENTS}processes", timed_processes, processes)):
+            cache = temp / f"cache-{mode}"
+            figure(f"tiles_cold_{mode}", timer(cache, assets, lists), "tiles/s")
+            # A cached fetch takes microseconds: go over the tiles many times to time more than jitter.
+            figure(f"tiles_cached_{mode}", timer(cache, assets, lists * CACHED_PASSES if mode == "1client"
+                                                 else [lst * CACHED_PASSES for lst in lists]), "tiles/s")
+        run_dsm(temp, size // 2, tiles_per_client)
+
+
+def run_dsm(temp, size, count):
+    """Print the cold rate of one client on a DSM, plain and hillshaded."""
+    assets = temp / "dsm-assets"
+    write_dsm(assets / tiles.LAYER_FILES["dsm"], size)
+    figure("dsm_size", size, "px")
+    tiles.tilejson(assets, "dsm", "")  # warm up: reader and elevation statistics
+    tile_list = pick_tiles(assets, count * 2, seed=2, layer="dsm")
+    for name, params, chosen in (("dsm", {}, tile_list[:count]),
+                                 ("dsm_hillshade", {"hillshade": True}, tile_list[count:])):
+        started = time.perf_counter()
+        fetch_all(temp / f"cache-{name}", assets, chosen, "dsm", **params)
+        figure(f"tiles_cold_{name}_1client", len(chosen) / (time.perf_counter() - started), "tiles/s")
+
+
+def main():
+    """Parse the command line and run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer tiles: a run under a minute")
+    parser.add_argument("--size", type=int, default=8000, help="orthophoto width and height in pixels")
+    parser.add_argument("--tiles", type=int, help="tiles per client (default 300, or 40 with --quick)")
+    args = parser.parse_args()
+    # rio-tiler's PNG encoder silences this warning with catch_warnings, which is not thread-safe: with
+    # several threads it leaks out. It says nothing about our tiles (image blobs have no georeferencing).
+    warnings.simplefilter("ignore", NotGeoreferencedWarning)
+    run(args.size, args.tiles or (40 if args.quick else 300))
+
+
+if __name__ == "__main__":
+    main()
