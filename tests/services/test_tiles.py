@@ -283,6 +283,14 @@ def test_cache_refuses_a_bad_colour_map_without_writing(assets, tmp_path):
     assert cache_files(tmp_path) == []
 
 
+def test_tile_coordinates_must_be_integers(assets, tmp_path):
+    with pytest.raises(InvalidTileRequest):
+        tiles.cached_tile(tmp_path, assets, "orthophoto", 20, "..", "x")
+    with pytest.raises(InvalidTileRequest):
+        tiles.render_tile(assets, "orthophoto", 20.5, 0, 0)
+    assert cache_files(tmp_path) == []
+
+
 def test_cache_is_invalidated_when_the_source_raster_changes(tmp_path):
     assets, cache = tmp_path / "assets", tmp_path / "cache"
     path = assets / "odm_orthophoto" / "odm_orthophoto.tif"

@@ -4,6 +4,7 @@ Plain functions over the task's assets folder; the web routes translate TileNotF
 InvalidTileRequest (a ValueError) into 400.
 """
 import hashlib
+import operator
 import os
 import shutil
 import threading
@@ -92,7 +93,7 @@ def color_map_names():
 def tilejson(assets_dir, layer, tiles_url_template):
     """The TileJSON 2.1.0 document of a layer; DEMs also carry their elevation range for a legend."""
     path = _layer_path(assets_dir, layer)
-    info = _layer_info(path, _source_version(path))
+    info = _layer_info(path, _source_version(path), layer)
     west, south, east, north = info.bounds
     document = {
         "tilejson": "2.1.0",
@@ -112,11 +113,12 @@ def tilejson(assets_dir, layer, tiles_url_template):
 
 def render_tile(assets_dir, layer, z, x, y, scale=1, fmt="png", color_map=None, hillshade=False):
     """Render one XYZ (web mercator) tile of a layer; returns (image bytes, media type)."""
+    z, x, y = _tile_index(z, x, y)
     img_format, media_type = _check_format(scale, fmt)
     colormap = _color_map(color_map) if layer in DEM_LAYERS else None
     path = _layer_path(assets_dir, layer)
     version = _source_version(path)
-    info = _layer_info(path, version)
+    info = _layer_info(path, version, layer)
     _check_tile(info, z, x, y)
     reader = _reader(path, version)
     size = TILE_SIZE * scale
@@ -132,6 +134,7 @@ def render_tile(assets_dir, layer, z, x, y, scale=1, fmt="png", color_map=None, 
 
 def cached_tile(cache_dir, assets_dir, layer, z, x, y, scale=1, fmt="png", color_map=None, hillshade=False):
     """render_tile through an on-disk cache shared by processes; cache_dir should be one task's own folder."""
+    z, x, y = _tile_index(z, x, y)  # integers only: they become folder names under cache_dir
     _, media_type = _check_format(scale, fmt)
     path = _layer_path(assets_dir, layer)
     version = _source_version(path)
@@ -174,6 +177,14 @@ def _source_version(path):
     except (FileNotFoundError, NotADirectoryError) as error:
         raise TileNotFound(f"{Path(path).name} does not exist") from error
     return stat.st_mtime_ns, stat.st_size
+
+
+def _tile_index(z, x, y):
+    """z, x, y as integers; InvalidTileRequest for anything else."""
+    try:
+        return operator.index(z), operator.index(x), operator.index(y)
+    except TypeError as error:
+        raise InvalidTileRequest(f"tile coordinates must be integers, not {z!r}/{x!r}/{y!r}") from error
 
 
 def _check_format(scale, fmt):
@@ -228,14 +239,14 @@ def _reader(path, version):
     return reader
 
 
-def _layer_info(path, version):
+def _layer_info(path, version, layer):
     """Bounds, native zooms and (for DEMs) elevation range of a file version, cached per process."""
     key = (str(path), version)
     with _layer_infos_lock:
         if key in _layer_infos:
             _layer_infos.move_to_end(key)
             return _layer_infos[key]
-    info = _read_layer_info(_reader(path, version), is_dem=Path(path).name in ("dsm.tif", "dtm.tif"))
+    info = _read_layer_info(_reader(path, version), is_dem=layer in DEM_LAYERS)
     with _layer_infos_lock:
         _layer_infos[key] = info
         while len(_layer_infos) > 256:
