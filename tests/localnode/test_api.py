@@ -1,7 +1,10 @@
 """The node's NodeODM API through pyodm and plain HTTP: info, options, create, output, download, bad input."""
 import json
+import threading
 import uuid as uuidlib
 import zipfile
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psutil
@@ -232,3 +235,38 @@ def test_token_is_required(tmp_path, few_photos):
         assert node.get("/task/list").json() == []
     finally:
         node.stop()
+
+
+@pytest.fixture
+def file_server(tmp_path):
+    """A real static HTTP server over a temporary folder; yields (folder, base URL)."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield folder, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    """A static file handler that does not log."""
+
+    def log_message(self, *args):
+        """Stay quiet."""
+
+
+def test_zipurl_images_are_extracted_inside_the_task(live_node, few_photos, file_server):
+    """/task/new with zipurl fetches the zip and extracts its files flat into images/, even "../" names."""
+    folder, base = file_server
+    with zipfile.ZipFile(folder / "photos.zip", "w") as archive:
+        archive.write(few_photos[0], "../../outside.jpg")
+        archive.write(few_photos[1], "sub/dir/second.jpg")
+    uuid = live_node.post("/task/new", files={"zipurl": (None, f"{base}/photos.zip"),
+                                              "options": (None, json.dumps([{"name": "end-with",
+                                                                             "value": "dataset"}]))}).json()["uuid"]
+    images = live_node.data / "tasks" / uuid / "images"
+    assert sorted(p.name for p in images.iterdir()) == ["outside.jpg", "second.jpg"]
+    assert list(live_node.data.parent.rglob("outside.jpg")) == [images / "outside.jpg"]
+    assert wait_for_status(live_node.node.get_task(uuid), [COMPLETED]).images_count == 2
+    missing = live_node.post("/task/new", files={"zipurl": (None, f"{base}/missing.zip")}).json()
+    assert "Could not download zipurl" in missing["error"]

@@ -1,0 +1,94 @@
+"""The node's parts on their own: option conversion, the results archive, engine line parsing, task state."""
+import json
+import zipfile
+
+import pytest
+
+from localnode.engine.options import OPTIONS
+from localnode.engine_process import exit_message, parse_line
+from localnode.results import BuildCanceled, build_zip, result_files
+from localnode.taskoptions import OptionsError, engine_options, parse_options
+from localnode.tasks import COMPLETED, Task
+
+DEFAULTS = {o["name"]: o["value"] for o in OPTIONS}
+
+
+@pytest.mark.parametrize("raw, expected", [("true", True), ("1", True), ("FALSE", False), ("0", False),
+                                           (True, True), (0, False)])
+def test_bool_words(raw, expected):
+    """Booleans come as true/false/1/0 in any case, or as JSON booleans and numbers."""
+    assert parse_options([{"name": "dsm", "value": raw}]) == [{"name": "dsm", "value": expected}]
+
+
+def test_numbers_are_typed_and_ranges_checked():
+    """Ints and floats are converted; a domain like "-1 or >= 320" accepts -1 and 320, refuses 319."""
+    typed = parse_options('[{"name": "resize-to", "value": "-1"}, {"name": "dem-resolution", "value": "2.5"}]')
+    assert typed == [{"name": "dem-resolution", "value": 2.5}, {"name": "resize-to", "value": -1}]
+    assert parse_options({"resize-to": "320"}) == [{"name": "resize-to", "value": 320}]
+    with pytest.raises(OptionsError) as refused:
+        parse_options({"resize-to": 319, "matcher-neighbors": "1.5"})
+    assert [p["name"] for p in json.loads(str(refused.value))] == ["resize-to", "matcher-neighbors"]
+
+
+def test_engine_options_fill_every_default_typed():
+    """options.json: the task's values over the defaults, every value of its option's type."""
+    options = engine_options([{"name": "end-with", "value": "opensfm"}])
+    assert list(options) == list(DEFAULTS) and options["end-with"] == "opensfm"
+    assert options["dsm"] is False and options["min-num-features"] == int(DEFAULTS["min-num-features"])
+
+
+def test_engine_lines():
+    """@@progress and @@error lines are read apart from the console; a bad progress line stays console."""
+    assert parse_line("@@progress 42.5") == ("progress", 42.5)
+    assert parse_line("@@progress 250") == ("progress", 100.0)
+    assert parse_line("@@progress soon") == ("console", "@@progress soon")
+    assert parse_line("@@error No GPS in the photos") == ("error", "No GPS in the photos")
+    assert parse_line("[dataset] Running") == ("console", "[dataset] Running")
+    assert "exit code 3" in exit_message(3) and "killed by signal SIGKILL" in exit_message(-9)
+
+
+def make_task(tmp_path, outputs=()):
+    """A task folder with a few result files and a console line."""
+    task = Task(tmp_path / "task", "u-1", "t", [], outputs=outputs)
+    for name in ("odm_orthophoto/odm_orthophoto.tif", "odm_dem/dsm.tif", "cameras.json"):
+        path = task.results_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(name.encode() * 50)
+    task.console.append("[engine] Processing completed")
+    return task
+
+
+def test_results_zip_holds_results_and_console(tmp_path):
+    """all.zip has every result under its asset path plus task_output.txt; no temporary file is left."""
+    task = make_task(tmp_path)
+    build_zip(task, "run", lambda run_id: True)
+    with zipfile.ZipFile(task.zip_path) as archive:
+        assert sorted(archive.namelist()) == ["cameras.json", "odm_dem/dsm.tif",
+                                              "odm_orthophoto/odm_orthophoto.tif", "task_output.txt"]
+        assert archive.read("task_output.txt") == b"[engine] Processing completed\n"
+    assert sorted(p.name for p in task.folder.iterdir()) == ["all.zip", "console.txt", "results"]
+
+
+def test_outputs_limit_the_zip(tmp_path):
+    """`outputs` entries (files or folders) choose which results go in the zip."""
+    task = make_task(tmp_path, outputs=["odm_dem", "cameras.json"])
+    assert [name for _, name in result_files(task.results_dir, task.outputs)] == ["cameras.json",
+                                                                                 "odm_dem/dsm.tif"]
+
+
+def test_a_canceled_build_leaves_no_zip(tmp_path):
+    """When the run stops owning the task mid-build, no all.zip appears and the partial file is removed."""
+    task = make_task(tmp_path)
+    with pytest.raises(BuildCanceled):
+        build_zip(task, "run", lambda run_id: False)
+    assert sorted(p.name for p in task.folder.iterdir()) == ["console.txt", "results"]
+
+
+def test_task_state_round_trips(tmp_path):
+    """task.json keeps what a node restart needs, written atomically (no temporary file left)."""
+    task = make_task(tmp_path)
+    task.committed, task.status, task.progress, task.processing_time = True, COMPLETED, 100.0, 1234
+    task.save()
+    loaded = Task.load(task.folder)
+    assert loaded.info(with_output=0) == task.info(with_output=0)
+    assert not (task.folder / "task.json.tmp").exists()
