@@ -51,3 +51,73 @@ def create_project(owner, name, description=""):
     db.session.add(project)
     db.session.commit()
     return project
+
+
+def _clean_bool(value, field):
+    """A boolean from JSON or a form ("true", "false", "1", "0", "on", "off"), or ValidationError."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "on", "yes"):
+        return True
+    if text in ("false", "0", "off", "no", ""):
+        return False
+    raise ValidationError(field_errors={field: ["Must be a valid boolean."]})
+
+
+def update_project(project, name=None, description=None, public=None):
+    """Change a project's name, description or public flag (None leaves a field as it is)."""
+    if name is not None:
+        project.name = _clean_name(name)
+    if description is not None:
+        project.description = str(description).strip()
+    if public is not None:
+        project.public = _clean_bool(public, "public")
+    db.session.commit()
+    return project
+
+
+def delete_project_for(user, project):
+    """The owner (or an administrator) deletes the project, its tasks and files; anyone else drops their share."""
+    if project.owner_id != user.id and not user.is_admin:
+        share = ProjectShare.query.filter_by(project_id=project.id, user_id=user.id).first()
+        if share is None:
+            raise NotFound()
+        db.session.delete(share)
+        db.session.commit()
+        return False
+    from webapp.services import tasks  # tasks import this module for permissions
+    tasks.delete_project_tasks_and_project(project)
+    return True
+
+
+def apply_ordering(query, ordering, columns, default):
+    """query ordered by `?ordering=` ("field", "-field", comma-separated) over columns {name: column}.
+
+    default is used when ordering is empty; the primary key always breaks ties, so pages are stable.
+    """
+    order_by = []
+    for field in [f.strip() for f in (ordering or default).split(",") if f.strip()]:
+        descending = field.startswith("-")
+        column = columns.get(field.lstrip("-"))
+        if column is None:
+            raise ValidationError(field_errors={"ordering": [
+                f"Cannot order by {field.lstrip('-')!r}: use one of {', '.join(sorted(columns))}."]})
+        order_by.append(column.desc() if descending else column.asc())
+    order_by.append(columns["id"].asc())
+    return query.order_by(*order_by)
+
+
+PROJECT_ORDERING = {"id": Project.id, "name": Project.name, "description": Project.description,
+                    "created_at": Project.created_at, "public": Project.public, "owner": Project.owner_id}
+
+
+def list_projects(user, name=None, search=None, ordering=None):
+    """The projects user may view, filtered by exact name or a search in name and description, ordered."""
+    query = visible_projects(user)
+    if name:
+        query = query.filter(Project.name == name)
+    if search:
+        pattern = f"%{search}%"
+        query = query.filter(or_(Project.name.ilike(pattern), Project.description.ilike(pattern)))
+    return apply_ordering(query, ordering, PROJECT_ORDERING, "-created_at")

@@ -1,0 +1,236 @@
+"""The OpenAPI 3 description of the API, written as data and served at /api/openapi.json.
+
+A test checks that every route of the api blueprint is described here, and that nothing else is.
+"""
+from webapp.api import route
+from webapp.api.helpers import json_response
+
+
+def _ref(name):
+    """A reference to a schema of components."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema, description="OK"):
+    """A JSON response with a schema."""
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERRORS = {
+    "400": _json(_ref("ValidationError"), "Bad input: {field: [messages]} or {detail}"),
+    "403": _json(_ref("Error"), "No or bad credentials, a missing CSRF header, or an administrators' endpoint"),
+    "404": _json(_ref("Error"), "Not found, or not the caller's to see or change"),
+}
+
+
+def _op(summary, responses, parameters=(), body=None, tags=()):
+    """One operation with the common error answers."""
+    operation = {"summary": summary, "tags": list(tags), "responses": {**responses, **ERRORS}}
+    if parameters:
+        operation["parameters"] = list(parameters)
+    if body is not None:
+        operation["requestBody"] = body
+    return operation
+
+
+def _param(name, where="path", schema_type="integer", description="", required=None):
+    """A path or query parameter."""
+    return {"name": name, "in": where, "required": where == "path" if required is None else required,
+            "schema": {"type": schema_type}, "description": description}
+
+
+def _form_body(properties, required=(), multipart=False):
+    """A request body taken as JSON or a form (multipart when files are sent)."""
+    schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    kinds = ["multipart/form-data"] if multipart else ["application/json", "application/x-www-form-urlencoded",
+                                                         "multipart/form-data"]
+    return {"required": bool(required), "content": {kind: {"schema": schema} for kind in kinds}}
+
+
+STRING, INTEGER, BOOLEAN = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+FILE = {"type": "string", "format": "binary"}
+NULLABLE_INT = {"type": "integer", "nullable": True}
+NULLABLE_STRING = {"type": "string", "nullable": True}
+PERMISSION_LIST = {"type": "array", "items": {"type": "string", "enum": ["view", "add", "change", "delete"]}}
+OPTIONS = {"type": "array", "items": {"type": "object", "properties": {"name": STRING, "value": {}}}}
+SUCCESS = _json({"type": "object", "properties": {"success": BOOLEAN}})
+NO_CONTENT = {"204": {"description": "Done"}}
+
+PROJECT, TASK, NODE = _param("project_id"), _param("task_id"), _param("node_id")
+ORDERING = _param("ordering", "query", "string", "field or -field, comma-separated")
+TASK_TAGS, PROJECT_TAGS, NODE_TAGS, AUTH_TAGS = ("tasks",), ("projects",), ("processing nodes",), ("auth",)
+
+TASK_FIELDS = {
+    "id": INTEGER, "project": INTEGER, "processing_node": NULLABLE_INT, "images_count": INTEGER, "uuid": STRING,
+    "name": STRING, "processing_time": INTEGER, "auto_processing_node": BOOLEAN,
+    "status": {"type": "integer", "nullable": True, "enum": [10, 20, 30, 40, 50, None]},
+    "last_error": NULLABLE_STRING, "options": OPTIONS, "ground_control_points": NULLABLE_STRING,
+    "created_at": {"type": "string", "format": "date-time"},
+    "pending_action": {"type": "integer", "nullable": True, "enum": [1, 2, 3, None]},
+    "processing_node_name": NULLABLE_STRING, "available_assets": {"type": "array", "items": STRING},
+    "upload_progress": {"type": "number"}, "running_progress": {"type": "number"}, "partial": BOOLEAN,
+    "public": BOOLEAN, "size": {"type": "number", "description": "MB"},
+}
+
+SCHEMAS = {
+    "Error": {"type": "object", "properties": {"detail": STRING}},
+    "ValidationError": {"type": "object", "additionalProperties": {
+        "oneOf": [STRING, {"type": "array", "items": STRING}]}},
+    "Project": {"type": "object", "properties": {
+        "id": INTEGER, "name": STRING, "description": STRING, "created_at": {"type": "string", "format": "date-time"},
+        "owner": STRING, "tasks": {"type": "array", "items": INTEGER}, "permissions": PERMISSION_LIST,
+        "owned": BOOLEAN, "public": BOOLEAN}},
+    "ProjectPage": {"type": "object", "properties": {
+        "count": INTEGER, "next": NULLABLE_STRING, "previous": NULLABLE_STRING,
+        "results": {"type": "array", "items": _ref("Project")}}},
+    "Sharing": {"type": "array", "items": {"type": "object", "properties": {
+        "username": STRING, "owner": BOOLEAN, "permissions": PERMISSION_LIST}}},
+    "Task": {"type": "object", "properties": TASK_FIELDS, "required": list(TASK_FIELDS)},
+    "ProcessingNode": {"type": "object", "properties": {
+        "id": INTEGER, "hostname": STRING, "port": INTEGER, "label": STRING, "online": BOOLEAN,
+        "api_version": STRING, "engine": STRING, "engine_version": STRING, "queue_count": INTEGER,
+        "max_images": NULLABLE_INT, "last_refreshed": {"type": "string", "format": "date-time", "nullable": True},
+        "available_options": {"type": "array", "items": {"type": "object"}},
+        "token": {"type": "string", "description": "administrators only"}}},
+    "ApiToken": {"type": "object", "properties": {
+        "id": INTEGER, "name": STRING, "prefix": STRING, "created_at": {"type": "string", "format": "date-time"},
+        "last_used_at": {"type": "string", "format": "date-time", "nullable": True},
+        "token": {"type": "string", "description": "the secret, in the creation answer only"}}},
+    "Uploaded": {"type": "object", "properties": {
+        "success": BOOLEAN, "uploaded": {"type": "object", "additionalProperties": INTEGER}}},
+}
+
+TASK_WRITE = {"name": STRING, "processing_node": NULLABLE_INT, "auto_processing_node": BOOLEAN,
+              "options": {"type": "string", "description": "JSON array of {name, value} (or an array in JSON)"},
+              "public": BOOLEAN}
+CHUNK_FIELDS = {"dzuuid": STRING, "dzchunkindex": INTEGER, "dztotalchunkcount": INTEGER,
+                "dzchunkbyteoffset": INTEGER, "dztotalfilesize": INTEGER}
+T = "/api/projects/{project_id}/tasks/{task_id}"
+
+PATHS = {
+    "/api/openapi.json": {"get": _op("This description", {"200": _json({"type": "object"})})},
+    "/api/token-auth/": {"post": _op(
+        "A JWT for a username and password (rate-limited)",
+        {"200": _json({"type": "object", "properties": {"token": STRING}}),
+         "429": _json(_ref("Error"), "Too many failed logins")},
+        body=_form_body({"username": STRING, "password": STRING}, ["username", "password"]), tags=AUTH_TAGS)},
+    "/api/tokens/": {
+        "get": _op("The caller's named API tokens", {"200": _json({"type": "array", "items": _ref("ApiToken")})},
+                   tags=AUTH_TAGS),
+        "post": _op("Create a named API token", {"201": _json(_ref("ApiToken"))},
+                    body=_form_body({"name": STRING}, ["name"]), tags=AUTH_TAGS)},
+    "/api/tokens/{token_id}/": {"delete": _op("Revoke an API token", NO_CONTENT, [_param("token_id")],
+                                              tags=AUTH_TAGS)},
+    "/api/projects/": {
+        "get": _op("Projects the caller can view (an array, or a page with ?page=)",
+                   {"200": _json({"oneOf": [{"type": "array", "items": _ref("Project")}, _ref("ProjectPage")]})},
+                   [_param("name", "query", "string"), _param("search", "query", "string"), ORDERING,
+                    _param("page", "query"), _param("page_size", "query")], tags=PROJECT_TAGS),
+        "post": _op("Create a project", {"201": _json(_ref("Project"))},
+                    body=_form_body({"name": STRING, "description": STRING}, ["name"]), tags=PROJECT_TAGS)},
+    "/api/projects/{project_id}/": {
+        "get": _op("A project", {"200": _json(_ref("Project"))}, [PROJECT], tags=PROJECT_TAGS),
+        "patch": _op("Change a project", {"200": _json(_ref("Project"))}, [PROJECT],
+                     _form_body({"name": STRING, "description": STRING, "public": BOOLEAN}), tags=PROJECT_TAGS),
+        "put": _op("Change a project", {"200": _json(_ref("Project"))}, [PROJECT],
+                   _form_body({"name": STRING, "description": STRING, "public": BOOLEAN}), tags=PROJECT_TAGS),
+        "delete": _op("Delete a project (owner), or drop one's access to it (a user it was shared with)",
+                      NO_CONTENT, [PROJECT], tags=PROJECT_TAGS)},
+    "/api/projects/{project_id}/permissions/": {"get": _op(
+        "Who may do what with the project", {"200": _json(_ref("Sharing"))}, [PROJECT], tags=PROJECT_TAGS)},
+    "/api/projects/{project_id}/edit/": {"post": _op(
+        "Change name and description and replace the sharing list", {"200": _json(_ref("Project"))}, [PROJECT],
+        _form_body({"name": STRING, "description": STRING, "permissions": _ref("Sharing")}), tags=PROJECT_TAGS)},
+    "/api/projects/{project_id}/tasks/": {
+        "get": _op("The project's tasks", {"200": _json({"type": "array", "items": _ref("Task")})},
+                   [PROJECT, _param("status", "query"), ORDERING], tags=TASK_TAGS),
+        "post": _op("Create a task with at least 2 images (queued at once), or an empty one with partial=true",
+                    {"201": _json(_ref("Task")), "413": _json(_ref("Error"), "Upload over the limit")}, [PROJECT],
+                    _form_body({"images": {"type": "array", "items": FILE}, "images[]": {"type": "array",
+                                "items": FILE}, "partial": BOOLEAN, **TASK_WRITE}, multipart=True), tags=TASK_TAGS)},
+    "/api/projects/{project_id}/tasks/import/": {"post": _op(
+        "A completed task from a results zip: a file (whole or chunked) or a URL",
+        {"201": _json(_ref("Task")), "200": _json(_ref("Uploaded"), "A chunk received, more to come")}, [PROJECT],
+        _form_body({"file": FILE, "url": STRING, "name": STRING, **CHUNK_FIELDS}, multipart=True), tags=TASK_TAGS)},
+    f"{T}/": {
+        "get": _op("A task (public tasks need no login)", {"200": _json(_ref("Task"))}, [PROJECT, TASK],
+                   tags=TASK_TAGS),
+        "patch": _op("Change a task", {"200": _json(_ref("Task"))}, [PROJECT, TASK], _form_body(TASK_WRITE),
+                     tags=TASK_TAGS),
+        "put": _op("Change a task", {"200": _json(_ref("Task"))}, [PROJECT, TASK], _form_body(TASK_WRITE),
+                   tags=TASK_TAGS),
+        "delete": _op("Delete a task and its files", NO_CONTENT, [PROJECT, TASK], tags=TASK_TAGS)},
+    f"{T}/upload/": {"post": _op(
+        "Add images to a partial task, whole or one chunk at a time", {"200": _json(_ref("Uploaded"))},
+        [PROJECT, TASK], _form_body({"images": {"type": "array", "items": FILE}, **CHUNK_FIELDS}, multipart=True),
+        tags=TASK_TAGS)},
+    f"{T}/commit/": {"post": _op("End a partial task's upload and queue it", {"200": _json(_ref("Task"))},
+                                 [PROJECT, TASK], tags=TASK_TAGS)},
+    f"{T}/cancel/": {"post": _op("Ask for the task to be canceled", {"200": SUCCESS}, [PROJECT, TASK],
+                                 tags=TASK_TAGS)},
+    f"{T}/restart/": {"post": _op("Ask for the task to be processed again", {"200": SUCCESS}, [PROJECT, TASK],
+                                  _form_body({"options": TASK_WRITE["options"]}), tags=TASK_TAGS)},
+    f"{T}/remove/": {"post": _op("Ask the worker to remove the task", {"200": SUCCESS}, [PROJECT, TASK],
+                                 tags=TASK_TAGS)},
+    f"{T}/output/": {"get": _op(
+        "Console output", {"200": {"description": "A JSON string of lines, {lines, count} with f=json, or text "
+                                                  "with f=raw", "content": {"application/json": {"schema": {}},
+                                                                            "text/plain": {"schema": STRING}}}},
+        [PROJECT, TASK, _param("line", "query"), _param("limit", "query"), _param("f", "query", "string")],
+        tags=TASK_TAGS)},
+    f"{T}/download/{{asset}}": {"get": _op(
+        "An asset as an attachment (folders zipped while streaming; Range on files)",
+        {"200": {"description": "The file", "content": {"application/octet-stream": {"schema": FILE}}},
+         "206": {"description": "Part of the file (Range)"}},
+        [PROJECT, TASK, _param("asset", schema_type="string")], tags=TASK_TAGS)},
+    f"{T}/assets/{{path}}": {"get": _op(
+        "A raw file under the task's assets folder",
+        {"200": {"description": "The file", "content": {"application/octet-stream": {"schema": FILE}}}},
+        [PROJECT, TASK, _param("path", schema_type="string")], tags=TASK_TAGS)},
+    "/api/processingnodes/": {
+        "get": _op("Processing nodes", {"200": _json({"type": "array", "items": _ref("ProcessingNode")})},
+                   [_param("has_available_options", "query", "boolean"), ORDERING], tags=NODE_TAGS),
+        "post": _op("Register a node (administrators); answers after a first refresh",
+                    {"201": _json(_ref("ProcessingNode"))}, body=_form_body(
+                        {"hostname": STRING, "port": INTEGER, "token": STRING, "label": STRING},
+                        ["hostname", "port"]), tags=NODE_TAGS)},
+    "/api/processingnodes/options/": {"get": _op(
+        "The options every online node offers", {"200": _json({"type": "array", "items": {"type": "object"}})},
+        tags=NODE_TAGS)},
+    "/api/processingnodes/{node_id}/": {
+        "get": _op("A node", {"200": _json(_ref("ProcessingNode"))}, [NODE], tags=NODE_TAGS),
+        "patch": _op("Change a node (administrators)", {"200": _json(_ref("ProcessingNode"))}, [NODE],
+                     _form_body({"hostname": STRING, "port": INTEGER, "token": STRING, "label": STRING}),
+                     tags=NODE_TAGS),
+        "put": _op("Change a node (administrators)", {"200": _json(_ref("ProcessingNode"))}, [NODE],
+                   _form_body({"hostname": STRING, "port": INTEGER, "token": STRING, "label": STRING}),
+                   tags=NODE_TAGS),
+        "delete": _op("Delete a node (administrators)", NO_CONTENT, [NODE], tags=NODE_TAGS)},
+}
+
+SPEC = {
+    "openapi": "3.0.3",
+    "info": {"title": "Aerie API", "version": "1.0",
+             "description": "WebODM's REST API for drone-imagery processing, with Aerie's extensions. Paths are "
+                            "served with and without their trailing slash."},
+    "servers": [{"url": "/"}],
+    "security": [{"jwt": []}, {"bearer": []}, {"jwtQuery": []}, {"session": []}],
+    "components": {
+        "schemas": SCHEMAS,
+        "securitySchemes": {
+            "jwt": {"type": "apiKey", "in": "header", "name": "Authorization",
+                    "description": "`JWT <token>` from /api/token-auth/, or a named API token"},
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "jwtQuery": {"type": "apiKey", "in": "query", "name": "jwt"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "session",
+                        "description": "the browser's session; unsafe methods need the X-CSRFToken header"}}},
+    "paths": PATHS,
+}
+
+
+@route("/openapi.json", methods=["GET"])
+def openapi_json():
+    """The OpenAPI 3 description of this API."""
+    return json_response(SPEC)

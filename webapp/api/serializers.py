@@ -1,0 +1,86 @@
+"""The JSON shapes of docs/API.md: projects, tasks, processing nodes, API tokens. Field order is the contract's."""
+from datetime import timezone
+
+from webapp.services import nodes, projects
+
+
+def iso_time(moment):
+    """ISO 8601 UTC with six digits of microseconds and Z; naive datetimes (from SQLite) are taken as UTC."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def project_json(project, user):
+    """A project as seen by user (permissions and owned are the caller's)."""
+    return {
+        "id": project.id,
+        "name": project.name,
+        "description": project.description,
+        "created_at": iso_time(project.created_at),
+        "owner": project.owner.username,
+        "tasks": [task.id for task in project.tasks],
+        "permissions": projects.project_permissions(user, project),
+        "owned": user is not None and project.owner_id == user.id,
+        "public": project.public,
+    }
+
+
+def task_json(task):
+    """A task, every field of the contract in its order."""
+    node = task.processing_node
+    return {
+        "id": task.id,
+        "project": task.project_id,
+        "processing_node": task.processing_node_id,
+        "images_count": task.images_count,
+        "uuid": task.uuid or "",
+        "name": task.name,
+        "processing_time": int(task.processing_time if task.processing_time is not None else -1),
+        "auto_processing_node": task.auto_processing_node,
+        "status": task.status,
+        "last_error": task.last_error,
+        "options": task.options if task.options is not None else [],
+        "ground_control_points": task.ground_control_points,
+        "created_at": iso_time(task.created_at),
+        "pending_action": task.pending_action,
+        "processing_node_name": node.display_label() if node is not None else None,
+        "available_assets": list(task.available_assets or []),
+        "upload_progress": float(task.upload_progress or 0.0),
+        "running_progress": float(task.running_progress or 0.0),
+        "partial": task.partial,
+        "public": task.public,
+        "size": float(task.size or 0.0),
+    }
+
+
+def node_json(node, show_token=False):
+    """A processing node; its token only for administrators."""
+    data = {
+        "id": node.id,
+        "hostname": node.hostname,
+        "port": node.port,
+        "label": node.display_label(),
+        "online": nodes.is_online(node),
+        "api_version": node.api_version,
+        "engine": node.engine,
+        "engine_version": node.engine_version,
+        "queue_count": node.queue_count,
+        "max_images": node.max_images,
+        "last_refreshed": iso_time(node.last_refreshed),
+        "available_options": node.available_options or [],
+    }
+    if show_token:
+        data["token"] = node.token
+    return data
+
+
+def api_token_json(token, secret=None):
+    """A named API token; the secret only right after creation, when it is shown once."""
+    data = {"id": token.id, "name": token.name, "prefix": token.prefix, "created_at": iso_time(token.created_at),
+            "last_used_at": iso_time(token.last_used_at)}
+    if secret is not None:
+        data["token"] = secret
+    return data

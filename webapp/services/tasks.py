@@ -1,0 +1,418 @@
+"""Tasks: creating them with their images (at once or in parts), changing, deleting, the actions a user asks
+for (cancel, restart, remove), their console, and imports of finished results.
+
+Processing itself is the pipeline's (jobs/tasks.py): services set the state in the database, commit, then queue
+the task's tick.
+"""
+import json
+import logging
+from pathlib import Path
+
+from flask import current_app
+
+from webapp import queue, storage
+from webapp.extensions import db
+from webapp.models import PendingAction, ProcessingNode, Project, Task, TaskStatus
+from webapp.services import assets, uploads
+from webapp.services.errors import NotFound, ValidationError
+from webapp.services.projects import _clean_bool, apply_ordering, get_project_for, project_permissions
+
+log = logging.getLogger(__name__)
+
+MIN_IMAGES = 2
+TASK_ORDERING = {name: getattr(Task, name) for name in (
+    "id", "name", "created_at", "status", "images_count", "processing_time", "size", "pending_action",
+    "upload_progress", "running_progress", "public", "partial", "auto_processing_node")}
+TASK_ORDERING["processing_node"] = Task.processing_node_id
+
+
+# Finding tasks
+
+def get_task_for(user, project_id, task_id, permission="view", allow_public=False):
+    """The task of that project if user has permission on the project (or it is public and allowed), else NotFound."""
+    task = db.session.get(Task, task_id)
+    if task is None or task.project_id != project_id:
+        raise NotFound()
+    if allow_public and permission == "view" and task.public:
+        return task
+    get_project_for(user, project_id, permission)
+    return task
+
+
+def list_tasks(project, status=None, ordering=None):
+    """The project's tasks, optionally of one status, ordered by `?ordering=` (default: oldest first)."""
+    query = Task.query.filter(Task.project_id == project.id)
+    if status not in (None, ""):
+        try:
+            query = query.filter(Task.status == int(status))
+        except ValueError:
+            raise ValidationError(field_errors={"status": ["Use a status code: 10, 20, 30, 40 or 50."]}) from None
+    return apply_ordering(query, ordering, TASK_ORDERING, "created_at").all()
+
+
+# Checking fields
+
+def parse_options(value):
+    """Task options [{"name", "value"}] from a JSON string or a list, kept as sent; ValidationError otherwise."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, (str, bytes)):
+        try:
+            value = json.loads(value)
+        except ValueError as error:
+            raise ValidationError(field_errors={"options": [f"Invalid JSON: {error}."]}) from None
+    if not isinstance(value, list) or not all(isinstance(o, dict) and isinstance(o.get("name"), str) and "value" in o
+                                              for o in value):
+        raise ValidationError(field_errors={"options": ['Expected a list of {"name": ..., "value": ...}.']})
+    return value
+
+
+def _clean_node_id(value):
+    """The id of an existing processing node from a field value, None for none, or ValidationError."""
+    if value is None or value == "" or value == "null":
+        return None
+    try:
+        node_id = int(value)
+    except (TypeError, ValueError):
+        node_id = None
+    if node_id is None or isinstance(value, bool) or db.session.get(ProcessingNode, node_id) is None:
+        raise ValidationError(field_errors={"processing_node": [f'Invalid pk "{value}" - object does not exist.']})
+    return node_id
+
+
+def _clean_task_name(name):
+    """A task name (may be empty), at most 255 characters."""
+    name = str(name or "").strip()
+    if len(name) > 255:
+        raise ValidationError(field_errors={"name": ["Use at most 255 characters."]})
+    return name
+
+
+def _new_task(project, name, options, processing_node, auto_processing_node, **fields):
+    """An unsaved task with its user-given fields checked."""
+    return Task(project_id=project.id, name=_clean_task_name(name), options=parse_options(options),
+                processing_node_id=_clean_node_id(processing_node),
+                auto_processing_node=_clean_bool(True if auto_processing_node in (None, "") else auto_processing_node,
+                                                 "auto_processing_node"), **fields)
+
+
+def queue_tick(task_id):
+    """Queue the task's next pipeline step (once: a tick already waiting is not queued twice). Call after commit."""
+    queue.enqueue(queue.TASK_TICK, task_id, job_id=f"task-{task_id}")
+
+
+def _images_dir(task):
+    """The task's images folder."""
+    return storage.images_dir(task.project_id, task.id)
+
+
+def _chunks_dir(task):
+    """Where chunked uploads to a partial task are assembled (outside images/, which goes to the node)."""
+    return storage.task_dir(task.project_id, task.id) / "chunks"
+
+
+def _refresh_file_fields(task):
+    """images_count and ground_control_points from the files in the task's images folder."""
+    task.images_count = uploads.count_images(_images_dir(task))
+    task.ground_control_points = uploads.gcp_file_name(_images_dir(task))
+
+
+# Creating tasks
+
+def create_task(project, files, name="", options=None, processing_node=None, auto_processing_node=True):
+    """A task with its images (FileStorage list, at least 2 images), queued for processing at once."""
+    task = _new_task(project, name, options, processing_node, auto_processing_node, partial=True)
+    checked = uploads.check_files(files)
+    image_count = sum(1 for file_name, _ in checked if not uploads.is_text_file(file_name))
+    if image_count < MIN_IMAGES:
+        raise ValidationError(field_errors={"images": [f"Need at least {MIN_IMAGES} images."]})
+    db.session.add(task)
+    db.session.commit()  # an id for the folder; partial until the files are in, so the pipeline leaves it alone
+    try:
+        uploads.save_files(checked, _images_dir(task))
+    except BaseException:
+        _drop_new_task(task)
+        raise
+    return _start_processing(task)
+
+
+def _drop_new_task(task):
+    """Remove a task whose creation failed half-way, and its files."""
+    db.session.rollback()
+    folder = storage.task_dir(task.project_id, task.id)
+    db.session.delete(db.session.get(Task, task.id))
+    db.session.commit()
+    storage.remove_tree(folder)
+
+
+def _start_processing(task):
+    """End the upload: count the files, mark the task queued, commit, queue its tick."""
+    _refresh_file_fields(task)
+    task.partial = False
+    task.status = TaskStatus.QUEUED
+    task.last_error = None
+    db.session.commit()
+    queue_tick(task.id)
+    return task
+
+
+def create_partial_task(project, name="", options=None, processing_node=None, auto_processing_node=True):
+    """An empty task waiting for its images (upload_files / upload_chunk), processed from commit_task on."""
+    task = _new_task(project, name, options, processing_node, auto_processing_node, partial=True)
+    db.session.add(task)
+    db.session.commit()
+    return task
+
+
+def _require_partial(task):
+    """ValidationError unless the task is still receiving images."""
+    if not task.partial:
+        raise ValidationError("This task is not receiving images any more (it was committed or created whole).")
+
+
+def upload_files(task, files):
+    """Add whole files to a partial task; {name: bytes}."""
+    _require_partial(task)
+    if not files:
+        raise ValidationError(field_errors={"images": ["No file was sent."]})
+    written = uploads.save_files(uploads.check_files(files), _images_dir(task))
+    _refresh_file_fields(task)
+    db.session.commit()
+    return written
+
+
+def upload_chunk(task, form, upload):
+    """Add one chunk of a chunked upload to a partial task; {name: bytes received so far}.
+
+    When the file is complete it is checked (an image, or a .txt) and moved into the task's images.
+    """
+    _require_partial(task)
+    name, received, complete = uploads.write_chunk(_chunks_dir(task), form, upload)
+    if complete is not None:
+        if not uploads.is_text_file(name) and not uploads.is_image_file(complete):
+            uploads.discard_chunk_upload(_chunks_dir(task), form)
+            raise ValidationError(field_errors={"images": [f"Not an image: {name}."]})
+        _images_dir(task).mkdir(parents=True, exist_ok=True)
+        uploads.take_completed(_chunks_dir(task), form, complete, _images_dir(task) / name)
+        _refresh_file_fields(task)
+        db.session.commit()
+    return {name: received}
+
+
+def commit_task(task):
+    """End a partial task's upload and queue its processing (needs at least 2 images, no upload half-done)."""
+    _require_partial(task)
+    pending = uploads.pending_uploads(_chunks_dir(task))
+    if pending:
+        raise ValidationError(f"The upload of {', '.join(pending)} is not complete: send its missing chunks first.")
+    if uploads.count_images(_images_dir(task)) < MIN_IMAGES:
+        raise ValidationError(field_errors={"images": [f"Need at least {MIN_IMAGES} images."]})
+    storage.remove_tree(_chunks_dir(task))
+    return _start_processing(task)
+
+
+# Changing and deleting
+
+def update_task(task, data):
+    """Change name, processing_node, auto_processing_node, options or public from data; other keys are ignored."""
+    changes = {}
+    if "name" in data:
+        changes["name"] = _clean_task_name(data["name"])
+    if "processing_node" in data:
+        changes["processing_node_id"] = _clean_node_id(data["processing_node"])
+    if "auto_processing_node" in data:
+        changes["auto_processing_node"] = _clean_bool(data["auto_processing_node"], "auto_processing_node")
+    if "options" in data:
+        changes["options"] = parse_options(data["options"])
+    if "public" in data:
+        changes["public"] = _clean_bool(data["public"], "public")
+    for field, value in changes.items():  # all checked first: a bad field changes nothing
+        setattr(task, field, value)
+    db.session.commit()
+    return task
+
+
+def _node_copies(tasks):
+    """(node id, uuid) of the tasks that reached a node, to be removed there."""
+    return [(t.processing_node_id, t.uuid) for t in tasks if t.uuid and t.processing_node_id is not None]
+
+
+def _queue_node_removals(copies):
+    """Ask the worker to remove each (node id, uuid) from its node. Call after commit."""
+    for node_id, node_uuid in copies:
+        queue.enqueue(queue.REMOVE_FROM_NODE, node_id, node_uuid)
+
+
+def delete_task(task):
+    """Delete a task, its images and results (irreversible); its copy on the node is removed by the worker."""
+    copies, folder = _node_copies([task]), storage.task_dir(task.project_id, task.id)
+    db.session.delete(task)
+    db.session.commit()
+    storage.remove_tree(folder)
+    _queue_node_removals(copies)
+
+
+def delete_project_tasks_and_project(project):
+    """Delete a project with all its tasks and files; their copies on nodes are removed by the worker."""
+    copies, folder = _node_copies(project.tasks), storage.project_dir(project.id)
+    db.session.delete(project)
+    db.session.commit()
+    storage.remove_tree(folder)
+    _queue_node_removals(copies)
+
+
+def cancel_task(task):
+    """Ask for a queued or running task to be canceled; any other task stays as it is."""
+    if task.status in (TaskStatus.QUEUED, TaskStatus.RUNNING):
+        task.pending_action = PendingAction.CANCEL
+        db.session.commit()
+        queue_tick(task.id)
+    return task
+
+
+def restart_task(task, options=None):
+    """Ask for a task to be processed again, with new options when given (for example rerun-from)."""
+    if task.partial:
+        raise ValidationError("This task is still receiving images: commit it first.")
+    if options is not None:
+        task.options = parse_options(options)
+    task.pending_action = PendingAction.RESTART
+    db.session.commit()
+    queue_tick(task.id)
+    return task
+
+
+def remove_task(task):
+    """Ask the worker to remove a task (it deletes it from its node, then from here)."""
+    task.pending_action = PendingAction.REMOVE
+    db.session.commit()
+    queue_tick(task.id)
+    return task
+
+
+# Console
+
+def console_output(task, line=0, limit=None):
+    """(lines from `line` on, at most `limit` of them (negative: the last ones), total line count)."""
+    path = storage.console_path(task.project_id, task.id)
+    lines = path.read_text(errors="replace").splitlines() if path.is_file() else []
+    selected = lines[max(line, 0):]
+    if limit is not None:
+        selected = selected[limit:] if limit < 0 else selected[:limit]
+    return selected, len(lines)
+
+
+# Imports of finished results
+
+def _import_staging(user):
+    """Where chunked uploads of results zips for an import are assembled, per user."""
+    return storage.media_root() / "uploads" / "import" / str(int(user.id))
+
+
+def import_task_from_zip(project, zip_path, name=""):
+    """A completed task made from a results zip on disk (moved into the task's folder, then extracted)."""
+    task = Task(project_id=project.id, name=_clean_task_name(name) or "Imported task", auto_processing_node=False,
+                status=TaskStatus.RUNNING, images_count=0)
+    db.session.add(task)
+    db.session.commit()
+    try:
+        results = assets.extract_results_zip(zip_path, storage.assets_dir(project.id, task.id))
+    except BaseException:
+        _drop_new_task(task)
+        raise
+    return _finish_import(task, results)
+
+
+def _finish_import(task, results):
+    """Mark an imported task completed with its assets."""
+    task.status = TaskStatus.COMPLETED
+    task.available_assets = results.available_assets
+    task.size = results.size
+    task.upload_progress = task.running_progress = 1.0
+    task.last_error = None
+    db.session.commit()
+    return task
+
+
+def import_task_from_upload(project, upload, name=""):
+    """A completed task from a results zip sent whole (a FileStorage)."""
+    staging = storage.media_root() / "uploads" / "import"
+    staging.mkdir(parents=True, exist_ok=True)
+    zip_path = staging / f"{uploads.uuidlib.uuid4().hex}.zip"
+    try:
+        uploads.save_stream(upload.stream, zip_path)
+        return import_task_from_zip(project, zip_path, name)
+    finally:
+        zip_path.unlink(missing_ok=True)
+
+
+def import_chunk(user, project, form, upload, name=""):
+    """One chunk of a chunked results zip: (task or None until the last chunk arrived, {name: bytes received})."""
+    staging = _import_staging(user)
+    file_name, received, complete = uploads.write_chunk(staging, form, upload)
+    if complete is None:
+        return None, {file_name: received}
+    try:
+        return import_task_from_zip(project, complete, name or Path(file_name).stem), {file_name: received}
+    finally:
+        uploads.discard_chunk_upload(staging, form)
+
+
+def import_task_from_url(project, url, name=""):
+    """A task that will be completed from a results zip at url, downloaded by the worker (see run_import)."""
+    url = str(url or "").strip()
+    assets.check_import_url(url, current_app.config.get("IMPORT_ALLOW_PRIVATE", False))
+    task = Task(project_id=project.id, name=_clean_task_name(name) or "Imported task", auto_processing_node=False,
+                status=TaskStatus.QUEUED, import_url=url, images_count=0)
+    db.session.add(task)
+    db.session.commit()
+    queue_tick(task.id)
+    return task
+
+
+def run_import(task_id):
+    """The worker's step for an import by URL: download the zip, extract it, mark the task completed or failed.
+
+    No database session is held during the download (read, close, download, re-read, write).
+    """
+    task = db.session.get(Task, task_id)
+    if task is None or not task.import_url or task.status in (TaskStatus.COMPLETED, TaskStatus.FAILED):
+        return False
+    url, project_id = task.import_url, task.project_id
+    task.status = TaskStatus.RUNNING
+    db.session.commit()
+    zip_path = storage.task_dir(project_id, task_id) / "import.zip"
+    try:
+        assets.download_results(url, zip_path, current_app.config.get("IMPORT_ALLOW_PRIVATE", False))
+        results = assets.extract_results_zip(zip_path, storage.assets_dir(project_id, task_id))
+    except ValidationError as error:
+        return _fail_import(task_id, error)
+    finally:
+        zip_path.unlink(missing_ok=True)
+    task = db.session.get(Task, task_id)
+    if task is None:  # deleted meanwhile
+        storage.remove_tree(storage.task_dir(project_id, task_id))
+        return False
+    _finish_import(task, results)
+    return True
+
+
+def _fail_import(task_id, error):
+    """Mark an import failed with a message the user can act on."""
+    task = db.session.get(Task, task_id)
+    if task is not None:
+        messages = [error.message] + [m for msgs in error.field_errors.values() for m in msgs]
+        task.status = TaskStatus.FAILED
+        task.last_error = " ".join(m for m in messages if m)
+        db.session.commit()
+    return False
+
+
+def project_of(task):
+    """The project of a task."""
+    return db.session.get(Project, task.project_id)
+
+
+def can(user, task, permission):
+    """Whether user has permission on the task's project."""
+    return permission in project_permissions(user, project_of(task))
