@@ -1,0 +1,101 @@
+"""Presets: saved sets of task options. A few system presets are offered to everyone; users save their own."""
+import json
+
+from sqlalchemy import or_
+
+from webapp.extensions import db
+from webapp.models import Preset
+from webapp.services.errors import NotFound, ValidationError
+
+# The built-in presets, by name. Option names are the NodeODM ones; a node drops the names it does not know.
+SYSTEM_PRESETS = {
+    "Default": [],
+    "Fast Orthophoto": [{"name": "fast-orthophoto", "value": True}],
+    "High Resolution": [{"name": "orthophoto-resolution", "value": 2}, {"name": "min-num-features", "value": 16000},
+                        {"name": "resize-to", "value": -1}],
+    "DSM": [{"name": "dsm", "value": True}, {"name": "dem-resolution", "value": 50}],
+}
+MAX_NAME = 255
+
+
+def ensure_system_presets():
+    """Create the system presets that are missing (idempotent; run on first use)."""
+    existing = {name for (name,) in db.session.query(Preset.name).filter(Preset.system.is_(True))}
+    missing = [name for name in SYSTEM_PRESETS if name not in existing]
+    for name in missing:
+        db.session.add(Preset(name=name, options=SYSTEM_PRESETS[name], system=True, owner_id=None))
+    if missing:
+        db.session.commit()
+
+
+def presets_for(user):
+    """The presets user may choose: the system ones first (each name once), then their own by name."""
+    ensure_system_presets()
+    rows = Preset.query.filter(or_(Preset.system.is_(True), Preset.owner_id == user.id)).order_by(
+        Preset.system.desc(), Preset.name, Preset.id).all()
+    seen_system, result = set(), []
+    for preset in rows:
+        if preset.system:
+            if preset.name in seen_system:  # two processes seeding at once may leave a duplicate: show it once
+                continue
+            seen_system.add(preset.name)
+        result.append(preset)
+    system_order = list(SYSTEM_PRESETS)
+    result.sort(key=lambda p: (not p.system, system_order.index(p.name) if p.name in system_order else 0,
+                               p.name.lower()))
+    return result
+
+
+def get_preset_for(user, preset_id):
+    """A preset user may use (a system one or their own), else NotFound."""
+    preset = db.session.get(Preset, preset_id)
+    if preset is None or not (preset.system or preset.owner_id == user.id):
+        raise NotFound()
+    return preset
+
+
+def clean_options(raw):
+    """Options as a list of {"name", "value"} from JSON text or a list, or ValidationError saying what is wrong."""
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, (str, bytes)):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise ValidationError(field_errors={"options": ["Options must be JSON: [{\"name\", \"value\"}]."]}) \
+                from None
+    if not isinstance(raw, list):
+        raise ValidationError(field_errors={"options": ["Options must be a list of {\"name\", \"value\"}."]})
+    cleaned = []
+    for entry in raw:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"].strip() \
+                or isinstance(entry.get("value"), (dict, list)):
+            raise ValidationError(field_errors={"options": ["Each option needs a name and a plain value."]})
+        cleaned.append({"name": entry["name"].strip(), "value": entry.get("value")})
+    return cleaned
+
+
+def save_preset(user, name, options):
+    """Save user's options under a name; a preset of theirs with that name is replaced."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError(field_errors={"name": ["Give the preset a name."]})
+    if len(name) > MAX_NAME:
+        raise ValidationError(field_errors={"name": [f"Use at most {MAX_NAME} characters."]})
+    options = clean_options(options)
+    preset = Preset.query.filter_by(owner_id=user.id, name=name, system=False).first()
+    if preset is None:
+        preset = Preset(owner_id=user.id, name=name, system=False)
+        db.session.add(preset)
+    preset.options = options
+    db.session.commit()
+    return preset
+
+
+def delete_preset(user, preset_id):
+    """Delete one of user's own presets (system presets and other users' are NotFound)."""
+    preset = db.session.get(Preset, preset_id)
+    if preset is None or preset.system or preset.owner_id != user.id:
+        raise NotFound()
+    db.session.delete(preset)
+    db.session.commit()

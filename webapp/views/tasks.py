@@ -1,0 +1,332 @@
+"""Pages of tasks: a new task (upload), a task's page with its console and downloads, its actions, and presets."""
+from datetime import datetime, timezone
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from webapp.api.serializers import node_json, task_json
+from webapp.forms.helpers import add_service_errors
+from webapp.forms.tasks import AUTO_NODE, ActionForm, NewTaskForm, PresetForm, RenameTaskForm, RestartTaskForm
+from webapp.models import PendingAction, ProcessingNode, TaskStatus
+from webapp.services import nodes, presets, projects, tasks
+from webapp.services.errors import ValidationError
+from webapp.views.auth import _safe_next
+
+bp = Blueprint("tasks", __name__)
+
+# ODM's stages, offered for "restart from" when the task's node does not list them in its rerun-from option.
+ODM_STAGES = ["dataset", "split", "merge", "opensfm", "openmvs", "odm_filterpoints", "odm_meshing", "mvs_texturing",
+              "odm_georeferencing", "odm_dem", "odm_orthophoto", "odm_report", "odm_postprocess"]
+CONSOLE_TAIL = 500  # console lines rendered with the page; the script fetches the rest as they come
+ACTIVE_STATUSES = (None, TaskStatus.QUEUED, TaskStatus.RUNNING)
+STATUS_LABELS = {TaskStatus.QUEUED: "Queued", TaskStatus.RUNNING: "Running", TaskStatus.FAILED: "Failed",
+                 TaskStatus.COMPLETED: "Completed", TaskStatus.CANCELED: "Canceled"}
+PENDING_LABELS = {PendingAction.CANCEL: "Canceling…", PendingAction.REMOVE: "Removing…",
+                  PendingAction.RESTART: "Restarting…"}
+# Hints for errors a user can act on, by words found in the message (lower case); the first match wins.
+ERROR_HINTS = [
+    (("not enough", "at least", "too few"), "Add more photos: processing needs at least 2, and overlapping ones."),
+    (("match", "reconstruct", "no features", "could not align", "sfm"),
+     "The photos could not be tied together. They need to overlap (about 70% front, 60% side) and show "
+     "textured ground; try more photos or the High Resolution preset."),
+    (("offline", "connect", "unreachable", "timed out", "timeout", "did not answer", "refused"),
+     "The processing node stopped answering. Check that it is running (Processing nodes), then restart."),
+    (("memory", "killed", "oom"), "The node ran out of memory. Try a smaller resize-to value, or a bigger node."),
+    (("option",), "An option has a value the node refuses. Restart with corrected options."),
+    (("disk", "space"), "A disk is full. Free some space on the server or the node, then restart."),
+]
+DEFAULT_HINT = "Restart the task; if it fails again, the first error line in the console below tells why."
+
+
+# Shown on several pages (the dashboard too), so registered for every template.
+
+@bp.app_template_global()
+def task_status_label(task):
+    """What a task is doing, in words (the same words dashboard.js and task.js write)."""
+    if task.pending_action in PENDING_LABELS:
+        return PENDING_LABELS[task.pending_action]
+    if task.partial:
+        return "Uploading images"
+    if task.status is None:
+        return "Waiting for a node"
+    if task.status == TaskStatus.QUEUED and not task.uuid:
+        return "Uploading to the node"
+    return STATUS_LABELS.get(task.status, "Unknown")
+
+
+@bp.app_template_global()
+def task_status_tone(task):
+    """The Bootstrap colour of a task's status badge."""
+    if task.pending_action:
+        return "warning"
+    return {TaskStatus.FAILED: "danger", TaskStatus.COMPLETED: "success", TaskStatus.CANCELED: "secondary",
+            TaskStatus.RUNNING: "primary"}.get(task.status, "info")
+
+
+@bp.app_template_global()
+def task_is_active(task):
+    """Whether a task may still change by itself (uploading, queued, running, or an action pending)."""
+    return bool(task.partial or task.pending_action or task.status in ACTIVE_STATUSES)
+
+
+def _as_utc(moment):
+    """A datetime as timezone-aware UTC (SQLite gives naive ones back)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+@bp.app_template_global()
+def task_elapsed_ms(task, now=None):
+    """The task's elapsed time in ms, computed here so that a reload shows the same time the page was ticking.
+
+    The node's processing time when known (plus the time since it was measured, while running); before that,
+    the time since the task was created, while it is active; None when unknown.
+    """
+    now = now or datetime.now(timezone.utc)
+    if task.processing_time is not None and task.processing_time >= 0:
+        if task.status == TaskStatus.RUNNING and task.updated_at is not None:
+            since = (now - _as_utc(task.updated_at)).total_seconds() * 1000
+            return int(task.processing_time + max(since, 0))
+        return int(task.processing_time)
+    if task_is_active(task):
+        return int(max((now - _as_utc(task.created_at)).total_seconds() * 1000, 0))
+    return None
+
+
+@bp.app_template_filter("duration")
+def duration(milliseconds):
+    """Milliseconds as 1h 02m 03s / 2m 03s / 3s (the same format as the scripts write)."""
+    if milliseconds is None:
+        return "—"
+    seconds = int(milliseconds // 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {seconds:02d}s"
+    if minutes:
+        return f"{minutes}m {seconds:02d}s"
+    return f"{seconds}s"
+
+
+def explain_error(message):
+    """A hint on what to do about a task's error message."""
+    text = (message or "").lower()
+    for words, hint in ERROR_HINTS:
+        if any(word in text for word in words):
+            return hint
+    return DEFAULT_HINT
+
+
+def _rerun_stages(task):
+    """The stages a task can be restarted from: its node's rerun-from choices, else ODM's stages."""
+    node = task.processing_node
+    for option in (node.available_options or []) if node is not None else []:
+        if option.get("name") == "rerun-from" and isinstance(option.get("domain"), list):
+            return [stage for stage in option["domain"] if stage]
+    return ODM_STAGES
+
+
+def _nodes_for_menu():
+    """Every processing node with whether it is online, for the node menu and the options editor."""
+    return [(node, nodes.is_online(node)) for node in ProcessingNode.query.order_by(ProcessingNode.id).all()]
+
+
+def _project_for_tasks(project_id, permission):
+    """The project, if the current user has the permission on it (else NotFound: 404)."""
+    return projects.get_project_for(current_user, project_id, permission)
+
+
+def _task(project_id, task_id, permission="view"):
+    """The task, if the current user has the permission on its project (else NotFound: 404)."""
+    return tasks.get_task_for(current_user, project_id, task_id, permission)
+
+
+def _render_new_task(project, form, status=200):
+    """The new-task page with its form, the nodes and the presets."""
+    node_rows = _nodes_for_menu()
+    user_presets = presets.presets_for(current_user)
+    form.set_choices(node_rows, user_presets)
+    page_data = {
+        "project": project.id,
+        "nodes": [node_json(node) for node, _ in node_rows],
+        "presets": [{"id": p.id, "name": p.name, "options": p.options, "system": p.system} for p in user_presets],
+        "taskUrl": url_for("tasks.detail", project_id=project.id, task_id=0).replace("/0/", "/{id}/"),
+        "presetUrl": url_for("tasks.save_preset"),
+    }
+    return render_template("tasks/new.html", project=project, form=form, page_data=page_data,
+                           any_online=any(online for _, online in node_rows), presets=user_presets,
+                           preset_form=PresetForm(), delete_form=ActionForm()), status
+
+
+@bp.route("/projects/<int:project_id>/tasks/new", methods=["GET", "POST"])
+@login_required
+def new(project_id):
+    """A new task: pick photos, a node and options. Scripts upload in resumable chunks; without them, one POST."""
+    project = _project_for_tasks(project_id, "change")
+    form = NewTaskForm()
+    _fill_choices(form)
+    if form.validate_on_submit():
+        try:
+            task = tasks.create_task(project, _uploaded_files(form), name=form.name.data,
+                                     options=form.options.data or _preset_options(form.preset.data),
+                                     processing_node=_node_field(form), auto_processing_node=_auto_node(form))
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            flash(f"Task “{task.name or f'#{task.id}'}” created: processing starts shortly.", "success")
+            return redirect(url_for("tasks.detail", project_id=project.id, task_id=task.id))
+    return _render_new_task(project, form, 400 if request.method == "POST" else 200)
+
+
+def _fill_choices(form):
+    """Give the form its node and preset choices before validation."""
+    form.set_choices(_nodes_for_menu(), presets.presets_for(current_user))
+
+
+def _uploaded_files(form):
+    """The images and the GCP file of a plain (script-less) new-task form, skipping empty file inputs."""
+    files = [f for f in request.files.getlist(form.images.name) if f and f.filename]
+    gcp = request.files.get(form.gcp.name)
+    return files + ([gcp] if gcp and gcp.filename else [])
+
+
+def _preset_options(preset_id):
+    """The options of a chosen preset (the plain form's options)."""
+    return presets.get_preset_for(current_user, int(preset_id)).options if preset_id else []
+
+
+def _node_field(form):
+    """The chosen node id, or None for automatic."""
+    return None if form.processing_node.data == AUTO_NODE else form.processing_node.data
+
+
+def _auto_node(form):
+    """Whether the node is chosen automatically."""
+    return form.processing_node.data == AUTO_NODE
+
+
+@bp.route("/projects/<int:project_id>/tasks/<int:task_id>/")
+@login_required
+def detail(project_id, task_id):
+    """A task: its state, details, console, downloads and actions."""
+    task = _task(project_id, task_id)
+    permissions = projects.project_permissions(current_user, task.project)
+    lines, count = tasks.console_output(task, limit=-CONSOLE_TAIL)
+    restart_form = RestartTaskForm()
+    restart_form.set_stages(_rerun_stages(task))
+    rename_form = RenameTaskForm(name=task.name)
+    return render_template("tasks/detail.html", task=task, project=task.project, permissions=permissions,
+                           console_lines=lines, console_count=count, task_data=task_json(task),
+                           error_hint=explain_error(task.last_error) if task.last_error else None,
+                           action_form=ActionForm(), restart_form=restart_form, rename_form=rename_form)
+
+
+def _back_to(task):
+    """Redirect to the task's page."""
+    return redirect(url_for("tasks.detail", project_id=task.project_id, task_id=task.id))
+
+
+@bp.route("/projects/<int:project_id>/tasks/<int:task_id>/cancel", methods=["POST"])
+@login_required
+def cancel(project_id, task_id):
+    """Ask for the task to be canceled."""
+    task = _task(project_id, task_id, "change")
+    if ActionForm().validate_on_submit():
+        tasks.cancel_task(task)
+        flash("Canceling the task…" if task.pending_action == PendingAction.CANCEL
+              else "This task is not queued or running: nothing to cancel.", "info")
+    return _back_to(task)
+
+
+@bp.route("/projects/<int:project_id>/tasks/<int:task_id>/restart", methods=["POST"])
+@login_required
+def restart(project_id, task_id):
+    """Ask for the task to be processed again, from the beginning or from a stage."""
+    task = _task(project_id, task_id, "change")
+    form = RestartTaskForm()
+    form.set_stages(_rerun_stages(task))
+    if form.validate_on_submit():
+        try:
+            tasks.restart_task(task, _options_with_rerun_from(task, form.rerun_from.data))
+        except ValidationError as error:
+            flash(error.message or "This task cannot be restarted.", "error")
+        else:
+            stage = form.rerun_from.data
+            flash(f"Restarting the task from {stage}…" if stage else "Restarting the task…", "info")
+    else:
+        flash("Choose a stage to restart from.", "error")
+    return _back_to(task)
+
+
+def _options_with_rerun_from(task, stage):
+    """The task's options with rerun-from set to stage (or removed, to restart from the beginning)."""
+    options = [o for o in (task.options or []) if o.get("name") != "rerun-from"]
+    return options + ([{"name": "rerun-from", "value": stage}] if stage else [])
+
+
+@bp.route("/projects/<int:project_id>/tasks/<int:task_id>/remove", methods=["POST"])
+@login_required
+def remove(project_id, task_id):
+    """Remove the task, its images and results (the worker deletes it from its node too)."""
+    task = _task(project_id, task_id, "delete")
+    if not ActionForm().validate_on_submit():
+        return _back_to(task)
+    name = task.name or f"#{task.id}"
+    if task.partial:  # never reached the pipeline: nothing on a node to clean up, delete it at once
+        tasks.delete_task(task)
+    else:
+        tasks.remove_task(task)
+    flash(f"Task “{name}” is being removed.", "info")
+    return redirect(url_for("dashboard.index"))
+
+
+@bp.route("/projects/<int:project_id>/tasks/<int:task_id>/edit", methods=["POST"])
+@login_required
+def edit(project_id, task_id):
+    """Rename the task."""
+    task = _task(project_id, task_id, "change")
+    form = RenameTaskForm()
+    if form.validate_on_submit():
+        try:
+            tasks.update_task(task, {"name": form.name.data})
+        except ValidationError as error:
+            flash(" ".join(error.field_errors.get("name", [])) or error.message, "error")
+        else:
+            flash("Task renamed.", "success")
+    else:
+        flash(" ".join(form.name.errors) or "The name could not be saved.", "error")
+    return _back_to(task)
+
+
+@bp.route("/presets", methods=["POST"])
+@login_required
+def save_preset():
+    """Save options as a named preset. Scripts ask for JSON (to keep the page and its chosen files); forms redirect."""
+    form = PresetForm()
+    wants_json = request.accept_mimetypes.best == "application/json"
+    if form.validate_on_submit():
+        try:
+            preset = presets.save_preset(current_user, form.name.data, form.options.data)
+        except ValidationError as error:
+            errors = error.field_errors or {"__all__": [error.message]}
+        else:
+            if wants_json:
+                return jsonify({"id": preset.id, "name": preset.name, "options": preset.options, "system": False})
+            flash(f"Preset “{preset.name}” saved.", "success")
+            return redirect(_safe_next(form.next.data))
+    else:
+        errors = form.errors
+    if wants_json:
+        return jsonify(errors), 400
+    flash("The preset was not saved: " + " ".join(m for ms in errors.values() for m in ms), "error")
+    return redirect(_safe_next(form.next.data))
+
+
+@bp.route("/presets/<int:preset_id>/delete", methods=["POST"])
+@login_required
+def delete_preset(preset_id):
+    """Delete one of the user's own presets."""
+    if ActionForm().validate_on_submit():
+        presets.delete_preset(current_user, preset_id)
+        flash("Preset deleted.", "info")
+    return redirect(_safe_next(request.form.get("next")))
+
