@@ -1,7 +1,24 @@
-"""Forms of projects."""
+"""Forms of projects: name and description, and sharing with other users."""
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
+
+from webapp.services.errors import ValidationError
+
+# What a user a project is shared with may do, from least to most; each level includes the ones before.
+SHARE_LEVELS = {
+    "view": ["view"],
+    "change": ["view", "add", "change"],
+    "delete": ["view", "add", "change", "delete"],
+}
+SHARE_LEVEL_CHOICES = [("view", "Can view"), ("change", "Can view and change"),
+                       ("delete", "Can view, change and delete")]
+
+
+def share_level(permissions):
+    """The highest level whose permissions are all granted ("view" at least)."""
+    granted = set(permissions)
+    return next((level for level in ("delete", "change") if set(SHARE_LEVELS[level]) <= granted), "view")
 
 
 class ProjectForm(FlaskForm):
@@ -9,3 +26,31 @@ class ProjectForm(FlaskForm):
 
     name = StringField("Name", validators=[DataRequired(), Length(max=255)])
     description = TextAreaField("Description", validators=[Length(max=10000)])
+
+
+class ShareForm(FlaskForm):
+    """Share a project with a user by name, at a level."""
+
+    username = StringField("Username", validators=[DataRequired(), Length(max=150)])
+    level = SelectField("Access", choices=SHARE_LEVEL_CHOICES, default="view")
+
+
+class ShareLevelForm(FlaskForm):
+    """Change the level of an existing share."""
+
+    level = SelectField("Access", choices=SHARE_LEVEL_CHOICES)
+
+
+def sharing_with(current, username, permissions):
+    """The sharing list `current` (as services.sharing.project_sharing gives it) with username set to permissions.
+
+    The owner's entry is left out (the service never changes it); an empty permissions list removes the user.
+    """
+    owner = next(entry["username"] for entry in current if entry["owner"])
+    if owner.lower() == username.lower():
+        raise ValidationError(field_errors={"username": [f"{owner} owns this project and may do everything with it."]})
+    entries = [{"username": entry["username"], "permissions": entry["permissions"]} for entry in current
+               if not entry["owner"] and entry["username"].lower() != username.lower()]
+    if permissions:
+        entries.append({"username": username, "permissions": list(permissions)})
+    return entries

@@ -28,15 +28,18 @@ def _redirect_to_setup():
 
 def register_views(app):
     """Register the HTML blueprints and the first-run redirect."""
+    from webapp.views.account import bp as account_bp
     from webapp.views.admin import bp as admin_bp
     from webapp.views.auth import bp as auth_bp
     from webapp.views.dashboard import bp as dashboard_bp
+    from webapp.views.nodes import bp as nodes_bp
+    from webapp.views.projects import bp as projects_bp
     from webapp.views.tasks import bp as tasks_bp
     from webapp.views.vendor import bp as vendor_bp
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
     login_manager.login_message_category = "info"
-    for blueprint in (auth_bp, dashboard_bp, admin_bp, vendor_bp, tasks_bp):
+    for blueprint in (auth_bp, dashboard_bp, admin_bp, vendor_bp, tasks_bp, projects_bp, nodes_bp, account_bp):
         app.register_blueprint(blueprint)
     app.before_request(_redirect_to_setup)
