@@ -1,5 +1,16 @@
 """What the engine tells the node server on stdout: console lines, `@@progress` and `@@error` lines."""
 import sys
+import threading
+
+_LOCK = threading.Lock()  # stages report from worker threads: lines must never interleave
+_progress = [0.0]         # the last progress reported: it never goes back
+
+
+def _line(text):
+    """Write one whole line to stdout and flush it."""
+    with _LOCK:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
 
 
 class EngineError(Exception):
@@ -8,7 +19,7 @@ class EngineError(Exception):
 
 def say(stage, message):
     """Print one readable console line, prefixed with the stage name."""
-    print(f"[{stage}] {message}", flush=True)
+    _line(f"[{stage}] {message}")
 
 
 def warn(stage, message):
@@ -18,11 +29,13 @@ def warn(stage, message):
 
 def progress(percent):
     """Report overall progress (0..100) to the server."""
-    print(f"@@progress {max(0.0, min(100.0, percent)):.1f}", flush=True)
+    with _LOCK:
+        _progress[0] = max(_progress[0], min(100.0, percent))
+        value = _progress[0]
+    _line(f"@@progress {value:.1f}")
 
 
 def error(message):
     """Report the one-line error message of a failed task."""
     one_line = " ".join(str(message).split())
-    print(f"@@error {one_line}", flush=True)
-    sys.stdout.flush()
+    _line(f"@@error {one_line}")

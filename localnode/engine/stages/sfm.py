@@ -15,6 +15,7 @@ from localnode.engine.workspace import atomic_path, read_json, write_json
 STAGE = "opensfm"
 ALIGN_MAX_ERROR_M = 5.0      # RANSAC inlier threshold for camera-to-GPS alignment (typical GPS accuracy)
 MATCH_MAX_DISTANCE_M = 1e6   # neighbours are chosen by count; distance does not limit them
+MIN_PAIR_INLIERS = 15        # a pair with fewer geometrically verified matches does not count as matched
 
 
 def run(ws, options, report):
@@ -35,8 +36,8 @@ def run(ws, options, report):
 
     started = time.monotonic()
     pairs = _match(database, options, threads)
-    say(STAGE, f"Matched {pairs} image pairs (each image with its {options['matcher-neighbors']} nearest "
-               f"by GPS) in {time.monotonic() - started:.1f} s")
+    say(STAGE, f"Matched {pairs} image pairs (trying each image with its {options['matcher-neighbors']} "
+               f"nearest by GPS) in {time.monotonic() - started:.1f} s")
     report(0.7)
 
     started = time.monotonic()
@@ -107,7 +108,8 @@ def _match(database, options, threads):
     pairing.num_threads = threads
     pycolmap.match_spatial(database, matching, pairing, device=pycolmap.Device.cpu)
     with pycolmap.Database.open(database) as db:
-        return db.num_verified_image_pairs()
+        _, geometries = db.read_two_view_geometries()
+    return sum(len(g.inlier_matches) >= MIN_PAIR_INLIERS for g in geometries)
 
 
 def _map(database, image_dir, images, threads):

@@ -1,0 +1,168 @@
+"""The engine on the real brighton_beach photos (18, resized to 800 px to keep it quick): georeferencing checks.
+
+One engine run serves the whole module; a last test reruns its orthophoto stage only.
+"""
+import json
+
+import laspy
+import numpy as np
+import pytest
+import rasterio
+from pyproj import Transformer
+from rasterio.transform import rowcol
+from scipy.spatial import cKDTree
+
+from localnode.engine.geo import utm_epsg
+from localnode.engine.metadata import read_metadata
+from tests.localnode.engine.enginerun import make_task, run_engine, write_options
+from tests.support.datasets import DATASETS_DIR, dataset_images
+
+OPTIONS = {"resize-to": 800, "min-num-features": 2048, "dsm": True}
+
+
+@pytest.fixture(scope="module")
+def photos():
+    """The dataset's photos."""
+    return dataset_images("brighton_beach")
+
+
+@pytest.fixture(scope="module")
+def gps(photos):
+    """Each photo's EXIF GPS position and DJI relative altitude, by file name."""
+    return {p.name: read_metadata(p) for p in photos}
+
+
+@pytest.fixture(scope="module")
+def task(tmp_path_factory, photos):
+    """A task folder after a complete engine run."""
+    folder = make_task(tmp_path_factory.mktemp("brighton"), photos, OPTIONS)
+    run = run_engine(folder)
+    assert run.code == 0, run.text()
+    return folder, run
+
+
+def expected_epsg(gps):
+    """The UTM zone of the photos, from their own GPS positions."""
+    lat = np.mean([m["lat"] for m in gps.values()])
+    lon = np.mean([m["lon"] for m in gps.values()])
+    return utm_epsg(lat, lon)
+
+
+def utm_positions(gps, epsg):
+    """The photos' GPS positions in the UTM zone, as an (N, 2) array."""
+    to_utm = Transformer.from_crs(4326, epsg, always_xy=True)
+    east, north = to_utm.transform([m["lon"] for m in gps.values()], [m["lat"] for m in gps.values()])
+    return np.c_[east, north]
+
+
+def test_run_reports_progress_and_no_error(task):
+    """Progress rises to 100 and no error is reported."""
+    _, run = task
+    assert run.errors == []
+    assert run.progress == sorted(run.progress)
+    assert run.progress[-1] == 100.0
+    assert any("Processing completed" in line for line in run.console)
+
+
+def test_every_image_registered(task, photos):
+    """All 18 photos are in the model, with a sub-pixel reprojection error reported on the console."""
+    folder, run = task
+    images = json.loads((folder / "results" / "images.json").read_text())
+    assert sorted(i["filename"] for i in images) == sorted(p.name for p in photos)
+    assert all(i["registered"] for i in images)
+    assert any(f"{len(photos)} of {len(photos)} images registered" in line for line in run.console), run.text()
+    stats = json.loads((folder / "results" / "odm_report" / "stats.json").read_text())
+    assert stats["opensfm"]["reprojection_error_px"] < 1.0
+
+
+def test_orthophoto_is_a_cog_in_the_utm_zone_covering_the_gps_track(task, gps):
+    """RGBA, tiled, deflate, with overviews, in the photos' UTM zone, its bounds containing every GPS position."""
+    folder, _ = task
+    epsg = expected_epsg(gps)
+    with rasterio.open(folder / "results" / "odm_orthophoto" / "odm_orthophoto.tif") as ortho:
+        assert ortho.crs.to_epsg() == epsg
+        assert ortho.count == 4 and ortho.dtypes[0] == "uint8"
+        assert ortho.profile["tiled"] and ortho.compression.name.lower() == "deflate"
+        assert ortho.overviews(1)
+        bounds = ortho.bounds
+        alpha = ortho.read(4)
+        transform = ortho.transform
+    positions = utm_positions(gps, epsg)
+    assert (positions[:, 0] > bounds.left).all() and (positions[:, 0] < bounds.right).all()
+    assert (positions[:, 1] > bounds.bottom).all() and (positions[:, 1] < bounds.top).all()
+    # Not just the frame: the ground under every camera is actually covered by the mosaic.
+    rows, cols = rowcol(transform, positions[:, 0], positions[:, 1])
+    assert (alpha[rows, cols] == 255).all()
+
+
+def test_dsm_elevations_are_plausible(task, gps):
+    """float32, nodata -9999, in the UTM zone; the ground is about where GPS altitude minus flying height says."""
+    folder, _ = task
+    with rasterio.open(folder / "results" / "odm_dem" / "dsm.tif") as dsm:
+        assert dsm.crs.to_epsg() == expected_epsg(gps)
+        assert dsm.dtypes[0] == "float32" and dsm.nodata == -9999
+        heights = dsm.read(1, masked=True).compressed()
+    assert heights.size > 1000
+    takeoff = np.median([m["alt"] - m["relative_alt"] for m in gps.values()])  # DJI: height above takeoff
+    assert abs(np.median(heights) - takeoff) < 5.0
+    assert np.percentile(heights, 99) - np.percentile(heights, 1) < 30.0  # a beach park: no cliffs
+
+
+def test_point_cloud_is_georeferenced_and_matches_odm_reference(task, gps):
+    """LAZ with the CRS in its header, lying on ODM's own cloud of the same photos.
+
+    Our cloud sits about 3 m below ODM's (both follow the photos' GPS; ours puts the cameras 39 m above
+    the ground as DJI's relative altitude says, so the offset is not in our favour to remove). We check the
+    horizontal placement, the shape once that vertical offset is removed, and that the offset stays small.
+    """
+    folder, _ = task
+    reference = DATASETS_DIR / "brighton_beach" / "reference" / "odm_model.laz"
+    if not reference.is_file():
+        pytest.skip("brighton_beach/reference/odm_model.laz not present")
+    cloud = laspy.read(folder / "results" / "odm_georeferencing" / "odm_georeferenced_model.laz")
+    assert cloud.header.parse_crs().to_epsg() == expected_epsg(gps)
+    assert len(cloud.points) > 500
+    ref = laspy.read(reference)
+    ref_xyz, xyz = np.c_[ref.x, ref.y, ref.z], np.c_[cloud.x, cloud.y, cloud.z]
+    tree = cKDTree(ref_xyz)
+    offset = np.zeros(3)
+    for _ in range(10):
+        _, nearest = tree.query(xyz + offset)
+        offset += np.median(ref_xyz[nearest] - (xyz + offset), axis=0)
+    assert np.linalg.norm(offset[:2]) < 1.0, offset
+    assert tree.query(xyz + offset)[0].mean() < 1.0
+    assert abs(offset[2]) < 5.0, offset
+    assert (folder / "results" / "odm_georeferencing" / "odm_georeferenced_model.ply").stat().st_size > 1000
+
+
+def test_report_files(task, gps):
+    """shots.geojson has a WGS84 point per photo near its GPS position; cameras.json and images.json are filled."""
+    folder, _ = task
+    shots = json.loads((folder / "results" / "odm_report" / "shots.geojson").read_text())
+    assert sorted(f["properties"]["filename"] for f in shots["features"]) == sorted(gps)
+    for feature in shots["features"]:
+        lon, lat, alt = feature["geometry"]["coordinates"]
+        meta = gps[feature["properties"]["filename"]]
+        assert abs(lat - meta["lat"]) < 2e-5 and abs(lon - meta["lon"]) < 3e-5  # about 2 m
+        assert abs(alt - meta["alt"]) < 2.0
+    cameras = json.loads((folder / "results" / "cameras.json").read_text())
+    (camera,) = cameras.values()
+    assert camera["width"] == 2000 and 0.5 < camera["focal"] < 0.7
+    images = json.loads((folder / "results" / "images.json").read_text())
+    assert all(i["camera_model"] == "FC300S" and i["latitude"] == gps[i["filename"]]["lat"] for i in images)
+
+
+def test_rerun_from_orthophoto_keeps_earlier_stages(task):
+    """rerun-from odm_orthophoto with fast-orthophoto redoes only the orthophoto and report."""
+    folder, _ = task
+    ortho = folder / "results" / "odm_orthophoto" / "odm_orthophoto.tif"
+    model_time = (folder / "work" / "sfm" / "model").stat().st_mtime_ns
+    write_options(folder, {**OPTIONS, "rerun-from": "odm_orthophoto", "fast-orthophoto": True})
+    before = ortho.stat().st_mtime_ns
+    run = run_engine(folder)
+    assert run.code == 0, run.text()
+    ran = {line.split("]")[0][1:] for line in run.console if line.endswith("] Running")}
+    assert ran == {"odm_orthophoto", "odm_report"}
+    assert any("flat ground plane" in line for line in run.console)
+    assert ortho.stat().st_mtime_ns > before
+    assert (folder / "work" / "sfm" / "model").stat().st_mtime_ns == model_time
