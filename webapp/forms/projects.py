@@ -1,6 +1,7 @@
 """Forms of projects: name and description, and sharing with other users."""
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from webapp.services.errors import ValidationError
@@ -11,8 +12,8 @@ SHARE_LEVELS = {
     "change": ["view", "add", "change"],
     "delete": ["view", "add", "change", "delete"],
 }
-SHARE_LEVEL_CHOICES = [("view", "Can view"), ("change", "Can view and change"),
-                       ("delete", "Can view, change and delete")]
+SHARE_LEVEL_CHOICES = [SelectChoice("view", "Can view"), SelectChoice("change", "Can view and change"),
+                       SelectChoice("delete", "Can view, change and delete")]
 
 
 def share_level(permissions):
