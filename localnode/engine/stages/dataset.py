@@ -110,8 +110,9 @@ def _usable_images(prepared):
     if readable < 2:
         raise EngineError(f"Only {_count(readable, 'image')} of {len(prepared)} could be read "
                           f"({_names(unreadable)} corrupt or not an image); at least 2 are needed.")
-    raise EngineError(f"Only {_count(len(images), 'image')} of {len(prepared)} "
-                      f"{'has' if len(images) == 1 else 'have'} GPS coordinates; at least 2 are needed. "
+    having = f"Only {_count(len(images), 'image')} of {len(prepared)} has" if images else \
+        f"None of the {len(prepared)} images has"
+    raise EngineError(f"{having} GPS coordinates; at least 2 are needed. "
                       "Upload geotagged photos, or add a geo.txt with their positions.")
 
 
