@@ -87,10 +87,10 @@ def wait_for_status(task, statuses, timeout=120):
 
 
 def engine_processes(task_dir=None):
-    """The running engine processes (on one task folder when given)."""
+    """The running engine processes (on one task folder, or on any task under a data folder, when given)."""
     found = []
     for process in psutil.process_iter(["cmdline"]):
         command = process.info["cmdline"] or []
-        if "localnode.engine" in command and (task_dir is None or str(task_dir) in command):
+        if "localnode.engine" in command and (task_dir is None or any(arg.startswith(str(task_dir)) for arg in command)):
             found.append(process)
     return found

@@ -7,7 +7,7 @@ import pytest
 from pyodm.exceptions import NodeResponseError
 
 from tests.localnode.conftest import QUICK
-from tests.localnode.livenode import engine_processes, wait_for_status
+from tests.localnode.livenode import LiveNode, engine_processes, wait_for_status
 
 QUEUED, RUNNING, FAILED, COMPLETED, CANCELED = 10, 20, 30, 40, 50
 SMALL = {"resize-to": 640, "min-num-features": 1000}
@@ -105,3 +105,18 @@ def test_engine_error_becomes_the_error_message(live_node, tmp_path):
     info = wait_for_status(task, [FAILED], timeout=60)
     assert info.last_error and "stopped unexpectedly" not in info.last_error
     assert info.last_error in task.output()[-1]
+
+
+def test_parallel_tasks(tmp_path, few_photos):
+    """With --parallel 2, two tasks run at the same time and a third waits."""
+    node = LiveNode(tmp_path / "data", parallel=2)
+    try:
+        assert node.get("/info").json()["maxParallelTasks"] == 2
+        tasks = [node.node.create_task(few_photos, {"end-with": "opensfm"}) for _ in range(3)]
+        wait_for_status(tasks[1], [RUNNING])
+        assert [task.info().status.value for task in tasks] == [RUNNING, RUNNING, QUEUED]
+        assert len(engine_processes(node.data)) == 2
+        for task in tasks:
+            assert task.cancel()
+    finally:
+        node.stop()

@@ -92,3 +92,19 @@ def test_task_state_round_trips(tmp_path):
     loaded = Task.load(task.folder)
     assert loaded.info(with_output=0) == task.info(with_output=0)
     assert not (task.folder / "task.json.tmp").exists()
+
+
+def test_settings_from_environment_and_flags(monkeypatch, tmp_path):
+    """LOCALNODE_* variables set the defaults; command-line flags win over them."""
+    from localnode.__main__ import parse_settings
+    monkeypatch.setenv("LOCALNODE_PORT", "3999")
+    monkeypatch.setenv("LOCALNODE_TOKEN", "tok")
+    monkeypatch.setenv("LOCALNODE_DATA", str(tmp_path))
+    monkeypatch.setenv("LOCALNODE_PARALLEL", "3")
+    settings = parse_settings([])
+    assert (settings.host, settings.port, settings.token, settings.data, settings.parallel) == \
+        ("127.0.0.1", 3999, "tok", tmp_path, 3)
+    settings = parse_settings(["--port", "4000", "--parallel", "2", "--token", "", "--host", "0.0.0.0"])
+    assert (settings.host, settings.port, settings.token, settings.parallel) == ("0.0.0.0", 4000, "", 2)
+    monkeypatch.delenv("LOCALNODE_PORT")
+    assert parse_settings([]).port == 3001
