@@ -181,9 +181,11 @@ def _register_action_views(app, queue):
     @app.post("/task/restart")
     def task_restart():
         """Queue a finished task again, with new options if given."""
-        raw_options = _body_field("options", required=False)
-        options = None if raw_options is None else parse_options(raw_options)
-        return _action(lambda: queue.restart(_body_field("uuid"), options))
+        def restart():
+            """Check the new options before touching the task."""
+            raw_options = _body_field("options", required=False)
+            queue.restart(_body_field("uuid"), None if raw_options is None else parse_options(raw_options))
+        return _action(restart)
 
     def _action(do):
         """Run an action; {"success": true}, or {"success": false, "error"} when it cannot be done."""

@@ -151,6 +151,16 @@ def test_bad_option_values_are_refused(live_node, name, value):
         live_node.node.create_task(["/nonexistent/never-read.jpg"], {name: value})
 
 
+def test_restart_with_bad_options_changes_nothing(live_node, completed):
+    """A restart with an invalid option value is refused; the task stays completed with its options."""
+    task, info = completed
+    answer = live_node.post("/task/restart", data={"uuid": task.uuid,
+                                                   "options": json.dumps([{"name": "resize-to", "value": "x"}])})
+    assert answer.json()["success"] is False and json.loads(answer.json()["error"])[0]["name"] == "resize-to"
+    after = task.info()
+    assert (after.status.value, after.options) == (COMPLETED, info.options)
+
+
 def test_options_that_are_not_json_are_refused(live_node):
     """Garbage in the options field is a clear error, not a crash."""
     answer = live_node.post("/task/new/init", files={"options": (None, "{not json")}).json()
