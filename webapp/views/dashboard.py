@@ -1,26 +1,31 @@
-"""The dashboard: the user's projects, and creating one."""
-from flask import Blueprint, flash, redirect, render_template, url_for
+"""The dashboard: the user's projects (search, pages), each with its tasks and their live state, and a new project."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from webapp.forms.helpers import add_service_errors
 from webapp.forms.projects import ProjectForm
-from webapp.models import Project
 from webapp.services import projects
 from webapp.services.errors import ValidationError
 
 bp = Blueprint("dashboard", __name__)
 
+PROJECTS_PER_PAGE = 10
+
 
 def _render(form):
-    """The dashboard with the given new-project form."""
-    user_projects = projects.visible_projects(current_user).order_by(Project.created_at.desc(), Project.id.desc())
-    return render_template("dashboard/index.html", projects=user_projects.all(), form=form)
+    """The dashboard with the given new-project form: one page of projects matching `?search=`."""
+    search = request.args.get("search", "").strip()
+    query = projects.list_projects(current_user, search=search or None)
+    page = query.paginate(page=request.args.get("page", 1, type=int), per_page=PROJECTS_PER_PAGE, error_out=False)
+    permissions = {project.id: projects.project_permissions(current_user, project) for project in page.items}
+    return render_template("dashboard/index.html", projects=page.items, page=page, search=search, form=form,
+                           permissions=permissions)
 
 
 @bp.route("/")
 @login_required
 def index():
-    """The user's projects."""
+    """The user's projects and their tasks."""
     return _render(ProjectForm())
 
 

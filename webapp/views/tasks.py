@@ -92,6 +92,14 @@ def task_elapsed_ms(task, now=None):
     return None
 
 
+@bp.app_template_global()
+def task_elapsed_ticking(task):
+    """Whether the elapsed time runs on: processing time while running, time since creation while active."""
+    if task.processing_time is not None and task.processing_time >= 0:
+        return task.status == TaskStatus.RUNNING and not task.pending_action
+    return task_is_active(task)
+
+
 @bp.app_template_filter("duration")
 def duration(milliseconds):
     """Milliseconds as 1h 02m 03s / 2m 03s / 3s (the same format as the scripts write)."""

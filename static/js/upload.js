@@ -1,0 +1,575 @@
+/* New task page: drag and drop, the options editor and presets, and a chunked upload through the API that retries
+   on failure and resumes after a reload without sending finished files again.
+   Without this script the form still works: it posts the files in one request. */
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+  const form = document.getElementById("new-task-form");
+  if (!form) return;
+
+  const page = JSON.parse(document.getElementById("page-data").textContent);
+  const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+  // Read when an upload starts (tests make them smaller to exercise many chunks and quick retries).
+  const chunkSize = () => Number(form.dataset.chunkSize) || 2 * 1024 * 1024;
+  const retryFirstMs = () => Number(form.dataset.retryDelay) || 1000;
+  const PARALLEL_FILES = 2;
+  const RETRY_MAX_MS = 15000;
+  const STORE_KEY = "aerie-upload-project-" + page.project;
+  const tasksUrl = "/api/projects/" + page.project + "/tasks/";
+  const $ = (id) => document.getElementById(id);
+  const ui = {
+    dropZone: $("drop-zone"), images: form.elements.images, gcp: form.elements.gcp, list: $("file-list"),
+    summary: $("file-summary"), node: form.elements.processing_node, preset: form.elements.preset,
+    name: form.elements.name, options: form.elements.options, editor: $("options-editor"),
+    optionsCount: $("options-count"), optionsSource: $("options-source"), optionsPanel: $("options-panel"),
+    presetName: $("preset-name"), presetSave: $("preset-save"), presetMessage: $("preset-message"),
+    progress: $("upload-progress"), bar: $("upload-bar"), status: $("upload-status"), retryNow: $("retry-now"),
+    error: $("upload-error"), start: $("start-button"), banner: $("resume-banner"), bannerText: $("resume-text"),
+    discard: $("resume-discard"),
+  };
+
+  let chosen = [];         // the files on the page: {key, file, name, size, gcp, state, sentBytes, message, row}
+  let resumeState = null;  // the saved state of an interrupted upload of a task that is still partial
+  let uploading = false;
+  let wakeRetry = null;    // resolves the wait before the next retry ("Retry now", back online)
+
+  // ---- small helpers
+
+  function formatBytes(bytes) {
+    if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(0) + " KB";
+    if (bytes < 1024 * 1024 * 1024) return (bytes / 1024 / 1024).toFixed(1) + " MB";
+    return (bytes / 1024 / 1024 / 1024).toFixed(2) + " GB";
+  }
+
+  function randomId() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function fileKey(name, size) { return name + "|" + size; }
+  function isText(name) { return name.toLowerCase().endsWith(".txt"); }
+
+  function loadState() {
+    try { return JSON.parse(localStorage.getItem(STORE_KEY)); } catch (e) { return null; }
+  }
+  function saveState(state) { localStorage.setItem(STORE_KEY, JSON.stringify(state)); }
+  function clearState() { localStorage.removeItem(STORE_KEY); }
+
+  async function errorText(response) {
+    try {
+      const body = await response.json();
+      if (body.detail) return body.detail;
+      return Object.entries(body).map(([field, messages]) => [].concat(messages).join(" ")).join(" ");
+    } catch (e) {
+      return "The server answered " + response.status + ".";
+    }
+  }
+
+  // ---- choosing files
+
+  function addFiles(fileList, asGcp) {
+    for (const file of fileList) {
+      const gcp = asGcp || isText(file.name);
+      if (gcp) chosen = chosen.filter((f) => !f.gcp || f.state === "done");
+      const key = fileKey(file.name, file.size);
+      if (chosen.some((f) => f.key === key)) continue;
+      chosen.push({key, file, name: file.name, size: file.size, gcp, state: "waiting", sentBytes: 0, message: ""});
+    }
+    markAlreadySent();
+    renderFiles();
+  }
+
+  function markAlreadySent() {
+    if (!resumeState) return;
+    for (const f of chosen) {
+      const saved = resumeState.files[f.key];
+      if (saved && saved.done) { f.state = "done"; f.sentBytes = f.size; f.message = "already on the server"; }
+    }
+  }
+
+  function renderFiles() {
+    ui.list.replaceChildren(...chosen.map(fileRow));
+    const images = chosen.filter((f) => !f.gcp).length;
+    const gcp = chosen.find((f) => f.gcp);
+    const bytes = chosen.reduce((sum, f) => sum + f.size, 0);
+    ui.summary.textContent = chosen.length
+      ? `${images} image${images === 1 ? "" : "s"}${gcp ? " and a GCP file" : ""} · ${formatBytes(bytes)}`
+      : "";
+  }
+
+  function fileRow(f) {
+    const row = document.createElement("li");
+    row.className = "list-group-item d-flex align-items-center gap-2 file-item";
+    row.dataset.state = f.state;
+    const name = document.createElement("span");
+    name.className = "file-name text-truncate";
+    name.textContent = (f.gcp ? "GCP: " : "") + f.name;
+    const size = document.createElement("span");
+    size.className = "text-body-secondary small";
+    size.textContent = formatBytes(f.size);
+    const state = document.createElement("span");
+    state.className = "ms-auto small file-state";
+    f.row = row;
+    row.append(name, size, state);
+    if (!uploading && f.state !== "done") {
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "btn-close btn-sm";
+      remove.setAttribute("aria-label", "Remove " + f.name);
+      remove.addEventListener("click", () => { chosen = chosen.filter((other) => other !== f); renderFiles(); });
+      row.append(remove);
+    }
+    updateFileRow(f);
+    return row;
+  }
+
+  function updateFileRow(f) {
+    if (!f.row) return;
+    f.row.dataset.state = f.state;
+    const text = {waiting: "waiting", uploading: Math.floor(100 * f.sentBytes / Math.max(f.size, 1)) + "%",
+                  done: f.message || "sent", failed: f.message}[f.state];
+    const state = f.row.querySelector(".file-state");
+    state.textContent = text;
+    state.classList.toggle("text-danger", f.state === "failed");
+    state.classList.toggle("text-success", f.state === "done");
+  }
+
+  ui.images.addEventListener("change", () => { addFiles(ui.images.files, false); ui.images.value = ""; });
+  ui.gcp.addEventListener("change", () => { addFiles(ui.gcp.files, true); ui.gcp.value = ""; });
+  ["dragenter", "dragover"].forEach((type) => ui.dropZone.addEventListener(type, (event) => {
+    event.preventDefault();
+    ui.dropZone.classList.add("drag-over");
+  }));
+  ui.dropZone.addEventListener("dragleave", () => ui.dropZone.classList.remove("drag-over"));
+  ui.dropZone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    ui.dropZone.classList.remove("drag-over");
+    if (!uploading && event.dataTransfer) addFiles(event.dataTransfer.files, false);
+  });
+
+  // ---- the options editor, built from the node's options (NodeODM's /options)
+
+  function nodeById(id) { return page.nodes.find((node) => String(node.id) === String(id)); }
+
+  function optionsOfChoice() {
+    const node = nodeById(ui.node.value);
+    if (node) return {options: node.available_options, source: `Options of ${node.label}.`};
+    // Automatic: the options every online node offers (any node's when none is online).
+    const online = page.nodes.filter((n) => n.online);
+    const pool = online.length ? online : page.nodes;
+    if (!pool.length) return {options: [], source: "No processing node yet: options appear once one is added."};
+    const common = pool[0].available_options.filter((option) =>
+      pool.every((n) => n.available_options.some((o) => o.name === option.name)));
+    return {options: common, source: "Options that every online node offers."};
+  }
+
+  function editorValues() {
+    const values = {};
+    ui.editor.querySelectorAll("[data-option]").forEach((input) => {
+      values[input.dataset.option] = input.type === "checkbox" ? String(input.checked) : input.value;
+    });
+    return values;
+  }
+
+  function renderEditor(values) {
+    const {options, source} = optionsOfChoice();
+    ui.optionsSource.textContent = source;
+    ui.editor.replaceChildren(...options.filter((o) => o.name !== "rerun-from").map((option) =>
+      optionRow(option, option.name in values ? values[option.name] : option.value)));
+    onOptionsChanged();
+  }
+
+  function optionRow(option, value) {
+    const id = "option-" + option.name;
+    const row = document.createElement("div");
+    row.className = "option-row mb-2";
+    let input;
+    if (option.type === "bool") {
+      row.classList.add("form-check");
+      input = document.createElement("input");
+      input.type = "checkbox";
+      input.className = "form-check-input";
+      input.checked = String(value).toLowerCase() === "true";
+    } else if (option.type === "enum" && Array.isArray(option.domain)) {
+      input = document.createElement("select");
+      input.className = "form-select form-select-sm";
+      for (const choice of option.domain) input.add(new Option(choice === "" ? "(none)" : choice, choice));
+      input.value = String(value);
+    } else {
+      input = document.createElement("input");
+      input.type = "text";
+      input.inputMode = option.type === "int" || option.type === "float" ? "decimal" : "text";
+      input.className = "form-control form-control-sm";
+      input.value = String(value ?? "");
+    }
+    input.id = id;
+    input.dataset.option = option.name;
+    input.setAttribute("aria-describedby", id + "-help");
+    const label = document.createElement("label");
+    label.className = option.type === "bool" ? "form-check-label" : "form-label small mb-0";
+    label.htmlFor = id;
+    label.textContent = option.name;
+    const help = document.createElement("div");
+    help.className = "form-text mt-0";
+    help.id = id + "-help";
+    help.textContent = option.help + (typeof option.domain === "string" && option.type !== "bool"
+      ? ` (${option.domain}; default ${option.value === "" ? "none" : option.value})` : "");
+    const feedback = document.createElement("div");
+    feedback.className = "invalid-feedback";
+    feedback.id = id + "-error";
+    if (option.type === "bool") row.append(input, label, help, feedback);
+    else row.append(label, input, help, feedback);
+    input.addEventListener("input", onOptionsChanged);
+    input.addEventListener("change", onOptionsChanged);
+    return row;
+  }
+
+  // A value typed as its option says, or throws an Error saying what is wrong.
+  function typedValue(option, raw) {
+    if (option.type === "bool") return raw === "true";
+    if (option.type === "int" || option.type === "float") {
+      const text = raw.trim();
+      const number = Number(text);
+      if (text === "" || !Number.isFinite(number)) throw new Error("Enter a number.");
+      if (option.type === "int" && !Number.isInteger(number)) throw new Error("Enter a whole number.");
+      checkDomain(number, option.domain);
+      return number;
+    }
+    if (Array.isArray(option.domain) && option.domain.length && !option.domain.includes(raw)) {
+      throw new Error("Choose one of " + option.domain.join(", ") + ".");
+    }
+    return raw;
+  }
+
+  // A numeric domain such as "integer >= 1" or "integer: -1 (no resize) or >= 320": one " or " part must hold.
+  function checkDomain(number, domain) {
+    if (typeof domain !== "string") return;
+    const comparison = /(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)/g;
+    const literal = /(^|[^\d.])(-?\d+(?:\.\d+)?)(?![\d.])/g;
+    const parts = domain.split(" or ").filter((p) => p.match(comparison) || p.match(literal));
+    const holds = (part) => {
+      const tests = [...part.matchAll(comparison)];
+      if (!tests.length) return [...part.matchAll(literal)].some((m) => number === Number(m[2]));
+      return tests.every(([, op, limit]) => ({">=": number >= limit, ">": number > limit, "<=": number <= limit,
+                                              "<": number < limit})[op]);
+    };
+    if (parts.length && !parts.some(holds)) throw new Error(`Out of range (${domain}).`);
+  }
+
+  // [{name, value}] of the options that differ from the node's defaults; marks invalid inputs.
+  function collectOptions() {
+    const {options} = optionsOfChoice();
+    const values = editorValues();
+    const chosenOptions = [];
+    let firstInvalid = null;
+    for (const option of options) {
+      if (!(option.name in values)) continue;
+      const input = document.getElementById("option-" + option.name);
+      try {
+        const value = typedValue(option, values[option.name]);
+        input.classList.remove("is-invalid");
+        input.setAttribute("aria-describedby", input.id + "-help");
+        if (String(value) !== String(typedDefault(option))) chosenOptions.push({name: option.name, value});
+      } catch (problem) {
+        input.classList.add("is-invalid");
+        input.setAttribute("aria-describedby", input.id + "-error " + input.id + "-help");
+        document.getElementById(input.id + "-error").textContent = problem.message;
+        firstInvalid = firstInvalid || input;
+      }
+    }
+    return {options: chosenOptions, firstInvalid};
+  }
+
+  function typedDefault(option) {
+    try { return typedValue(option, String(option.value)); } catch (e) { return option.value; }
+  }
+
+  function onOptionsChanged() {
+    const {options} = collectOptions();
+    ui.options.value = JSON.stringify(options);
+    ui.optionsCount.textContent = options.length + " changed";
+  }
+
+  function applyPreset() {
+    const preset = page.presets.find((p) => String(p.id) === ui.preset.value);
+    const values = {};
+    for (const option of (preset ? preset.options : [])) values[option.name] = String(option.value);
+    renderEditor(values);
+  }
+
+  ui.node.addEventListener("change", () => renderEditor(editorValues()));
+  ui.preset.addEventListener("change", applyPreset);
+
+  ui.presetSave.addEventListener("click", async () => {
+    const {options, firstInvalid} = collectOptions();
+    if (firstInvalid) { firstInvalid.focus(); return; }
+    const body = new FormData();
+    body.append("csrf_token", csrfToken);
+    body.append("name", ui.presetName.value);
+    body.append("options", JSON.stringify(options));
+    const response = await fetch(page.presetUrl, {method: "POST", body, headers: {Accept: "application/json"}});
+    if (!response.ok) { ui.presetMessage.textContent = await errorText(response); return; }
+    const preset = await response.json();
+    page.presets = page.presets.filter((p) => p.id !== preset.id).concat([preset]);
+    if (![...ui.preset.options].some((o) => o.value === String(preset.id))) {
+      ui.preset.add(new Option(preset.name, String(preset.id)));
+    }
+    ui.preset.value = String(preset.id);
+    ui.presetMessage.textContent = `Preset “${preset.name}” saved.`;
+  });
+
+  // ---- the upload
+
+  function showError(message) {
+    ui.error.textContent = message;
+    ui.error.classList.toggle("d-none", !message);
+  }
+
+  function setLocked(locked) {
+    uploading = locked;
+    ui.start.disabled = locked;
+    ui.images.disabled = ui.gcp.disabled = locked;
+    lockSettings(locked || Boolean(resumeState));
+    renderFiles();
+  }
+
+  function lockSettings(locked) {
+    [ui.name, ui.node, ui.preset, ui.presetSave].forEach((el) => { el.disabled = locked; });
+    ui.editor.querySelectorAll("[data-option]").forEach((el) => { el.disabled = locked; });
+  }
+
+  function updateProgress(state) {
+    const entries = Object.values(state.files);
+    const total = entries.reduce((sum, e) => sum + e.size, 0);
+    const sentOf = (e) => {
+      const f = chosen.find((c) => c.key === e.key);
+      return e.done ? e.size : (f ? f.sentBytes : Math.min(e.sent * e.chunkSize, e.size));
+    };
+    const sent = entries.reduce((sum, e) => sum + sentOf(e), 0);
+    const done = entries.filter((e) => e.done).length;
+    const percent = total ? Math.floor(100 * sent / total) : 0;
+    ui.bar.setAttribute("aria-valuenow", String(percent));
+    ui.bar.querySelector(".progress-bar").style.width = percent + "%";
+    ui.status.textContent = `${done} of ${entries.length} files · ${formatBytes(sent)} of ${formatBytes(total)}`;
+  }
+
+  function waitBeforeRetry(ms, what) {
+    const until = Date.now() + ms;
+    ui.retryNow.classList.remove("d-none");
+    return new Promise((resolve) => {
+      const tick = () => {
+        const left = Math.ceil((until - Date.now()) / 1000);
+        if (left <= 0) return done();
+        ui.status.textContent = `Connection problem while sending ${what}: retrying in ${left} s…`;
+      };
+      const timer = setInterval(tick, 250);
+      const done = () => { clearInterval(timer); wakeRetry = null; ui.retryNow.classList.add("d-none"); resolve(); };
+      wakeRetry = done;
+      tick();
+    });
+  }
+
+  ui.retryNow.addEventListener("click", () => wakeRetry && wakeRetry());
+  window.addEventListener("online", () => wakeRetry && wakeRetry());
+
+  // POST to the API with the session cookie, retrying (with growing pauses) while the network or server fails.
+  async function post(url, body, what) {
+    for (let attempt = 0; ; attempt++) {
+      let response = null;
+      try {
+        response = await fetch(url, {method: "POST", body, credentials: "same-origin",
+                                     headers: {"X-CSRFToken": csrfToken, Accept: "application/json"}});
+      } catch (networkError) {
+        response = null;
+      }
+      if (response && response.status < 500 && response.status !== 408 && response.status !== 429) return response;
+      await waitBeforeRetry(Math.min(retryFirstMs() * 2 ** attempt, RETRY_MAX_MS), what);
+    }
+  }
+
+  class UploadStopped extends Error {}
+
+  async function createTask() {
+    const body = new FormData();
+    body.append("partial", "true");
+    body.append("name", ui.name.value);
+    body.append("options", ui.options.value || "[]");
+    const automatic = ui.node.value === "auto";
+    body.append("auto_processing_node", String(automatic));
+    if (!automatic) body.append("processing_node", ui.node.value);
+    const response = await post(tasksUrl, body, "the task");
+    if (!response.ok) throw new UploadStopped(await errorText(response));
+    return response.json();
+  }
+
+  async function sendFile(f, state) {
+    const entry = state.files[f.key];
+    f.state = "uploading";
+    const size = entry.chunkSize;  // the chunk size this file's upload began with, so that a resume lines up
+    f.sentBytes = Math.min(entry.sent * size, f.size);
+    updateFileRow(f);
+    for (let index = entry.sent; index < entry.chunks; index++) {
+      const start = index * size;
+      const end = Math.min(f.size, start + size);
+      const body = new FormData();
+      body.append("dzuuid", entry.uuid);
+      body.append("dzchunkindex", String(index));
+      body.append("dztotalchunkcount", String(entry.chunks));
+      body.append("dzchunkbyteoffset", String(start));
+      body.append("dztotalfilesize", String(f.size));
+      body.append("images", f.file.slice(start, end), f.name);
+      const response = await post(tasksUrl + state.taskId + "/upload/", body, f.name);
+      if (response.status === 404) throw new UploadStopped("This task was removed meanwhile: start a new one.");
+      if (!response.ok) {
+        // The server dropped what it had of this file: a later try starts it afresh under a new id.
+        Object.assign(entry, {uuid: randomId(), sent: 0});
+        saveState(state);
+        f.state = "failed";
+        f.message = "refused: " + await errorText(response);
+        updateFileRow(f);
+        return;
+      }
+      entry.sent = index + 1;
+      f.sentBytes = end;
+      saveState(state);
+      updateFileRow(f);
+      updateProgress(state);
+    }
+    entry.done = true;
+    saveState(state);
+    f.state = "done";
+    f.message = "sent";
+    updateFileRow(f);
+    updateProgress(state);
+  }
+
+  async function sendAll(state) {
+    const queue = chosen.filter((f) => f.state !== "done");
+    const worker = async () => {
+      while (queue.length) await sendFile(queue.shift(), state);
+    };
+    await Promise.all(Array.from({length: PARALLEL_FILES}, worker));
+  }
+
+  function newEntry(f) {
+    return {key: f.key, name: f.name, size: f.size, image: !f.gcp, uuid: randomId(), chunkSize: chunkSize(),
+            chunks: Math.max(1, Math.ceil(f.size / chunkSize())), sent: 0, done: false};
+  }
+
+  function newState(task) {
+    return {taskId: task.id, name: task.name, files: {}};
+  }
+
+  // Add the newly chosen files to the state, and forget files dropped from the list that were not sent whole.
+  function addToState(state) {
+    const keys = new Set(chosen.map((f) => f.key));
+    for (const [key, entry] of Object.entries(state.files)) {
+      if (!entry.done && !keys.has(key)) delete state.files[key];
+    }
+    for (const f of chosen) {
+      if (!state.files[f.key]) state.files[f.key] = newEntry(f);
+    }
+  }
+
+  function checkBeforeUpload() {
+    const images = new Set(chosen.filter((f) => !f.gcp).map((f) => f.key));
+    if (resumeState) {
+      Object.values(resumeState.files).filter((e) => e.image && e.done).forEach((e) => images.add(e.key));
+    }
+    if (images.size < 2) return "Choose at least 2 photos.";
+    const {firstInvalid} = collectOptions();
+    if (firstInvalid) {
+      ui.optionsPanel.open = true;
+      firstInvalid.focus();
+      return "An option has a value the node would refuse: see the options.";
+    }
+    return "";
+  }
+
+  async function upload() {
+    showError("");
+    const problem = checkBeforeUpload();
+    if (problem) { showError(problem); return; }
+    setLocked(true);
+    ui.progress.classList.remove("d-none");
+    window.addEventListener("beforeunload", warnOnLeave);
+    try {
+      const state = resumeState || newState(await createTask());
+      addToState(state);
+      saveState(state);
+      updateProgress(state);
+      await sendAll(state);
+      const refused = chosen.filter((f) => f.state === "failed");
+      if (refused.length) {
+        throw new UploadStopped(`${refused.map((f) => f.name).join(", ")} ${refused.length === 1 ? "was" : "were"}` +
+          " refused (see the list). Remove them, then press the button again: the files already sent stay.");
+      }
+      ui.status.textContent = "Starting processing…";
+      const response = await post(tasksUrl + state.taskId + "/commit/", new FormData(), "the last step");
+      if (!response.ok) throw new UploadStopped(await errorText(response));
+      clearState();
+      window.removeEventListener("beforeunload", warnOnLeave);
+      window.location.assign(page.taskUrl.replace("{id}", state.taskId));
+    } catch (error) {
+      window.removeEventListener("beforeunload", warnOnLeave);
+      resumeState = loadState();
+      setLocked(false);
+      showError(error instanceof UploadStopped ? error.message : "The upload stopped: " + error.message);
+    }
+  }
+
+  function warnOnLeave(event) {
+    event.preventDefault();
+    event.returnValue = "";
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!uploading) upload();
+  });
+
+  // ---- resuming an upload interrupted by a reload or a closed tab
+
+  async function offerResume() {
+    const state = loadState();
+    if (!state || !state.taskId) return;
+    let task = null;
+    try {
+      const response = await fetch(tasksUrl + state.taskId + "/", {headers: {Accept: "application/json"}});
+      if (response.ok) task = await response.json();
+      else if (response.status !== 404) return;  // not sure: keep the state for next time
+    } catch (e) {
+      return;
+    }
+    if (!task || !task.partial) { clearState(); return; }
+    resumeState = state;
+    const entries = Object.values(state.files);
+    const done = entries.filter((e) => e.done).length;
+    ui.bannerText.textContent = `The upload of task “${task.name || "#" + task.id}” was interrupted: ${done} of ` +
+      `${entries.length} files are on the server. Choose the same photos again to continue; the ones already sent ` +
+      "are skipped.";
+    ui.banner.classList.remove("d-none");
+    ui.start.textContent = "Resume the upload";
+    lockSettings(true);
+    markAlreadySent();
+    renderFiles();
+  }
+
+  ui.discard.addEventListener("click", async () => {
+    const state = loadState();
+    if (state) {
+      await fetch(tasksUrl + state.taskId + "/", {method: "DELETE", headers: {"X-CSRFToken": csrfToken}});
+    }
+    clearState();
+    resumeState = null;
+    ui.banner.classList.add("d-none");
+    ui.start.textContent = "Upload and start processing";
+    chosen.forEach((f) => { f.state = "waiting"; f.sentBytes = 0; f.message = ""; });
+    lockSettings(false);
+    renderFiles();
+  });
+
+  applyPreset();
+  offerResume();
+})();
