@@ -150,7 +150,7 @@ def download(project_id, task_id, asset):
     return Response(stream, mimetype="application/zip", headers=headers, direct_passthrough=True)
 
 
-@route(f"{TASK}/assets/<path:path>", methods=["GET"])
+@route(f"{TASK}/assets/<path:path>", methods=["GET"], merge_slashes=False)
 def asset_file(project_id, task_id, path):
     """A raw file under the task's assets folder; any path leaving the folder is 404."""
     task = tasks.get_task_for(caller(), project_id, task_id, allow_public=True)
