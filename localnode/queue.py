@@ -35,6 +35,7 @@ class TaskQueue:
         self._lock = threading.RLock()
         self._tasks = load_tasks(self.tasks_dir)
         self._engines = {}  # uuid -> EngineProcess of the running tasks
+        self._watchers = {}  # uuid -> the thread following the task's latest run
         self._closing = False
         with self._lock:
             for task in self._tasks.values():
@@ -130,8 +131,11 @@ class TaskQueue:
             task.run_id = None
             del self._tasks[uuid]
             engine = self._engines.pop(uuid, None)
+            watcher = self._watchers.pop(uuid, None)
             self._schedule()
         self._stop(engine)
+        if watcher is not None:
+            watcher.join(KILL_WAIT_SECONDS)  # it may be writing all.zip: let it stop before deleting the folder
         shutil.rmtree(task.folder, ignore_errors=True)
 
     def restart(self, uuid, options=None):
@@ -188,8 +192,10 @@ class TaskQueue:
         task.engine_pid = engine.pid
         task.save()
         self._engines[task.uuid] = engine
-        threading.Thread(target=self._watch, args=(task, run_id, engine), name=f"engine-{task.uuid}",
-                         daemon=True).start()
+        watcher = threading.Thread(target=self._watch, args=(task, run_id, engine), name=f"engine-{task.uuid}",
+                                   daemon=True)
+        self._watchers[task.uuid] = watcher
+        watcher.start()
 
     def _watch(self, task, run_id, engine):
         """Follow one engine run to its end: console, progress, then the outcome (in its own thread)."""
@@ -243,6 +249,7 @@ class TaskQueue:
                 task.progress = 100.0
             self._end(task, status, message)
             self._engines.pop(task.uuid, None)
+            self._watchers.pop(task.uuid, None)
             info = task.info()
             self._schedule()
         send_webhook(task.webhook, info)
