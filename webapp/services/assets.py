@@ -167,29 +167,32 @@ def zip_folder_stream(folder, arc_prefix=""):
 
 
 # Fetching an import URL. Only public addresses are fetched (no loopback, private, link-local or reserved ones),
-# unless IMPORT_ALLOW_PRIVATE is set, so that an import cannot be used to probe the server's own network.
+# so that an import cannot be used to probe the server's own network. IMPORT_ALLOW_PRIVATE lifts this: True for
+# every address, or a list of networks ("10.0.0.0/8", "127.0.0.1/32") that may be reached besides public ones.
 
-def _is_public_address(address):
-    """Whether an IP address is globally routable."""
+def _address_allowed(address, allow_private):
+    """Whether an IP address may be fetched: a public one, or one that allow_private lets through."""
     ip = ipaddress.ip_address(address.split("%")[0])
     if ip.version == 6 and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
+    if allow_private is True:
+        return True
+    if any(ip in ipaddress.ip_network(network) for network in (allow_private or ())):
+        return True
     return ip.is_global and not ip.is_multicast
 
 
 def check_import_url(url, allow_private=False):
-    """The URL if it is http(s) to a host that resolves to public addresses only, else ValidationError."""
+    """The URL if it is http(s) to a host whose every address is allowed (see above), else ValidationError."""
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(field_errors={"url": ["Enter an http:// or https:// address."]})
-    if allow_private:
-        return url
     try:
         addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443,
                                                                  proto=socket.IPPROTO_TCP)}
-    except (socket.gaierror, UnicodeError):
+    except (socket.gaierror, UnicodeError, ValueError):
         raise ValidationError(field_errors={"url": [f"The host {parts.hostname} cannot be found."]}) from None
-    if not addresses or not all(_is_public_address(a) for a in addresses):
+    if not addresses or not all(_address_allowed(a, allow_private) for a in addresses):
         raise ValidationError(field_errors={"url": [
             "Imports from private, loopback or local network addresses are not allowed."]})
     return url
