@@ -37,8 +37,10 @@ def _worker_summary(worker):
 
 def _failed_job_summary(job):
     """What the page shows of one failed job."""
+    result = job.latest_result()
+    error = _last_line(result.exc_string if result is not None else "")
     return {"id": job.id, "function": job.func_name, "args": ", ".join(repr(arg) for arg in job.args),
-            "ended_at": job.ended_at, "error": _last_line(job.exc_info) or "(no error recorded)"}
+            "ended_at": job.ended_at, "error": error or "(no error recorded)"}
 
 
 def overview():
