@@ -208,6 +208,9 @@ PATHS = {
                    _form_body({"hostname": STRING, "port": INTEGER, "token": STRING, "label": STRING}),
                    tags=NODE_TAGS),
         "delete": _op("Delete a node (administrators)", NO_CONTENT, [NODE], tags=NODE_TAGS)},
+    "/api/webhooks/task/{task_id}/{token}": {"post": _op(
+        "A processing node's call when a task ends (the URL carries an HMAC of the task id; no login)",
+        {"200": SUCCESS}, [TASK, _param("token", schema_type="string")], tags=("pipeline",))},
 }
 
 SPEC = {
