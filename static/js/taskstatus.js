@@ -10,8 +10,9 @@ window.AerieTasks = (function () {
   function statusLabel(task) {
     if (PENDING[task.pending_action]) return PENDING[task.pending_action];
     if (task.partial) return "Uploading images";
-    if (task.status === null) return "Waiting for a node";
-    if (task.status === 10 && !task.uuid) return "Uploading to the node";
+    if ((task.status === null || task.status === 10) && !task.uuid) {
+      return task.processing_node === null ? "Waiting for a node" : "Uploading to the node";
+    }
     return STATUS[task.status] || "Unknown";
   }
 

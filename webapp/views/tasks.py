@@ -47,10 +47,8 @@ def task_status_label(task):
         return PENDING_LABELS[task.pending_action]
     if task.partial:
         return "Uploading images"
-    if task.status is None:
-        return "Waiting for a node"
-    if task.status == TaskStatus.QUEUED and not task.uuid:
-        return "Uploading to the node"
+    if task.status in (None, TaskStatus.QUEUED) and not task.uuid:
+        return "Waiting for a node" if task.processing_node_id is None else "Uploading to the node"
     return STATUS_LABELS.get(task.status, "Unknown")
 
 
