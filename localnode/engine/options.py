@@ -26,7 +26,8 @@ OPTIONS = [
     {"name": "min-num-features", "type": "int", "value": "8192", "domain": "integer >= 100",
      "help": "Number of SIFT features to extract per image. More helps low-texture scenes, at a cost in time."},
     {"name": "resize-to", "type": "int", "value": "2048", "domain": "integer: -1 (no resize) or >= 320",
-     "help": "Resize images to this width in pixels before processing. -1 keeps the original size."},
+     "help": "Resize images so that their longest side is this many pixels before processing (never "
+             "enlarged). -1 keeps the original size. Smaller is faster; the orthophoto's detail follows it."},
     {"name": "matcher-neighbors", "type": "int", "value": "12", "domain": "integer >= 2",
      "help": "Number of nearest images by GPS position to match each image against."},
     {"name": "rerun-from", "type": "enum", "value": "", "domain": [""] + STAGES,

@@ -8,6 +8,8 @@ import argparse
 import time
 import traceback
 
+import cv2
+
 from localnode.engine import console
 from localnode.engine.console import EngineError, say
 from localnode.engine.options import ENGINE_NAME, ENGINE_VERSION, STAGES
@@ -32,6 +34,7 @@ def main(argv):
         options = ws.read_options()
         say("engine", f"{ENGINE_NAME} {ENGINE_VERSION}, options: "
                       + ", ".join(f"{k}={v}" for k, v in sorted(options.items())))
+        cv2.setNumThreads(max(1, options["max-concurrency"]))
         for stage in stages_to_run(ws, options):
             run_stage(ws, stage, options)
         console.progress(100)

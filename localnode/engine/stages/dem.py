@@ -38,8 +38,8 @@ def run(ws, options, report):
     figures = {"cells": int(valid.sum()), "resolution_m": resolution}
     if options["dsm"]:
         dsm = np.where(valid, surface + frame.origin[2], NODATA).astype(np.float32)
-        write_cog(ws.result(DSM), dsm[None], west + frame.origin[0], north + frame.origin[1], resolution,
-                  frame.crs, nodata=NODATA, threads=options["max-concurrency"])
+        write_cog(ws.result(DSM), ws.work / "dem" / "dsm_scratch.tif", dsm[None], west + frame.origin[0],
+                  north + frame.origin[1], resolution, frame.crs, nodata=NODATA, threads=options["max-concurrency"])
         say(STAGE, f"Wrote {DSM}")
     return figures
 

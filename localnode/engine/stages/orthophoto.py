@@ -10,11 +10,12 @@ import time
 import cv2
 import numpy as np
 from PIL import Image
+from rasterio.windows import Window
 from scipy import ndimage
 
 from localnode.engine.console import EngineError, say, warn
 from localnode.engine.model import good_points, load_frame, load_model
-from localnode.engine.rasters import write_cog
+from localnode.engine.rasters import cog_writer
 from localnode.engine.stages.dem import load_surface
 
 STAGE = "odm_orthophoto"
@@ -48,12 +49,13 @@ def run(ws, options, report):
     say(STAGE, f"Exposure gains fitted in {time.monotonic() - started:.1f} s "
                f"(from {min(v.gain.min() for v in views):.2f} to {max(v.gain.max() for v in views):.2f})")
     report(0.2)
-    mosaic = _mosaic(views, ws.images, grid, lambda f: report(0.2 + 0.65 * f))
-    coverage = float((mosaic[3] > 0).mean())
-    if coverage == 0:
-        raise EngineError("The orthophoto came out empty: the photos could not be projected onto the ground.")
-    write_cog(ws.result(ORTHOPHOTO), mosaic, west + frame.origin[0], north + frame.origin[1], resolution,
-              frame.crs, photometric="RGB", threads=options["max-concurrency"])
+    with cog_writer(ws.result(ORTHOPHOTO), ws.work / "orthophoto_scratch.tif", 4, rows, cols, "uint8",
+                    west + frame.origin[0], north + frame.origin[1], resolution, frame.crs,
+                    threads=options["max-concurrency"]) as output:
+        covered = _mosaic(views, ws.images, grid, output, lambda f: report(0.2 + 0.65 * f))
+        coverage = covered / (rows * cols)
+        if coverage == 0:
+            raise EngineError("The orthophoto came out empty: the photos could not be projected onto the ground.")
     say(STAGE, f"Wrote {ORTHOPHOTO}: E {west + frame.origin[0]:.1f} to {west + cols * resolution + frame.origin[0]:.1f},"
                f" N {north - rows * resolution + frame.origin[1]:.1f} to {north + frame.origin[1]:.1f} "
                f"(EPSG:{frame.epsg}), {coverage * 100:.0f} % of the extent covered")
@@ -253,9 +255,9 @@ def _overlap(a, b, grid):
     return sa, sb
 
 
-def _mosaic(views, image_dir, grid, report):
-    """The RGBA mosaic (4, rows, cols) uint8, built strip by strip."""
-    mosaic = np.zeros((4, grid.rows, grid.cols), np.uint8)
+def _mosaic(views, image_dir, grid, output, report):
+    """Write the RGBA mosaic into the open raster `output`, strip by strip; return the number of covered cells."""
+    covered = 0
     loaded = {}
     strips = range(0, grid.rows, STRIP_ROWS)
     for k, r0 in enumerate(strips):
@@ -278,10 +280,13 @@ def _mosaic(views, image_dir, grid, report):
             if _done_with(view, r1):
                 del loaded[view.name]  # strips go north to south: it will not be needed again
         colour /= np.maximum(weight, 1e-6)[..., None]
-        mosaic[:3, r0:r1] = np.clip(colour + 0.5, 0, 255).astype(np.uint8).transpose(2, 0, 1)
-        mosaic[3, r0:r1] = np.where(weight > 0, 255, 0)
+        strip = np.empty((4, r1 - r0, grid.cols), np.uint8)
+        strip[:3] = np.clip(colour + 0.5, 0, 255).astype(np.uint8).transpose(2, 0, 1)
+        strip[3] = np.where(weight > 0, 255, 0)
+        output.write(strip, window=Window(0, r0, grid.cols, r1 - r0))
+        covered += int((weight > 0).sum())
         report((k + 1) / len(strips))
-    return mosaic
+    return covered
 
 
 def _fine_window(view, r0, r1, grid):
