@@ -2,12 +2,13 @@
 import logging
 
 from jobs.runtime import app_job
-from webapp.services import nodes
+from webapp.services import nodes, pipeline
 
 log = logging.getLogger(__name__)
 
 
 @app_job
 def reconcile():
-    """Queue whatever work the database says is due (node refreshes; task ticks once the pipeline exists)."""
+    """Queue whatever work the database says is due: node refreshes, and a tick for every task with work pending."""
     nodes.enqueue_due_refreshes()
+    return pipeline.enqueue_pending_ticks()

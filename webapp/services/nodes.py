@@ -84,3 +84,18 @@ def enqueue_due_refreshes():
     for node in ProcessingNode.query.all():
         if not node.is_online(due_after):
             queue.enqueue(queue.REFRESH_NODE, node.id, job_id=f"refresh-node-{node.id}")
+
+
+def choose_node(images_count):
+    """The online node with the shortest queue that accepts images_count images, or None.
+
+    The chosen node's queue count goes up by one at once, so that tasks assigned together spread over the nodes
+    before the next refresh of /info tells the real numbers.
+    """
+    candidates = [node for node in ProcessingNode.query.order_by(ProcessingNode.id).all()
+                  if is_online(node) and (node.max_images is None or node.max_images >= images_count)]
+    if not candidates:
+        return None
+    chosen = min(candidates, key=lambda node: node.queue_count)
+    chosen.queue_count += 1
+    return chosen

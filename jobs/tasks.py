@@ -1,0 +1,76 @@
+"""Jobs that drive processing tasks: the per-task tick, and removing a deleted task's copy from its node."""
+import logging
+import time
+
+from rq import get_current_job
+
+from jobs.runtime import app_job
+from webapp.services import pipeline
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 10.0  # a tick steps a task for about this long, then queues the next tick and frees its worker
+POLL_FIRST = 0.1  # the first wait between two polls of a running task
+POLL_GROWTH = 1.5  # each further wait is this much longer, up to:
+POLL_MAX = 0.4  # without a webhook: a finished task is seen within this much
+POLL_MAX_WITH_WEBHOOK = 2.0  # with one, the node's call wakes the tick at once; polls only refresh the progress
+
+
+@app_job
+def tick(task_id):
+    """Advance one task for a few seconds under its lock; queue the next tick while it still has work."""
+    if _job_timeout_too_short():
+        pipeline.enqueue_tick(task_id)  # queued again with the pipeline's timeout, long enough for an upload
+        return "requeued"
+    lock = pipeline.TaskLock(task_id)
+    if not lock.acquire():
+        pipeline.wake(task_id)  # the tick that holds the lock steps again at once and sees what changed
+        return "busy"
+    try:
+        outcome = _step_for_a_while(task_id, lock)
+    finally:
+        lock.release()
+    if outcome == "again":
+        pipeline.enqueue_tick(task_id)
+    return outcome
+
+
+def _job_timeout_too_short():
+    """Whether this tick was queued with RQ's default timeout (by the API), too short for a long upload."""
+    job = get_current_job()
+    return job is not None and job.timeout is not None and 0 < job.timeout < pipeline.TICK_JOB_TIMEOUT
+
+
+def _step_for_a_while(task_id, lock):
+    """Run steps until the task needs nothing, TICK_SECONDS pass, or a fault asks for a longer wait.
+
+    "done": nothing to do; "again": more polling to do (queue the next tick); "later": the reconciler comes back.
+    """
+    deadline = time.monotonic() + TICK_SECONDS
+    interval = POLL_FIRST
+    poll_max = POLL_MAX_WITH_WEBHOOK if pipeline.webhook_url(task_id) else POLL_MAX
+    while not lock.lost.is_set():
+        step = pipeline.advance(task_id)
+        if step.kind == "done":
+            if pipeline.take_wake(task_id):
+                continue  # something changed while this step ran (a user's action): look again
+            return "done"
+        if step.kind == "now":
+            if time.monotonic() < deadline:
+                continue
+            return "again"
+        if step.kind == "poll":
+            wait, interval = interval, min(interval * POLL_GROWTH, poll_max)
+        else:
+            wait, interval = step.wait, POLL_FIRST
+        if time.monotonic() + wait > deadline:
+            return "again" if step.kind == "poll" else "later"
+        pipeline.wait_for_wake(task_id, wait)
+    log.warning("task %s: lock lost, stopping this tick", task_id)
+    return "later"
+
+
+@app_job
+def remove_from_node(node_id, node_uuid):
+    """Remove a deleted task's copy from its processing node."""
+    return pipeline.remove_from_node(node_id, node_uuid)

@@ -1,0 +1,666 @@
+"""The processing pipeline: carry a task one short step further (a node, the upload, a poll, the results).
+
+Each step reads what it needs from the database and closes the transaction before any network or disk I/O, then
+re-reads the task and writes what it learned, only if the task is still the one it read (same node, same uuid).
+The jobs in jobs/tasks.py repeat these steps under a per-task Redis lock; the reconciler re-derives from the
+database which tasks have work pending, so a lost job, a dead worker or a flushed Redis only delay a task.
+"""
+import hashlib
+import hmac
+import logging
+import threading
+import uuid as uuidlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
+from redis.exceptions import LockError, RedisError
+from sqlalchemy import or_
+
+from webapp import queue, storage
+from webapp.extensions import db
+from webapp.models import PendingAction, ProcessingNode, Task, TaskStatus
+from webapp.models.base import utcnow
+from webapp.nodeclient import NodeClient, NodeError, NodeRejected, NodeUnreachable
+from webapp.services import assets, nodes, rasters
+
+log = logging.getLogger(__name__)
+
+ACTIVE = (None, TaskStatus.QUEUED, TaskStatus.RUNNING)  # statuses with processing still to do
+TICK_JOB_TIMEOUT = 6 * 3600  # an upload or download of a large task may take this long in one job
+RETRY_SECONDS = 2.0  # wait after a transient node fault, before asking again
+NO_NODE_RETRY_SECONDS = 30.0  # wait for a node to come online (the reconciler comes back sooner)
+PROGRESS_WRITE_SECONDS = 0.5  # at most this often, write the upload progress
+RESULTS_ZIP = "results.zip"  # where a task's all.zip is downloaded, inside its folder
+WAKE_KEY = "aerie:task-wake:{}"
+LOCK_KEY = "aerie:task-lock:{}"
+
+
+@dataclass(frozen=True)
+class Next:
+    """What a step says about the next one: kind is "done", "now", "poll" or "retry" (after wait seconds)."""
+
+    kind: str
+    wait: float = 0.0
+
+
+DONE, NOW, POLL = Next("done"), Next("now"), Next("poll")
+
+
+def retry_in(seconds):
+    """Come back after this many seconds."""
+    return Next("retry", seconds)
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """The address of a task's node, copied out of the database."""
+
+    id: int
+    label: str
+    hostname: str
+    port: int
+    token: str
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """The fields of a task a step needs, copied out of the database so that no session spans the I/O."""
+
+    id: int
+    project_id: int
+    name: str
+    status: int
+    uuid: str
+    upload_uuid: str
+    pending_action: int
+    partial: bool
+    import_url: str
+    auto_processing_node: bool
+    options: list
+    images_count: int
+    console_lines: int
+    node_error_since: datetime
+    node_id: int
+    node: NodeView
+
+
+# --- the step ---------------------------------------------------------------------------------------------------
+
+def advance(task_id):
+    """Carry the task one step further; Next says when the step after it is due."""
+    view = _read(task_id)
+    if view is None:
+        return DONE
+    if view.pending_action:
+        return _carry_out_action(view)
+    if view.partial or view.status not in ACTIVE:
+        return DONE
+    if view.import_url:
+        from webapp.services import tasks  # imports belong to the tasks service; the tick only runs them
+        tasks.run_import(task_id)
+        return DONE
+    if view.node is None:
+        return _assign_node(view)
+    if not view.uuid:
+        return _upload(view)
+    return _poll(view)
+
+
+def _read(task_id):
+    """A TaskView of the task (None if it is gone), with the read transaction ended."""
+    task = db.session.get(Task, task_id)
+    if task is None:
+        db.session.rollback()
+        return None
+    node = task.processing_node
+    view = TaskView(
+        id=task.id, project_id=task.project_id, name=task.name, status=task.status, uuid=task.uuid or "",
+        upload_uuid=task.upload_uuid, pending_action=task.pending_action, partial=task.partial,
+        import_url=task.import_url, auto_processing_node=task.auto_processing_node, options=list(task.options or []),
+        images_count=task.images_count, console_lines=task.console_lines, node_error_since=task.node_error_since,
+        node_id=task.processing_node_id,
+        node=None if node is None else NodeView(node.id, node.display_label(), node.hostname, node.port, node.token))
+    db.session.commit()
+    return view
+
+
+def _write(view, clear_action=False, **fields):
+    """Store fields on the task if it is still on the node and uuid that view saw; whether it was written.
+
+    With clear_action, the pending action is cleared too, unless the user asked for another one meanwhile.
+    """
+    task = db.session.get(Task, view.id)
+    if task is None or task.processing_node_id != view.node_id or (task.uuid or "") != view.uuid:
+        db.session.rollback()
+        return False
+    for field, value in fields.items():
+        setattr(task, field, value)
+    if clear_action and task.pending_action == view.pending_action:
+        task.pending_action = None
+    db.session.commit()
+    return True
+
+
+def _client(view):
+    """A client for the task's node."""
+    node = view.node
+    return NodeClient(node.hostname, node.port, node.token, timeout=current_app.config["NODE_TIMEOUT_SECONDS"])
+
+
+def _fail(view, message, **fields):
+    """Mark the task failed with a message the user can act on."""
+    log.info("task %s failed: %s", view.id, message)
+    _write(view, **{**fields, "status": TaskStatus.FAILED, "last_error": message, "node_error_since": None})
+    return DONE
+
+
+# --- a node for the task ----------------------------------------------------------------------------------------
+
+def _assign_node(view):
+    """Give the task a node: the one chosen by the user, else the online node with the shortest queue."""
+    task = db.session.get(Task, view.id)
+    if task is None or task.processing_node_id is not None:
+        db.session.rollback()
+        return NOW
+    if task.uuid:  # its node was deleted while the task was on it
+        if task.status == TaskStatus.RUNNING:
+            task.status = TaskStatus.FAILED
+            task.last_error = ("The processing node of this task was removed while it was processing. "
+                               "Restart the task to process it on another node.")
+            db.session.commit()
+            return DONE
+        task.uuid, task.upload_uuid, task.upload_progress = "", None, 0.0
+    node = nodes.choose_node(task.images_count) if task.auto_processing_node else None
+    if node is None:
+        task.last_error = ("Waiting for a processing node: none is online that accepts "
+                           f"{task.images_count} images." if task.auto_processing_node else
+                           "Waiting for a processing node: choose one for this task.")
+        db.session.commit()
+        return retry_in(NO_NODE_RETRY_SECONDS)
+    task.processing_node_id, task.last_error = node.id, None
+    db.session.commit()
+    log.info("task %s assigned to node %s", view.id, node.id)
+    return NOW
+
+
+# --- upload -----------------------------------------------------------------------------------------------------
+
+def _image_paths(view):
+    """The files to send to the node (images and an optional GCP file), in name order."""
+    folder = storage.images_dir(view.project_id, view.id)
+    return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+
+
+def _upload(view):
+    """Send the images to the node under a uuid chosen (and stored) first, so that a crash can resume it."""
+    paths = _image_paths(view)
+    if not paths:
+        return _fail(view, "This task has no images to process: its images folder is empty or missing.")
+    upload_uuid, resuming = view.upload_uuid, bool(view.upload_uuid)
+    if not resuming:
+        upload_uuid = str(uuidlib.uuid4())
+        if not _write(view, upload_uuid=upload_uuid, upload_progress=0.0):
+            return NOW
+    client, progress = _client(view), _progress_writer(view.id)
+    try:
+        if resuming:
+            _resume_upload(client, view, upload_uuid, paths, progress)
+        else:
+            client.create_task(paths, view.options, view.name, upload_uuid, webhook_url(view.id), progress)
+    except NodeUnreachable as error:
+        return _node_fault(view, error)
+    except NodeRejected as error:
+        return _fail(view, f"The processing node {view.node.label} refused the task: {error}")
+    _write(view, uuid=upload_uuid, upload_progress=1.0, status=TaskStatus.QUEUED, last_error=None,
+           node_error_since=None, console_lines=0)
+    log.info("task %s uploaded to node %s as %s", view.id, view.node_id, upload_uuid)
+    return NOW
+
+
+def _resume_upload(client, view, upload_uuid, paths, progress):
+    """Finish an upload a crash interrupted, reusing the node's task of that uuid: never a second copy."""
+    try:
+        client.task_info(upload_uuid)
+        return  # the node committed it before the crash: adopt it as it is
+    except NodeRejected:
+        pass  # not committed, or unknown to the node
+    try:
+        client.resume_upload(upload_uuid, paths, progress)
+    except NodeRejected:  # the node never created it (or forgot it): create it now, under the same uuid
+        client.create_task(paths, view.options, view.name, upload_uuid, webhook_url(view.id), progress)
+
+
+def _progress_writer(task_id):
+    """A callback storing the upload percentage, at most every PROGRESS_WRITE_SECONDS (a short transaction each)."""
+    last = {"at": 0.0}
+
+    def write(percent):
+        now = datetime.now().timestamp()
+        if now - last["at"] < PROGRESS_WRITE_SECONDS and percent < 100:
+            return
+        last["at"] = now
+        Task.query.filter_by(id=task_id).update({"upload_progress": min(percent, 100.0) / 100.0})
+        db.session.commit()
+    return write
+
+
+# --- polling ----------------------------------------------------------------------------------------------------
+
+def _poll(view):
+    """Ask the node how the task is doing; store status, progress, time and the new console lines."""
+    client = _client(view)
+    try:
+        info = client.task_info(view.uuid, with_output=view.console_lines)
+    except NodeUnreachable as error:
+        return _node_fault(view, error)
+    except NodeRejected as error:
+        return _task_refused(view, client, error)
+    lines = _append_console(view, info["output"])
+    fields = {"console_lines": lines, "running_progress": min(max(info["progress"], 0.0), 100.0) / 100.0,
+              "processing_time": info["processing_time"], "node_error_since": None, "last_error": None}
+    status = info["status"]
+    if status in (TaskStatus.QUEUED, TaskStatus.RUNNING):
+        _write(view, status=status, **fields)
+        return POLL
+    if status == TaskStatus.COMPLETED:
+        _write(view, **fields)  # stays RUNNING until the results are on our disk
+        return _download(view)
+    if status == TaskStatus.FAILED:
+        reason = info["error"] or "the node gave no reason; see the console output"
+        return _fail(view, f"Processing failed on {view.node.label}: {reason}", **fields)
+    if status == TaskStatus.CANCELED:
+        fields["last_error"] = f"The task was canceled on the processing node {view.node.label}."
+        _write(view, status=TaskStatus.CANCELED, **fields)
+        return DONE
+    return _node_fault(view, NodeUnreachable(f"unknown task status {status} from the node"))
+
+
+def _task_refused(view, client, error):
+    """The node answered an error about the task: it lost it, or something else is wrong."""
+    try:
+        known = client.knows_task(view.uuid)
+    except NodeUnreachable as fault:
+        return _node_fault(view, fault)
+    except NodeRejected as other:
+        return _fail(view, f"The processing node {view.node.label} refused to answer: {other}")
+    if known:
+        return _fail(view, f"The processing node {view.node.label} answered with an error: {error}")
+    if view.status == TaskStatus.RUNNING:
+        return _fail(view, f"The processing node {view.node.label} no longer has this task (it was removed there, "
+                           "or the node lost its data) while it was processing. Restart the task to process it "
+                           "again.")
+    log.info("task %s: node %s lost it before processing; uploading it again", view.id, view.node_id)
+    _write(view, uuid="", upload_uuid=None, upload_progress=0.0, console_lines=0,
+           last_error=f"The processing node {view.node.label} lost the task before processing it; "
+                      "sending it again.")
+    return NOW
+
+
+_console_written = {}  # task id -> node line count this process last stored: skips re-checking its own file
+
+
+def _append_console(view, lines):
+    """Append the node's new console lines to the task's console file; the node's line count now stored."""
+    path = storage.console_path(view.project_id, view.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if _console_written.get(view.id) != view.console_lines:
+        _trim_console(path, view.console_lines)
+    if lines:
+        with open(path, "a", encoding="utf-8") as console:
+            console.write("".join(f"{line}\n" for line in lines))
+    count = view.console_lines + len(lines)
+    _console_written[view.id] = count
+    return count
+
+
+def _trim_console(path, keep):
+    """Drop lines beyond the stored count: a step that crashed after writing them, before its commit, wrote them."""
+    if not path.exists():
+        return
+    with open(path, encoding="utf-8", errors="replace") as console:
+        existing = console.readlines()
+    if len(existing) > keep:
+        path.write_text("".join(existing[:keep]), encoding="utf-8")
+
+
+# --- results ----------------------------------------------------------------------------------------------------
+
+def _download(view):
+    """Stream all.zip to disk (resuming a partial file), extract it safely, make COGs, mark the task completed."""
+    zip_path = storage.task_dir(view.project_id, view.id) / RESULTS_ZIP
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _client(view).download_results(view.uuid, zip_path)
+    except NodeUnreachable as error:
+        return _node_fault(view, error)
+    except NodeRejected as error:
+        return _fail(view, f"The processing node {view.node.label} did not give the results: {error}")
+    assets_dir = storage.assets_dir(view.project_id, view.id)
+    try:
+        results = assets.extract_results_zip(zip_path, assets_dir)
+    except assets.InvalidResultsZip as error:
+        zip_path.unlink(missing_ok=True)
+        return _fail(view, f"The results from {view.node.label} could not be used: {error.message} "
+                           "Restart the task to try again.")
+    _optimize_rasters(assets_dir)
+    _write(view, status=TaskStatus.COMPLETED, running_progress=1.0, available_assets=results.available_assets,
+           size=storage.tree_size_mb(storage.task_dir(view.project_id, view.id)) - _size_mb(zip_path),
+           extent=_extent(assets_dir), last_error=None, node_error_since=None)
+    zip_path.unlink(missing_ok=True)
+    log.info("task %s completed: %s", view.id, ", ".join(results.available_assets))
+    return DONE
+
+
+def _size_mb(path):
+    """A file's size in MB (0 when absent)."""
+    return path.stat().st_size / (1024 * 1024) if path.exists() else 0.0
+
+
+def _rasters(assets_dir):
+    """The GeoTIFFs the maps read: the orthophoto and the elevation models."""
+    ortho = assets_dir / "odm_orthophoto" / "odm_orthophoto.tif"
+    return ([ortho] if ortho.is_file() else []) + sorted((assets_dir / "odm_dem").glob("*.tif"))
+
+
+def _optimize_rasters(assets_dir):
+    """Rewrite the rasters as cloud-optimized GeoTIFFs; a raster GDAL cannot read is left as it came."""
+    for path in _rasters(assets_dir):
+        try:
+            rasters.make_cog(path)
+        except Exception as error:  # noqa: BLE001 (rasterio raises many types; a bad raster must not stop the task)
+            log.warning("could not make %s cloud-optimized: %s", path, error)
+
+
+def _extent(assets_dir):
+    """[west, south, east, north] in WGS84 of the first raster, or None."""
+    import rasterio
+    from rasterio.warp import transform_bounds
+    for path in _rasters(assets_dir):
+        try:
+            with rasterio.open(path) as src:
+                if src.crs is None:
+                    continue
+                return [round(v, 8) for v in transform_bounds(src.crs, "EPSG:4326", *src.bounds)]
+        except Exception as error:  # noqa: BLE001
+            log.warning("could not read the extent of %s: %s", path, error)
+    return None
+
+
+# --- transient faults -------------------------------------------------------------------------------------------
+
+def _as_utc(moment):
+    """A datetime with its timezone (SQLite gives naive ones back)."""
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _node_fault(view, error, give_up=None):
+    """A transient node fault: retry for NODE_GRACE_SECONDS, saying so in last_error, then give up (fail the task)."""
+    now = utcnow()
+    since = _as_utc(view.node_error_since) or now
+    grace = current_app.config["NODE_GRACE_SECONDS"]
+    waited = (now - since).total_seconds()
+    if waited >= grace:
+        message = (f"The processing node {view.node.label} did not answer for {int(waited)} s ({error}). "
+                   "Check that it is running, then restart the task.")
+        return give_up(message) if give_up else _fail(view, message)
+    until = since + timedelta(seconds=grace)
+    log.info("task %s: node %s fault (%s), retrying", view.id, view.node_id, error)
+    _write(view, node_error_since=since,
+           last_error=f"The processing node {view.node.label} is not answering ({error}); "
+                      f"retrying until {until:%H:%M:%S} UTC.")
+    return retry_in(RETRY_SECONDS)
+
+
+# --- pending actions --------------------------------------------------------------------------------------------
+
+def _carry_out_action(view):
+    """Carry out the cancel, remove or restart the user asked for."""
+    if view.pending_action == PendingAction.REMOVE:
+        return _remove(view)
+    if view.pending_action == PendingAction.CANCEL:
+        return _cancel(view)
+    if view.pending_action == PendingAction.RESTART:
+        return _restart(view)
+    _write(view, clear_action=True)
+    return NOW
+
+
+def _cancel(view):
+    """Stop a queued or running task, on its node too; a task already finished stays as it is."""
+    if view.status not in ACTIVE:
+        _write(view, clear_action=True)
+        return NOW
+    if view.node is not None and (view.uuid or view.upload_uuid):
+        client = _client(view)
+        try:
+            if view.uuid:
+                client.cancel(view.uuid)
+            else:
+                _forget_half_upload(client, view.upload_uuid)
+        except NodeUnreachable as error:
+            return _node_fault(view, error, give_up=lambda message: _cancel_here(
+                view, f"Canceled here, but the node could not be told: {message}"))
+        except NodeRejected:
+            pass  # the node had already ended or forgotten it: nothing left to stop there
+    return _cancel_here(view, None)
+
+
+def _cancel_here(view, message):
+    """Mark the task canceled."""
+    _write(view, clear_action=True, status=TaskStatus.CANCELED, last_error=message, node_error_since=None)
+    return NOW
+
+
+def _forget_half_upload(client, upload_uuid):
+    """Best effort: remove a task the node created for an upload that will not be finished."""
+    try:
+        client.remove(upload_uuid)
+    except NodeRejected:
+        pass
+
+
+def _remove(view):
+    """Delete the task: its copy on the node (later, by a job, if the node does not answer), files, and row."""
+    node_uuid = view.uuid or view.upload_uuid
+    if view.node is not None and node_uuid:
+        try:
+            _client(view).remove(node_uuid)
+        except NodeUnreachable:
+            queue.enqueue(queue.REMOVE_FROM_NODE, view.node.id, node_uuid)
+        except NodeRejected:
+            pass  # already gone from the node
+    storage.remove_tree(storage.task_dir(view.project_id, view.id))
+    task = db.session.get(Task, view.id)
+    if task is not None:
+        db.session.delete(task)
+    db.session.commit()
+    log.info("task %s removed", view.id)
+    return DONE
+
+
+def _restart(view):
+    """Process the task again: restart it on its node, or upload it again when the node no longer has it."""
+    on_node = False
+    if view.node is not None and view.uuid:
+        client = _client(view)
+        try:
+            on_node = _restart_on_node(client, view)
+        except NodeUnreachable as error:
+            return _node_fault(view, error, give_up=lambda message: _restart_refused(view, message))
+        except NodeRejected as error:
+            return _restart_refused(view, f"The processing node {view.node.label} could not restart it: {error}")
+    for leftover in (storage.assets_dir(view.project_id, view.id),):
+        storage.remove_tree(leftover)
+    (storage.task_dir(view.project_id, view.id) / RESULTS_ZIP).unlink(missing_ok=True)
+    storage.console_path(view.project_id, view.id).unlink(missing_ok=True)
+    _console_written.pop(view.id, None)
+    fields = dict(status=TaskStatus.QUEUED, running_progress=0.0, processing_time=-1, last_error=None,
+                  available_assets=[], extent=None, console_lines=0, node_error_since=None,
+                  size=storage.tree_size_mb(storage.task_dir(view.project_id, view.id)))
+    if not on_node:
+        fields.update(uuid="", upload_uuid=None, upload_progress=0.0)
+    _write(view, clear_action=True, **fields)
+    log.info("task %s restarted (%s)", view.id, "on its node" if on_node else "uploading again")
+    return NOW
+
+
+def _restart_on_node(client, view):
+    """Restart the task on its node with its current options; False when the node no longer has it."""
+    try:
+        if view.status in ACTIVE:
+            try:
+                client.cancel(view.uuid)  # the node restarts only ended tasks
+            except NodeRejected:
+                pass  # already ended there
+        client.restart(view.uuid, view.options)
+        return True
+    except NodeRejected:
+        if client.knows_task(view.uuid):
+            raise
+        return False
+
+
+def _restart_refused(view, message):
+    """The restart could not be done: say why and leave the task as it was."""
+    _write(view, clear_action=True, last_error=message, node_error_since=None)
+    return NOW
+
+
+# --- removing a deleted task's copy from its node ---------------------------------------------------------------
+
+def remove_from_node(node_id, node_uuid, attempts=3, wait_seconds=2.0):
+    """Remove a deleted task's copy from its node; a node that does not answer is asked a few times."""
+    node = db.session.get(ProcessingNode, node_id)
+    if node is None or not node_uuid:
+        db.session.rollback()
+        return False
+    client = NodeClient.for_node(node, timeout=current_app.config["NODE_TIMEOUT_SECONDS"])
+    db.session.commit()
+    for attempt in range(attempts):
+        try:
+            client.remove(node_uuid)
+            return True
+        except NodeRejected:
+            return False  # the node does not have it (any more)
+        except NodeUnreachable as error:
+            log.info("could not remove %s from node %s (%s)", node_uuid, node_id, error)
+            if attempt + 1 < attempts:
+                threading.Event().wait(wait_seconds)
+    return False
+
+
+# --- triggers: ticks, wake-ups, webhooks, locks -----------------------------------------------------------------
+
+def enqueue_tick(task_id):
+    """Queue the task's tick (once: a tick already waiting is not queued twice)."""
+    return queue.enqueue(queue.TASK_TICK, task_id, job_id=f"task-{task_id}", job_timeout=TICK_JOB_TIMEOUT)
+
+
+def pending_task_ids():
+    """The ids of the tasks with work to do, as the database says: active and complete, or with an action."""
+    active = [TaskStatus.QUEUED, TaskStatus.RUNNING]
+    query = db.session.query(Task.id).filter(or_(
+        Task.pending_action.isnot(None),
+        (or_(Task.status.in_(active), Task.status.is_(None)) & Task.partial.is_(False))))
+    ids = [task_id for (task_id,) in query.order_by(Task.id)]
+    db.session.commit()
+    return ids
+
+
+def enqueue_pending_ticks():
+    """Queue a tick for every task with pending work (the reconciler's share of the pipeline)."""
+    ids = pending_task_ids()
+    for task_id in ids:
+        enqueue_tick(task_id)
+    return len(ids)
+
+
+def webhook_token(task_id):
+    """The secret part of a task's webhook URL: an HMAC of its id with the app's secret key."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"task-webhook:{int(task_id)}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def webhook_url(task_id):
+    """The URL a node calls when the task ends, or None when WEBHOOK_BASE_URL is not set."""
+    base = (current_app.config.get("WEBHOOK_BASE_URL") or "").rstrip("/")
+    return f"{base}/api/webhooks/task/{int(task_id)}/{webhook_token(task_id)}" if base else None
+
+
+def webhook_received(task_id, token):
+    """A node said the task ended: wake its tick at once. False when the token is not the task's."""
+    if not hmac.compare_digest(str(token), webhook_token(task_id)):
+        return False
+    wake(task_id)
+    enqueue_tick(task_id)
+    return True
+
+
+def wake(task_id):
+    """Interrupt the wait of a tick running for this task, so that it steps at once."""
+    try:
+        conn = queue.redis_connection()
+        key = WAKE_KEY.format(int(task_id))
+        conn.rpush(key, 1)
+        conn.expire(key, 60)
+    except RedisError as error:
+        log.warning("could not wake task %s: %s", task_id, error)
+
+
+def wait_for_wake(task_id, seconds):
+    """Wait up to seconds, returning early (True) when the task is woken."""
+    key = WAKE_KEY.format(int(task_id))
+    conn = queue.redis_connection()
+    woken = conn.blpop([key], timeout=max(seconds, 0.01)) is not None
+    if woken:
+        conn.delete(key)
+    return woken
+
+
+def take_wake(task_id):
+    """Whether the task was woken since the last wait (and forget it)."""
+    return bool(queue.redis_connection().delete(WAKE_KEY.format(int(task_id))))
+
+
+class TaskLock:
+    """A per-task Redis lock with a TTL, kept alive by a heartbeat thread while its holder works.
+
+    A worker that dies stops its heartbeat, so the lock frees itself after TASK_LOCK_SECONDS.
+    """
+
+    def __init__(self, task_id):
+        self.ttl = current_app.config["TASK_LOCK_SECONDS"]
+        self.lock = queue.redis_connection().lock(LOCK_KEY.format(int(task_id)), timeout=self.ttl,
+                                                  blocking=False, thread_local=False)
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = None
+
+    def acquire(self):
+        """Take the lock if it is free; start the heartbeat."""
+        if not self.lock.acquire(blocking=False):
+            return False
+        self._thread = threading.Thread(target=self._beat, name="task-lock-heartbeat", daemon=True)
+        self._thread.start()
+        return True
+
+    def _beat(self):
+        """Renew the TTL every third of it; note a lock lost (expired, taken) so the holder can stop."""
+        while not self._stop.wait(self.ttl / 3):
+            try:
+                self.lock.extend(self.ttl, replace_ttl=True)
+            except (LockError, RedisError) as error:
+                log.warning("task lock %s lost: %s", self.lock.name, error)
+                self.lost.set()
+                return
+
+    def release(self):
+        """Stop the heartbeat and free the lock."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        try:
+            self.lock.release()
+        except (LockError, RedisError):
+            pass  # expired or lost: nothing to free
