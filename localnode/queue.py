@@ -18,6 +18,7 @@ STATUS_WORDS = {QUEUED: "queued", RUNNING: "running", FAILED: "failed", COMPLETE
                 CANCELED: "canceled"}
 MIN_IMAGES = 2
 KILL_WAIT_SECONDS = 10
+ABANDONED_UPLOAD_MS = 24 * 3600 * 1000  # an upload never committed within a day is dropped at the next start
 
 
 class TaskError(Exception):
@@ -38,9 +39,12 @@ class TaskQueue:
         self._watchers = {}  # uuid -> the thread following the task's latest run
         self._closing = False
         with self._lock:
-            for task in self._tasks.values():
+            for task in list(self._tasks.values()):
                 if task.committed and task.status == RUNNING:
                     self._requeue_interrupted(task)
+                elif not task.committed and now_ms() - task.last_change_ms() > ABANDONED_UPLOAD_MS:
+                    log.info("dropping task %s: its upload was never committed", task.uuid)
+                    self.discard(task)
             self._schedule()
 
     # --- looking up ---------------------------------------------------------------------------------------

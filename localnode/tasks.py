@@ -125,6 +125,11 @@ class Task:
         except FileNotFoundError:
             return []
 
+    def last_change_ms(self):
+        """When its state or its images last changed (an upload adds a file to images/)."""
+        paths = [self.folder / STATE_FILE, self.images_dir]
+        return max(int(path.stat().st_mtime * 1000) for path in paths if path.exists())
+
     def elapsed_ms(self):
         """processingTime: the final time once finished, the time so far while running, -1 before."""
         if self.status == RUNNING and self.started_at:

@@ -1,5 +1,7 @@
 """The node's parts on their own: option conversion, the results archive, engine line parsing, task state."""
 import json
+import os
+import time
 import zipfile
 
 import pytest
@@ -108,3 +110,16 @@ def test_settings_from_environment_and_flags(monkeypatch, tmp_path):
     assert (settings.host, settings.port, settings.token, settings.parallel) == ("0.0.0.0", 4000, "", 2)
     monkeypatch.delenv("LOCALNODE_PORT")
     assert parse_settings([]).port == 3001
+
+
+def test_abandoned_uploads_are_dropped_at_start(tmp_path):
+    """A task not committed nor uploaded to for over a day is deleted when a queue starts; a recent one is kept."""
+    from localnode.queue import ABANDONED_UPLOAD_MS, TaskQueue
+    queue = TaskQueue(tmp_path)
+    old, recent = queue.create("old", []), queue.create("recent", [], date_created=1)
+    long_ago = time.time() - ABANDONED_UPLOAD_MS / 1000 - 60
+    for path in (old.folder / "task.json", old.images_dir):
+        os.utime(path, (long_ago, long_ago))
+    queue = TaskQueue(tmp_path)
+    assert not old.folder.exists() and not queue.exists(old.uuid)
+    assert recent.folder.is_dir() and queue.get_uploading(recent.uuid).name == "recent"
