@@ -108,6 +108,10 @@ TASK_WRITE = {"name": STRING, "processing_node": NULLABLE_INT, "auto_processing_
 CHUNK_FIELDS = {"dzuuid": STRING, "dzchunkindex": INTEGER, "dztotalchunkcount": INTEGER,
                 "dzchunkbyteoffset": INTEGER, "dztotalfilesize": INTEGER}
 T = "/api/projects/{project_id}/tasks/{task_id}"
+MAP_TAGS = ("maps",)
+LAYER_PARAM = {**_param("layer", schema_type="string", description="orthophoto, dsm or dtm"),
+               "schema": {"type": "string", "enum": ["orthophoto", "dsm", "dtm"]}}
+SCALE_PARAM = _param("scale", description="2 for 512 px tiles")
 
 PATHS = {
     "/api/openapi.json": {"get": _op("This description", {"200": _json({"type": "object"})})},
@@ -189,6 +193,36 @@ PATHS = {
         "A raw file under the task's assets folder",
         {"200": {"description": "The file", "content": {"application/octet-stream": {"schema": FILE}}}},
         [PROJECT, TASK, _param("path", schema_type="string")], tags=TASK_TAGS)},
+    **{f"{T}/{tile_path}": {"get": _op(
+        summary, {"200": {"description": "The tile, with an ETag; Cache-Control private unless the task is public",
+                          "content": {kind: {"schema": FILE} for kind in ("image/png", "image/jpeg", "image/webp")}},
+                  "304": {"description": "Not modified (If-None-Match)"}},
+        [PROJECT, TASK, *params, _param("z"), _param("x"), _param("y"), *scale,
+         _param("fmt", schema_type="string", description="png, jpg or webp"),
+         _param("color_map", "query", "string", "DEMs: a rio-tiler colour map (default viridis)"),
+         _param("hillshade", "query", "boolean", "DEMs: shade the relief")], tags=MAP_TAGS)}
+       for tile_path, summary, params, scale in (
+           ("{layer}/tiles/{z}/{x}/{y}.{fmt}", "A 256 px XYZ tile of the orthophoto, DSM or DTM", [LAYER_PARAM], []),
+           ("{layer}/tiles/{z}/{x}/{y}@{scale}x.{fmt}", "A high-resolution XYZ tile (@2x: 512 px)",
+            [LAYER_PARAM], [SCALE_PARAM]),
+           ("tiles/{z}/{x}/{y}.{fmt}", "The seed's older path of the orthophoto's tiles", [], []),
+           ("tiles/{z}/{x}/{y}@{scale}x.{fmt}", "The seed's older path of the orthophoto's @2x tiles", [],
+            [SCALE_PARAM]))},
+    f"{T}/{{layer}}/tiles.json": {"get": _op(
+        "TileJSON 2.1.0 of a layer (DEMs add statistics {min, max}); tile URLs keep color_map and hillshade",
+        {"200": _json({"type": "object"})},
+        [PROJECT, TASK, LAYER_PARAM, _param("color_map", "query", "string"), _param("hillshade", "query", "boolean")],
+        tags=MAP_TAGS)},
+    f"{T}/{{layer}}/bounds": {"get": _op(
+        "A layer's extent in WGS84", {"200": _json({"type": "object", "properties": {
+            "bounds": {"type": "array", "items": {"type": "number"}, "description": "[west, south, east, north]"}}})},
+        [PROJECT, TASK, LAYER_PARAM], tags=MAP_TAGS)},
+    f"{T}/thumbnail.png": {"get": _op(
+        "A small PNG of the orthophoto, with an ETag",
+        {"200": {"description": "The thumbnail", "content": {"image/png": {"schema": FILE}}},
+         "304": {"description": "Not modified (If-None-Match)"}},
+        [PROJECT, TASK, _param("size", "query", description="pixels on the longer side, 16 to 1024 (default 256)")],
+        tags=MAP_TAGS)},
     "/api/processingnodes/": {
         "get": _op("Processing nodes", {"200": _json({"type": "array", "items": _ref("ProcessingNode")})},
                    [_param("has_available_options", "query", "boolean"), ORDERING], tags=NODE_TAGS),

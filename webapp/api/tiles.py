@@ -1,0 +1,152 @@
+"""Map tiles of a task's rasters: XYZ tiles, TileJSON, bounds and the orthophoto thumbnail.
+
+Tiles come from the on-disk cache of services.tiles, shared by every web worker process; each answer carries an
+ETag, so a browser revalidates with If-None-Match and gets a 304 without the tile being sent again.
+"""
+from urllib.parse import urlencode
+
+from flask import current_app, request
+
+from webapp import storage
+from webapp.api import route
+from webapp.api.auth import caller
+from webapp.api.errors import api_error_response
+from webapp.api.helpers import int_arg, json_response
+from webapp.services import thumbnails, tiles
+from webapp.services.errors import ValidationError
+from webapp.services.tasks import get_task_for
+
+TASK = "/projects/<int:project_id>/tasks/<int:task_id>"
+LAYER = "<layer>"  # orthophoto, dsm or dtm; the tile service answers TileNotFound (404) for others
+# Browsers may reuse a tile this long without asking; after that If-None-Match makes the check cheap. Short,
+# because a restarted task replaces its rasters under the same URLs.
+MAX_AGE = 60
+TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def _viewable_task(project_id, task_id):
+    """The task if the caller may view it (or it, or its project, is public), else NotFound."""
+    return get_task_for(caller(), project_id, task_id, "view", allow_public=True)
+
+
+def _cache_dir(task, kind):
+    """The task's own cache folder of one kind (tiles, thumbnail), beside its assets so all.zip leaves it out."""
+    return storage.task_dir(task.project_id, task.id) / "cache" / kind
+
+
+def _flag(name):
+    """A true/false query parameter, or ValidationError naming it."""
+    value = request.args.get(name, "").strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ValidationError(field_errors={name: ["Use true or false."]})
+
+
+def _cached_answer(content, media_type, etag, task):
+    """An image answer with ETag and Cache-Control; 304 when the client's If-None-Match matches."""
+    response = current_app.response_class(content, mimetype=media_type)
+    response.set_etag(etag)
+    response.cache_control.max_age = MAX_AGE
+    # Shared caches may keep tiles only of tasks that anyone may see.
+    if task.public or task.project.public:
+        response.cache_control.public = True
+    else:
+        response.cache_control.private = True
+    return response.make_conditional(request)
+
+
+def _tile(project_id, task_id, layer, z, x, y, scale, fmt):
+    """One XYZ tile of a layer through the cache; 404 outside the raster, 400 for a bad parameter."""
+    task = _viewable_task(project_id, task_id)
+    try:
+        tile = tiles.cached_tile(_cache_dir(task, "tiles"), storage.assets_dir(task.project_id, task.id), layer,
+                                 z, x, y, scale=scale, fmt=fmt, color_map=request.args.get("color_map") or None,
+                                 hillshade=_flag("hillshade"))
+    except tiles.TileNotFound:
+        return api_error_response(404)
+    except tiles.InvalidTileRequest as error:
+        return api_error_response(400, detail=str(error))
+    return _cached_answer(tile.content, tile.media_type, tile.etag, task)
+
+
+@route(f"{TASK}/{LAYER}/tiles/<int:z>/<int:x>/<int:y>.<fmt>", methods=["GET"])
+def tile(project_id, task_id, layer, z, x, y, fmt):
+    """A 256 px XYZ tile (png, jpg, webp) of the orthophoto, DSM or DTM; DEMs take color_map and hillshade."""
+    return _tile(project_id, task_id, layer, z, x, y, 1, fmt)
+
+
+@route(f"{TASK}/{LAYER}/tiles/<int:z>/<int:x>/<int:y>@<int:scale>x.<fmt>", methods=["GET"])
+def tile_scaled(project_id, task_id, layer, z, x, y, scale, fmt):
+    """A high-resolution (@2x: 512 px) XYZ tile."""
+    return _tile(project_id, task_id, layer, z, x, y, scale, fmt)
+
+
+@route(f"{TASK}/tiles/<int:z>/<int:x>/<int:y>.<fmt>", methods=["GET"])
+def orthophoto_tile(project_id, task_id, z, x, y, fmt):
+    """The seed's older path of the orthophoto's tiles."""
+    return _tile(project_id, task_id, "orthophoto", z, x, y, 1, fmt)
+
+
+@route(f"{TASK}/tiles/<int:z>/<int:x>/<int:y>@<int:scale>x.<fmt>", methods=["GET"])
+def orthophoto_tile_scaled(project_id, task_id, z, x, y, scale, fmt):
+    """The seed's older path of the orthophoto's high-resolution tiles."""
+    return _tile(project_id, task_id, "orthophoto", z, x, y, scale, fmt)
+
+
+def _tilejson(project_id, task_id, layer):
+    """The layer's TileJSON, its tile URL keeping this request's DEM parameters; None when the layer is absent."""
+    task = _viewable_task(project_id, task_id)
+    query = {}
+    if layer in tiles.DEM_LAYERS:
+        query = {key: request.args[key] for key in ("color_map", "hillshade") if request.args.get(key)}
+        _check_dem_parameters(query)
+    template = f"{request.host_url}api/projects/{task.project_id}/tasks/{task.id}/{layer}/tiles/{{z}}/{{x}}/{{y}}.png"
+    if query:
+        template += "?" + urlencode(query)
+    try:
+        return tiles.tilejson(storage.assets_dir(task.project_id, task.id), layer, template)
+    except tiles.TileNotFound:
+        return None
+
+
+def _check_dem_parameters(query):
+    """ValidationError for a colour map or hillshade flag that the tiles would refuse."""
+    if "color_map" in query and query["color_map"].lower() not in tiles.color_map_names():
+        raise ValidationError(field_errors={"color_map": [f"Unknown colour map {query['color_map']!r}."]})
+    if "hillshade" in query:
+        _flag("hillshade")
+
+
+@route(f"{TASK}/{LAYER}/tiles.json", methods=["GET"])
+def tilejson(project_id, task_id, layer):
+    """TileJSON 2.1.0 of a layer: tile URL, bounds, zoom range; DEMs add statistics (min, max) for a legend."""
+    document = _tilejson(project_id, task_id, layer)
+    if document is None:
+        return api_error_response(404)
+    return json_response(document)
+
+
+@route(f"{TASK}/{LAYER}/bounds", methods=["GET"])
+def bounds(project_id, task_id, layer):
+    """The layer's extent in WGS84: {"bounds": [west, south, east, north]}."""
+    document = _tilejson(project_id, task_id, layer)
+    if document is None:
+        return api_error_response(404)
+    return json_response({"bounds": document["bounds"]})
+
+
+@route(f"{TASK}/thumbnail.png", methods=["GET"])
+def thumbnail(project_id, task_id):
+    """A small PNG of the orthophoto (?size= px on the longer side, default 256); 404 without an orthophoto."""
+    task = _viewable_task(project_id, task_id)
+    size = int_arg("size", thumbnails.DEFAULT_SIZE, minimum=16)
+    if size > thumbnails.MAX_SIZE:
+        raise ValidationError(field_errors={"size": [f"Use at most {thumbnails.MAX_SIZE}."]})
+    try:
+        image = thumbnails.thumbnail(_cache_dir(task, "thumbnail"), storage.assets_dir(task.project_id, task.id),
+                                     size)
+    except tiles.TileNotFound:
+        return api_error_response(404)
+    return _cached_answer(image.content, thumbnails.MEDIA_TYPE, image.etag, task)
