@@ -46,3 +46,13 @@ def test_an_administrator_disables_a_user_and_sees_the_queues(page, live_server)
     expect(page.get_by_role("heading", name="Queues and workers")).to_be_visible()
     expect(page.get_by_text("No worker is running")).to_be_visible()
     page.screenshot(path="/tmp/aerie-admin-queues.png", full_page=True)
+
+
+def test_admin_pages_fit_a_phone_screen(page, live_server):
+    add_user("root", admin=True), add_user("bob")
+    page.set_viewport_size({"width": 390, "height": 800})
+    log_in(page, live_server, "root")
+    for path in ["/admin/users", "/admin/queues", "/admin/users/new", "/nodes", "/nodes/new", "/account"]:
+        page.goto(live_server + path)
+        widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], f"{path} is wider than the screen: {widths}"
