@@ -23,6 +23,9 @@ def run(ws, options, report):
     if len(files) < 2:
         raise EngineError(f"{_count(len(files), 'image')} uploaded; at least 2 overlapping photos are needed.")
     say(STAGE, f"Reading {len(files)} images")
+    for extra in sorted(ws.input_dir.glob("*.txt")):
+        if extra.name != "geo.txt":
+            say(STAGE, f"{extra.name}: ground control points are not used yet; the photos' GPS places the results")
     geo_txt = _geo_txt_positions(ws)
     if ws.images.exists():
         shutil.rmtree(ws.images)

@@ -92,3 +92,13 @@ def test_end_with_stops_after_the_stage(tmp_path):
     assert (task / "work" / "sfm" / "model").is_dir()
     assert not (task / "results" / "odm_orthophoto").exists()
     assert run.progress[-1] == 100.0
+
+
+def test_unexpected_failure_gives_a_traceback_and_an_error_line(tmp_path):
+    """An unforeseen exception (here an options.json that is not JSON): traceback on stderr, @@error, exit 1."""
+    task = make_task(tmp_path / "task", dataset_images("brighton_beach")[:2])
+    (task / "options.json").write_text("{not json")
+    run = run_engine(task)
+    assert run.code == 1
+    assert "Traceback" in run.stderr and "JSONDecodeError" in run.stderr
+    assert len(run.errors) == 1 and "JSONDecodeError" in run.errors[0]
