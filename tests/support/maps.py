@@ -1,0 +1,98 @@
+"""Small georeferenced rasters for map tests, and completed tasks whose assets folder holds them."""
+import json
+
+import morecantile
+import numpy
+import rasterio
+from rasterio.enums import ColorInterp
+from rasterio.transform import from_origin
+from rasterio.warp import transform as transform_points
+
+from webapp import storage
+from webapp.extensions import db
+from webapp.models import Task, TaskStatus
+from webapp.services import assets
+
+WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
+UTM = "EPSG:32633"
+ORIGIN = (500000.0, 5000000.0)  # upper-left corner in UTM 33N, near 45°N 15°E
+PIXEL = 0.25  # metres
+SIZE = 512  # pixels each way
+GREY = (90, 90, 90)
+RED = (230, 20, 20)
+BLUE = (20, 40, 220)
+PATCH = slice(300, 400)  # rows and columns of the coloured square (south-east of the centre)
+DSM_SIZE = 256
+DSM_PIXEL = 0.5
+DSM_LOW = 100.0
+DSM_STEP = 0.1  # metres of height per pixel eastwards
+
+
+def write_orthophoto(path, colour=RED):
+    """An RGBA orthophoto: grey with a coloured square patch, opaque everywhere."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pixels = numpy.empty((4, SIZE, SIZE), dtype=numpy.uint8)
+    pixels[:3] = numpy.array(GREY, dtype=numpy.uint8)[:, None, None]
+    pixels[:3, PATCH, PATCH] = numpy.array(colour, dtype=numpy.uint8)[:, None, None]
+    pixels[3] = 255
+    profile = dict(driver="GTiff", width=SIZE, height=SIZE, count=4, dtype="uint8", crs=UTM,
+                   transform=from_origin(*ORIGIN, PIXEL, PIXEL), tiled=True, blockxsize=256, blockysize=256)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha]
+        dst.write(pixels)
+
+
+def write_dsm(path):
+    """A float32 DSM over the same ground, rising DSM_STEP m per pixel eastwards from DSM_LOW m."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    elevation = numpy.tile(DSM_LOW + DSM_STEP * numpy.arange(DSM_SIZE, dtype=numpy.float32), (DSM_SIZE, 1))
+    profile = dict(driver="GTiff", width=DSM_SIZE, height=DSM_SIZE, count=1, dtype="float32", crs=UTM,
+                   nodata=-9999, transform=from_origin(*ORIGIN, DSM_PIXEL, DSM_PIXEL))
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(elevation, 1)
+
+
+def lonlat_of_pixel(column, row, pixel=PIXEL):
+    """WGS84 longitude, latitude of the centre of an orthophoto pixel."""
+    lons, lats = transform_points(UTM, "EPSG:4326", [ORIGIN[0] + (column + 0.5) * pixel],
+                                  [ORIGIN[1] - (row + 0.5) * pixel])
+    return lons[0], lats[0]
+
+
+def tile_and_pixel(lon, lat, z, size=256):
+    """The XYZ tile holding a point at zoom z, and the point's (column, row) in that tile's image."""
+    tile = WEB_MERCATOR.tile(lon, lat, z)
+    bounds = WEB_MERCATOR.xy_bounds(tile)
+    x, y = WEB_MERCATOR.xy(lon, lat)
+    column = int((x - bounds.left) / (bounds.right - bounds.left) * size)
+    row = int((bounds.top - y) / (bounds.top - bounds.bottom) * size)
+    return tile, (column, row)
+
+
+def shots_geojson(count=3):
+    """A shots.geojson as ODM writes it: one point per camera, with the photo's file name."""
+    features = []
+    for number in range(count):
+        lon, lat = lonlat_of_pixel(100 + number * 150, 200)
+        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat, 120.0]},
+                         "properties": {"filename": f"DJI_{number:04d}.JPG"}})
+    return json.dumps({"type": "FeatureCollection", "features": features})
+
+
+def completed_task(project, name="mapped", public=False, dsm=True, dtm=False, shots=True, colour=RED):
+    """A completed task of project whose assets folder holds an orthophoto (and a DSM, DTM, shots if asked)."""
+    task = Task(project_id=project.id, name=name, status=TaskStatus.COMPLETED, public=public)
+    db.session.add(task)
+    db.session.commit()
+    folder = storage.assets_dir(project.id, task.id)
+    write_orthophoto(folder / "odm_orthophoto" / "odm_orthophoto.tif", colour)
+    if dsm:
+        write_dsm(folder / "odm_dem" / "dsm.tif")
+    if dtm:
+        write_dsm(folder / "odm_dem" / "dtm.tif")
+    if shots:
+        (folder / "odm_report").mkdir(parents=True, exist_ok=True)
+        (folder / "odm_report" / "shots.geojson").write_text(shots_geojson())
+    task.available_assets = assets.available_assets(folder)
+    db.session.commit()
+    return task
