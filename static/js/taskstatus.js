@@ -46,6 +46,7 @@ window.AerieTasks = (function () {
     inner.style.width = (busy ? 100 : percent) + "%";
     inner.classList.toggle("progress-bar-striped", busy);
     inner.classList.toggle("progress-bar-animated", busy);
+    inner.classList.toggle("bg-success", !busy && percent === 100);
   }
 
   // The elapsed time: the server renders it; here it ticks, and moves on (never back) with the API's figures.

@@ -25,10 +25,11 @@ PENDING_LABELS = {PendingAction.CANCEL: "Canceling…", PendingAction.REMOVE: "R
                   PendingAction.RESTART: "Restarting…"}
 # Hints for errors a user can act on, by words found in the message (lower case); the first match wins.
 ERROR_HINTS = [
-    (("not enough", "at least", "too few"), "Add more photos: processing needs at least 2, and overlapping ones."),
     (("match", "reconstruct", "no features", "could not align", "sfm"),
      "The photos could not be tied together. They need to overlap (about 70% front, 60% side) and show "
      "textured ground; try more photos or the High Resolution preset."),
+    (("not enough images", "at least 2", "too few images"),
+     "Add more photos: processing needs at least 2, and overlapping ones."),
     (("offline", "connect", "unreachable", "timed out", "timeout", "did not answer", "refused"),
      "The processing node stopped answering. Check that it is running (Processing nodes), then restart."),
     (("memory", "killed", "oom"), "The node ran out of memory. Try a smaller resize-to value, or a bigger node."),

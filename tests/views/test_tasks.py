@@ -1,0 +1,283 @@
+"""The task pages without scripts: the plain new-task form, the task page, its actions, presets; who may do what."""
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.api.helpers import image_files
+from tests.views.people import add_user, post, signed_in
+from webapp import storage
+from webapp.extensions import db
+from webapp.models import PendingAction, Preset, ProcessingNode, ProjectShare, Task, TaskStatus
+from webapp.services import presets, projects, tasks
+
+
+@pytest.fixture
+def owner(app):
+    """Olga, who owns the project."""
+    return add_user("olga")
+
+
+@pytest.fixture
+def project(owner):
+    """Olga's project."""
+    return projects.create_project(owner, "Quarry")
+
+
+@pytest.fixture
+def olga(app, owner):
+    """A client logged in as Olga."""
+    return signed_in(app, "olga")
+
+
+def add_task(project, **fields):
+    """A task stored as the pipeline would leave it (committed, with the given fields)."""
+    task = Task(project_id=project.id, name=fields.pop("name", "Survey"), **fields)
+    db.session.add(task)
+    db.session.commit()
+    return task
+
+
+def reload(task):
+    """The task as now stored (None when deleted)."""
+    db.session.expire_all()
+    return db.session.get(Task, task.id)
+
+
+def task_url(task, action=""):
+    """The page of a task, or one of its actions."""
+    return f"/projects/{task.project_id}/tasks/{task.id}/{action}"
+
+
+def new_task_form(client, project, files, **fields):
+    """Send the plain new-task form (what a browser without scripts sends)."""
+    token = re.search(r'id="csrf_token"[^>]*value="([^"]+)"',
+                      client.get(f"/projects/{project.id}/tasks/new").get_data(as_text=True)).group(1)
+    data = {"csrf_token": token, "processing_node": "auto", "preset": str(presets.presets_for(project.owner)[0].id),
+            **fields, "images": files}
+    return client.post(f"/projects/{project.id}/tasks/new", data=data, content_type="multipart/form-data")
+
+
+def test_the_plain_form_creates_a_task_with_a_presets_options(olga, project):
+    fast = next(p for p in presets.presets_for(project.owner) if p.name == "Fast Orthophoto")
+    response = new_task_form(olga, project, image_files(3), name="North face", preset=str(fast.id))
+    assert response.status_code == 302
+    task = Task.query.one()
+    assert response.headers["Location"] == task_url(task)
+    assert (task.name, task.images_count, task.partial, task.status) == ("North face", 3, False, TaskStatus.QUEUED)
+    assert task.options == [{"name": "fast-orthophoto", "value": True}]
+    assert sorted(p.name for p in storage.images_dir(project.id, task.id).iterdir()) == ["img0.jpg", "img1.jpg",
+                                                                                        "img2.jpg"]
+    page = olga.get(task_url(task)).get_data(as_text=True)
+    assert "North face" in page and "3 images" in page and "processing starts shortly" in page
+
+
+def test_the_plain_form_with_one_photo_says_so_and_stores_nothing(olga, project):
+    response = new_task_form(olga, project, image_files(1), name="Too few")
+    assert response.status_code == 400
+    assert "Need at least 2 images." in response.get_data(as_text=True)
+    assert Task.query.count() == 0
+
+
+def test_the_plain_form_refuses_a_preset_of_someone_else(olga, project, app):
+    other = presets.save_preset(add_user("bob"), "Bob's", [{"name": "dsm", "value": True}])
+    response = new_task_form(olga, project, image_files(2), preset=str(other.id))
+    assert response.status_code == 400 and "Not a valid choice" in response.get_data(as_text=True)
+    assert Task.query.count() == 0
+
+
+def test_the_new_task_page_says_when_there_is_no_node(olga, project):
+    page = olga.get(f"/projects/{project.id}/tasks/new").get_data(as_text=True)
+    assert "No processing node yet" in page
+    db.session.add(ProcessingNode(hostname="node", port=3000, label="Big node", queue_count=2,
+                                  last_refreshed=datetime.now(timezone.utc)))
+    db.session.commit()
+    page = olga.get(f"/projects/{project.id}/tasks/new").get_data(as_text=True)
+    assert "No processing node" not in page and "Big node (2 in queue)" in page
+
+
+@pytest.mark.parametrize("who, status", [("viewer", 404), ("stranger", 404), ("editor", 200)])
+def test_only_users_who_may_change_the_project_add_tasks(app, project, who, status):
+    user = add_user(who)
+    if who != "stranger":
+        db.session.add(ProjectShare(project_id=project.id, user_id=user.id, can_view=True,
+                                    can_change=who == "editor"))
+        db.session.commit()
+    assert signed_in(app, who).get(f"/projects/{project.id}/tasks/new").status_code == status
+
+
+def test_visitors_are_sent_to_log_in(client, project):
+    task = add_task(project)
+    assert "/login" in client.get(task_url(task)).headers["Location"]
+
+
+def test_the_task_page_shows_details_error_console_and_downloads(olga, project):
+    node = ProcessingNode(hostname="node", port=3000, label="Big node")
+    db.session.add(node)
+    db.session.commit()
+    task = add_task(project, status=TaskStatus.FAILED, processing_node_id=node.id, images_count=12,
+                    last_error="Not enough matches between the images.", processing_time=65_000,
+                    options=[{"name": "dsm", "value": True}], available_assets=["all.zip", "orthophoto.tif"])
+    console = storage.console_path(project.id, task.id)
+    console.parent.mkdir(parents=True)
+    console.write_text("stage dataset\nstage opensfm\n<script>alert(1)</script>\n")
+    page = olga.get(task_url(task)).get_data(as_text=True)
+    for text in ("Big node", "12 images", "1m 05s", "<code>dsm</code>: True", "Not enough matches",
+                 "could not be tied together", "stage opensfm", "&lt;script&gt;alert(1)&lt;/script&gt;",
+                 f'href="/api/projects/{project.id}/tasks/{task.id}/download/all.zip"',
+                 f'href="/api/projects/{project.id}/tasks/{task.id}/download/orthophoto.tif"'):
+        assert text in page, text
+    assert "<script>alert(1)" not in page
+
+
+@pytest.mark.parametrize("who", ["stranger", "other project"])
+def test_another_users_task_is_not_found(app, project, who):
+    task = add_task(project)
+    stranger = add_user("eve")
+    client = signed_in(app, "eve")
+    if who == "other project":  # her own project's id with Olga's task id
+        own = projects.create_project(stranger, "Mine")
+        url = f"/projects/{own.id}/tasks/{task.id}/"
+    else:
+        url = task_url(task)
+    assert client.get(url).status_code == 404
+    for action in ("cancel", "restart", "remove", "edit"):
+        assert post(client, url + action, {"name": "taken"}).status_code == 404
+    assert reload(task).pending_action is None and reload(task).name == "Survey"
+
+
+def test_a_viewer_sees_the_task_but_cannot_change_it(app, project):
+    task = add_task(project, status=TaskStatus.RUNNING)
+    viewer = add_user("vic")
+    db.session.add(ProjectShare(project_id=project.id, user_id=viewer.id, can_view=True))
+    db.session.commit()
+    client = signed_in(app, "vic")
+    page = client.get(task_url(task)).get_data(as_text=True)
+    assert "Survey" in page and "Cancel processing" not in page and "Remove task" not in page
+    assert post(client, task_url(task, "cancel")).status_code == 404
+    assert reload(task).pending_action is None
+
+
+def test_cancel_asks_the_worker_to_cancel_a_running_task(olga, project):
+    task = add_task(project, status=TaskStatus.RUNNING, uuid="abc")
+    response = post(olga, task_url(task, "cancel"))
+    assert response.headers["Location"] == task_url(task)
+    assert reload(task).pending_action == PendingAction.CANCEL
+    assert "Canceling…" in olga.get(task_url(task)).get_data(as_text=True)
+
+
+def test_cancel_of_a_finished_task_changes_nothing(olga, project):
+    task = add_task(project, status=TaskStatus.COMPLETED)
+    post(olga, task_url(task, "cancel"))
+    assert reload(task).pending_action is None
+    assert "nothing to cancel" in olga.get(task_url(task)).get_data(as_text=True)
+
+
+def test_restart_from_a_stage_sets_rerun_from_and_keeps_other_options(olga, project):
+    task = add_task(project, status=TaskStatus.COMPLETED, options=[{"name": "dsm", "value": True},
+                                                                   {"name": "rerun-from", "value": "dataset"}])
+    post(olga, task_url(task, "restart"), {"rerun_from": "odm_orthophoto"})
+    task = reload(task)
+    assert task.pending_action == PendingAction.RESTART
+    assert task.options == [{"name": "dsm", "value": True}, {"name": "rerun-from", "value": "odm_orthophoto"}]
+    post(olga, task_url(task, "restart"), {"rerun_from": ""})
+    assert reload(task).options == [{"name": "dsm", "value": True}]
+
+
+def test_restart_from_an_unknown_stage_is_refused(olga, project):
+    task = add_task(project, status=TaskStatus.FAILED)
+    post(olga, task_url(task, "restart"), {"rerun_from": "no_such_stage"})
+    assert reload(task).pending_action is None
+    assert "Choose a stage" in olga.get(task_url(task)).get_data(as_text=True)
+
+
+def test_rename_and_its_bad_input(olga, project):
+    task = add_task(project)
+    post(olga, task_url(task, "edit"), {"name": "  East face  "})
+    assert reload(task).name == "East face"
+    post(olga, task_url(task, "edit"), {"name": "x" * 300})
+    assert reload(task).name == "East face"
+    assert "255 characters" in olga.get(task_url(task)).get_data(as_text=True)
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(olga, project):
+    task = add_task(project, status=TaskStatus.RUNNING)
+    olga.post(task_url(task, "cancel"))
+    olga.post(task_url(task, "edit"), data={"name": "Forged"})
+    assert (reload(task).pending_action, reload(task).name) == (None, "Survey")
+
+
+def test_remove_hands_a_processed_task_to_the_worker_and_deletes_an_unfinished_upload(olga, project):
+    processed = add_task(project, status=TaskStatus.COMPLETED)
+    response = post(olga, task_url(processed, "remove"))
+    assert response.headers["Location"] == "/"
+    assert reload(processed).pending_action == PendingAction.REMOVE
+    uploading = tasks.create_partial_task(project, name="Half sent")
+    storage.images_dir(project.id, uploading.id).mkdir(parents=True)
+    post(olga, task_url(uploading, "remove"))
+    assert reload(uploading) is None
+    assert not storage.task_dir(project.id, uploading.id).exists()
+
+
+def test_system_presets_are_seeded_once(app, owner):
+    for _ in range(2):
+        names = [p.name for p in presets.presets_for(owner)]
+    assert names == ["Default", "Fast Orthophoto", "High Resolution", "DSM"]
+    assert Preset.query.filter_by(system=True).count() == 4
+
+
+def test_presets_are_saved_replaced_and_deleted_by_their_owner_only(app, olga, owner):
+    response = post(olga, "/presets", {"name": "Mine", "options": '[{"name": "dsm", "value": true}]',
+                                       "next": "/projects/1/tasks/new"})
+    assert response.headers["Location"] == "/projects/1/tasks/new"
+    token = re.search(r'name="csrf-token" content="([^"]+)"', olga.get("/account").get_data(as_text=True)).group(1)
+    answer = olga.post("/presets", data={"name": "Mine", "options": "[]", "csrf_token": token},
+                       headers={"Accept": "application/json"})
+    preset = Preset.query.filter_by(name="Mine").one()
+    assert answer.get_json() == {"id": preset.id, "name": "Mine", "options": [], "system": False}
+    bad = olga.post("/presets", data={"name": "Bad", "options": "{not json", "csrf_token": token},
+                    headers={"Accept": "application/json"})
+    assert bad.status_code == 400 and "options" in bad.get_json()
+    add_user("bob")
+    bob = signed_in(app, "bob")
+    assert post(bob, f"/presets/{preset.id}/delete").status_code == 404
+    presets.ensure_system_presets()
+    system = Preset.query.filter_by(system=True).first()
+    assert post(olga, f"/presets/{system.id}/delete").status_code == 404
+    post(olga, f"/presets/{preset.id}/delete")
+    assert Preset.query.filter_by(name="Mine").count() == 0 and Preset.query.filter_by(system=True).count() == 4
+
+
+def test_the_dashboard_lists_tasks_with_their_state(olga, project):
+    add_task(project, name="Done", status=TaskStatus.COMPLETED, processing_time=754_000, running_progress=1.0)
+    add_task(project, name="Failing", status=TaskStatus.FAILED, last_error="Node went away.")
+    add_task(project, name="Arriving", partial=True)
+    page = olga.get("/").get_data(as_text=True)
+    for text in ("Done", "Completed", "12m 34s", "Failing", "Node went away.", "Arriving", "Uploading images",
+                 f'href="/projects/{project.id}/tasks/new"'):
+        assert text in page, text
+
+
+def test_the_elapsed_time_of_a_running_task_counts_from_its_last_measure(olga, project):
+    measured = datetime.now(timezone.utc) - timedelta(seconds=30)
+    task = add_task(project, status=TaskStatus.RUNNING, processing_time=60_000)
+    db.session.execute(Task.__table__.update().where(Task.id == task.id).values(updated_at=measured))
+    db.session.commit()
+    page = olga.get("/").get_data(as_text=True)
+    elapsed = int(re.search(r'data-elapsed-ms="(\d+)"', page).group(1))
+    assert 90_000 <= elapsed < 100_000
+    assert 'data-ticking="true"' in page
+
+
+def test_the_dashboard_searches_and_pages_projects(olga, owner):
+    for number in range(12):
+        projects.create_project(owner, f"Field {number:02d}")
+    projects.create_project(owner, "Harbour")
+    first = olga.get("/").get_data(as_text=True)
+    assert first.count('class="card mb-3 project-item"') == 10 and "Harbour" in first  # newest first
+    second = olga.get("/?page=2").get_data(as_text=True)
+    assert second.count('class="card mb-3 project-item"') == 3 and "Field 00" in second
+    found = olga.get("/?search=harb").get_data(as_text=True)
+    assert found.count('class="card mb-3 project-item"') == 1 and "Harbour" in found
+    assert "No project matches" in olga.get("/?search=nothing-like-it").get_data(as_text=True)
+    assert olga.get("/?page=99").status_code == 200
