@@ -32,6 +32,7 @@ def register_views(app):
     from webapp.views.admin import bp as admin_bp
     from webapp.views.auth import bp as auth_bp
     from webapp.views.dashboard import bp as dashboard_bp
+    from webapp.views.maps import bp as maps_bp
     from webapp.views.nodes import bp as nodes_bp
     from webapp.views.projects import bp as projects_bp
     from webapp.views.tasks import bp as tasks_bp
@@ -40,6 +41,7 @@ def register_views(app):
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
     login_manager.login_message_category = "info"
-    for blueprint in (auth_bp, dashboard_bp, admin_bp, vendor_bp, tasks_bp, projects_bp, nodes_bp, account_bp):
+    for blueprint in (auth_bp, dashboard_bp, admin_bp, vendor_bp, tasks_bp, projects_bp, nodes_bp, account_bp,
+                      maps_bp):
         app.register_blueprint(blueprint)
     app.before_request(_redirect_to_setup)

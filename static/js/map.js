@@ -1,0 +1,222 @@
+/* The map page: the tasks' tile layers on Leaflet, a layer switch, opacity, an elevation legend, camera positions
+   and the measure tool. Reads its settings from #map-config (written by views/maps.py). */
+(function () {
+  "use strict";
+
+  var config = JSON.parse(document.getElementById("map-config").textContent);
+  var measure = window.AerieMeasure;
+  var map = L.map("map", {zoomSnap: 0.5, attributionControl: false});
+  window.aerieMap = map; // for the browser tests and for curious users in the console
+
+  var state = {layer: null, opacity: 1, colorMap: Object.keys(config.colorMaps)[0], hillshade: false};
+  var tileLayers = [];
+  var tilejsons = {}; // task id -> {layer: TileJSON}
+  var extent = null;
+  var cameras = L.layerGroup();
+
+  function $(id) { return document.getElementById(id); }
+
+  /** The ids of the tasks whose checkbox is on (every task on a one-task map). */
+  function shownTasks() {
+    var toggles = document.querySelectorAll(".task-toggle");
+    if (!toggles.length) return config.tasks;
+    var on = {};
+    toggles.forEach(function (box) { if (box.checked) on[box.value] = true; });
+    return config.tasks.filter(function (task) { return on[String(task.id)]; });
+  }
+
+  /** The tile URL of a task's layer from its TileJSON, with @2x tiles on sharp screens and the DEM parameters. */
+  function tileUrl(tilejson, layer) {
+    var url = tilejson.tiles[0];
+    if (window.devicePixelRatio > 1) url = url.replace("{y}.png", "{y}@2x.png");
+    if (layer !== "orthophoto") {
+      url += (url.indexOf("?") < 0 ? "?" : "&") + "color_map=" + encodeURIComponent(state.colorMap) +
+        (state.hillshade ? "&hillshade=true" : "");
+    }
+    return url;
+  }
+
+  /** Put the chosen layer of every shown task on the map, replacing what was there. */
+  function showLayers() {
+    tileLayers.forEach(function (layer) { map.removeLayer(layer); });
+    tileLayers = [];
+    shownTasks().forEach(function (task) {
+      var tilejson = (tilejsons[task.id] || {})[state.layer];
+      if (!tilejson) return;
+      var b = tilejson.bounds;
+      var layer = L.tileLayer(tileUrl(tilejson, state.layer), {
+        bounds: L.latLngBounds([b[1], b[0]], [b[3], b[2]]), minZoom: tilejson.minzoom,
+        maxNativeZoom: tilejson.maxzoom, maxZoom: 26, opacity: state.opacity, className: "layer-" + state.layer
+      });
+      layer.addTo(map);
+      tileLayers.push(layer);
+    });
+    updateLegend();
+  }
+
+  /** The elevation legend: the colour map's gradient and each shown task's range (from TileJSON statistics). */
+  function updateLegend() {
+    var isDem = state.layer === "dsm" || state.layer === "dtm";
+    $("dem-controls").hidden = !isDem;
+    if (!isDem) return;
+    $("legend-bar").style.background = "linear-gradient(to right, " + config.colorMaps[state.colorMap].join(", ") + ")";
+    var list = $("legend-ranges");
+    list.textContent = "";
+    shownTasks().forEach(function (task) {
+      var tilejson = (tilejsons[task.id] || {})[state.layer];
+      if (!tilejson || !tilejson.statistics) return;
+      var item = document.createElement("li");
+      item.className = "legend-range d-flex justify-content-between";
+      var low = document.createElement("span"), high = document.createElement("span");
+      low.className = "legend-min";
+      high.className = "legend-max";
+      low.textContent = tilejson.statistics.min.toFixed(1) + " m";
+      high.textContent = tilejson.statistics.max.toFixed(1) + " m";
+      item.appendChild(low);
+      if (config.tasks.length > 1) {
+        var name = document.createElement("span");
+        name.className = "text-body-secondary text-truncate px-1";
+        name.textContent = task.name;
+        item.appendChild(name);
+      }
+      item.appendChild(high);
+      list.appendChild(item);
+    });
+  }
+
+  /** Fit the map to every task's extent. */
+  function zoomToExtent() {
+    if (extent && extent.isValid()) map.fitBounds(extent);
+  }
+
+  /** Fetch the TileJSON documents of every task's layers; a missing one just leaves that layer out. */
+  function loadTilejsons() {
+    var requests = [];
+    config.tasks.forEach(function (task) {
+      tilejsons[task.id] = {};
+      Object.keys(task.layers).forEach(function (layer) {
+        requests.push(fetch(task.layers[layer], {credentials: "same-origin"}).then(function (response) {
+          return response.ok ? response.json() : null;
+        }).then(function (tilejson) {
+          if (!tilejson) return;
+          tilejsons[task.id][layer] = tilejson;
+          var b = tilejson.bounds;
+          var bounds = L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
+          extent = extent ? extent.extend(bounds) : bounds;
+        }).catch(function () { /* the layer stays out of the map */ }));
+      });
+    });
+    return Promise.all(requests);
+  }
+
+  /** Camera positions from each task's shots.geojson, as small circles with the photo's name. */
+  function loadCameras() {
+    config.tasks.forEach(function (task) {
+      if (!task.shots) return;
+      fetch(task.shots, {credentials: "same-origin"}).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (geojson) {
+        if (!geojson) return;
+        L.geoJSON(geojson, {
+          pointToLayer: function (feature, latlng) {
+            return L.circleMarker(latlng, {radius: 4, color: "#fff", weight: 1, fillColor: "#d63384",
+              fillOpacity: 0.9, className: "camera-marker"});
+          },
+          onEachFeature: function (feature, layer) {
+            var name = feature.properties && feature.properties.filename;
+            if (name) layer.bindTooltip(String(name));
+          }
+        }).addTo(cameras);
+      }).catch(function () { /* no camera positions for this task */ });
+    });
+    cameras.addTo(map);
+  }
+
+  // --- the measure tool ---------------------------------------------------------------------------------
+
+  var measuring = {mode: null, points: [], shape: null, done: false};
+
+  /** Start measuring a distance or an area (pressing the same button again stops). */
+  function startMeasure(mode) {
+    var stop = measuring.mode === mode;
+    clearMeasure();
+    if (stop) return;
+    measuring.mode = mode;
+    $("measure-" + mode).setAttribute("aria-pressed", "true");
+    $("measure-" + mode).classList.add("active");
+    map.doubleClickZoom.disable();
+    map.getContainer().classList.add("measuring");
+  }
+
+  /** Remove the measurement and leave measure mode. */
+  function clearMeasure() {
+    if (measuring.shape) map.removeLayer(measuring.shape);
+    ["distance", "area"].forEach(function (mode) {
+      $("measure-" + mode).setAttribute("aria-pressed", "false");
+      $("measure-" + mode).classList.remove("active");
+    });
+    measuring = {mode: null, points: [], shape: null, done: false};
+    $("measure-result").textContent = "";
+    map.doubleClickZoom.enable();
+    map.getContainer().classList.remove("measuring");
+  }
+
+  /** Redraw the measured shape and write its length, or its area and perimeter. */
+  function drawMeasure() {
+    var points = measuring.points;
+    if (measuring.shape) map.removeLayer(measuring.shape);
+    var style = {color: "#ffc107", weight: 3, className: "measure-shape"};
+    measuring.shape = (measuring.mode === "area" ? L.polygon(points, style) : L.polyline(points, style)).addTo(map);
+    var text;
+    if (measuring.mode === "area") {
+      text = points.length < 3 ? "Area: add " + (3 - points.length) + " more point(s)" :
+        "Area: " + measure.formatArea(measure.area(points)) + " · perimeter " +
+        measure.formatDistance(measure.distance(points.concat([points[0]])));
+    } else {
+      text = "Distance: " + measure.formatDistance(measure.distance(points));
+    }
+    $("measure-result").textContent = text;
+  }
+
+  map.on("click", function (event) {
+    if (!measuring.mode) return;
+    if (measuring.done) { measuring.points = []; measuring.done = false; }
+    measuring.points.push(event.latlng);
+    drawMeasure();
+  });
+  map.on("dblclick", function () {
+    if (measuring.mode) measuring.done = true; // the next click starts a new measurement
+  });
+
+  // --- controls -----------------------------------------------------------------------------------------
+
+  document.querySelectorAll("input[name=layer]").forEach(function (radio) {
+    radio.addEventListener("change", function () { if (radio.checked) { state.layer = radio.value; showLayers(); } });
+  });
+  document.querySelectorAll(".task-toggle").forEach(function (box) { box.addEventListener("change", showLayers); });
+  $("opacity").addEventListener("input", function () {
+    state.opacity = Number(this.value) / 100;
+    tileLayers.forEach(function (layer) { layer.setOpacity(state.opacity); });
+  });
+  $("color-map").addEventListener("change", function () { state.colorMap = this.value; showLayers(); });
+  $("hillshade").addEventListener("change", function () { state.hillshade = this.checked; showLayers(); });
+  $("zoom-extent").addEventListener("click", zoomToExtent);
+  $("measure-distance").addEventListener("click", function () { startMeasure("distance"); });
+  $("measure-area").addEventListener("click", function () { startMeasure("area"); });
+  $("measure-clear").addEventListener("click", clearMeasure);
+  if ($("show-cameras")) {
+    $("show-cameras").addEventListener("change", function () {
+      if (this.checked) cameras.addTo(map); else map.removeLayer(cameras);
+    });
+  }
+
+  map.setView([0, 0], 2);
+  loadTilejsons().then(function () {
+    var first = document.querySelector("input[name=layer]:not([disabled])");
+    if (first) { first.checked = true; state.layer = first.value; }
+    zoomToExtent();
+    showLayers();
+    loadCameras();
+    map.getContainer().dataset.ready = "true";
+  });
+})();

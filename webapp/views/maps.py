@@ -1,0 +1,87 @@
+"""Map pages: one task's orthophoto and elevation models, or all the completed tasks of a project, with Leaflet.
+
+Read-only pages: anyone who may view the task (or its public task or project, with the link) may open them.
+"""
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user
+from rio_tiler.colormap import cmap
+
+from webapp import storage
+from webapp.models import Task, TaskStatus
+from webapp.services import projects, tasks, tiles
+from webapp.services.errors import NotFound
+
+bp = Blueprint("maps", __name__)
+
+# Colour maps offered on the page (the tiles accept any of rio-tiler's); the first is the tiles' default.
+OFFERED_COLOR_MAPS = ("viridis", "terrain", "magma", "plasma", "cividis", "turbo", "spectral_r", "rdylgn_r", "jet",
+                      "gray")
+LEGEND_STOPS = 9
+LAYER_LABELS = {"orthophoto": "Orthophoto", "dsm": "Surface model (DSM)", "dtm": "Terrain model (DTM)"}
+
+
+def _login_or_404():
+    """An anonymous visitor who may not see a map is sent to log in; a logged-in stranger gets 404."""
+    if current_user.is_authenticated:
+        raise NotFound()
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _api_task_url(task):
+    """The API URL prefix of a task."""
+    return f"/api/projects/{task.project_id}/tasks/{task.id}/"
+
+
+def _map_task(task):
+    """What map.js needs of one task: its name, tile layers (TileJSON URLs) and camera positions."""
+    assets_dir = storage.assets_dir(task.project_id, task.id)
+    api = _api_task_url(task)
+    has_shots = (assets_dir / "odm_report" / "shots.geojson").is_file()
+    return {"id": task.id, "name": task.name or f"Task #{task.id}",
+            "layers": {layer: f"{api}{layer}/tiles.json" for layer in tiles.tile_layers(assets_dir)},
+            "shots": f"{api}download/shots.geojson" if has_shots else None}
+
+
+def _legend_gradients():
+    """CSS gradient stops of each offered colour map, for the elevation legend."""
+    gradients = {}
+    for name in OFFERED_COLOR_MAPS:
+        colours = cmap.get(name)
+        stops = [colours[round(i * 255 / (LEGEND_STOPS - 1))] for i in range(LEGEND_STOPS)]
+        gradients[name] = [f"rgb({r},{g},{b})" for r, g, b, _ in stops]
+    return gradients
+
+
+def _render_map(title, project, map_tasks, back_url):
+    """The map page of some tasks."""
+    config = {"tasks": map_tasks, "colorMaps": _legend_gradients(), "layerLabels": LAYER_LABELS}
+    available = [layer for layer in LAYER_LABELS if any(layer in task["layers"] for task in map_tasks)]
+    return render_template("maps/map.html", title=title, project=project, map_tasks=map_tasks, config=config,
+                           back_url=back_url, layer_labels=LAYER_LABELS, available_layers=available)
+
+
+@bp.route("/projects/<int:project_id>/tasks/<int:task_id>/map")
+def task_map(project_id, task_id):
+    """One task's map: orthophoto, surface and terrain models, camera positions, measurements."""
+    try:
+        task = tasks.get_task_for(current_user, project_id, task_id, "view", allow_public=True)
+    except NotFound:
+        return _login_or_404()
+    can_view_project = "view" in projects.project_permissions(current_user, task.project)
+    back_url = url_for("tasks.detail", project_id=project_id, task_id=task_id) \
+        if can_view_project and current_user.is_authenticated else None
+    return _render_map(task.name or f"Task #{task.id}", task.project, [_map_task(task)], back_url)
+
+
+@bp.route("/projects/<int:project_id>/map")
+def project_map(project_id):
+    """A project's map: every completed task's layers on one map."""
+    try:
+        project = projects.get_project_for(current_user, project_id, "view")
+    except NotFound:
+        return _login_or_404()
+    completed = Task.query.filter(Task.project_id == project.id, Task.status == TaskStatus.COMPLETED) \
+        .order_by(Task.created_at, Task.id).all()
+    map_tasks = [entry for entry in map(_map_task, completed) if entry["layers"]]
+    back_url = url_for("dashboard.index") if current_user.is_authenticated else None
+    return _render_map(project.name, project, map_tasks, back_url)
