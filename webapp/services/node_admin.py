@@ -2,12 +2,15 @@
 
 Registration and refreshing are in services.nodes.
 """
+import re
 
 from webapp.extensions import db
 from webapp.models import ProcessingNode, Task
 from webapp.services import nodes
 from webapp.services.errors import ValidationError
 from webapp.services.projects import apply_ordering
+
+HOSTNAME = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.:-]+)$")  # a name, an IPv4 or a [bracketed] IPv6 address
 
 NODE_ORDERING = {name: getattr(ProcessingNode, name) for name in (
     "id", "hostname", "port", "label", "api_version", "engine", "engine_version", "queue_count", "max_images",
@@ -23,17 +26,26 @@ def list_nodes(has_available_options=False, ordering=None):
     return nodes_list
 
 
+def _clean_hostname(value):
+    """A host name or address given as text, or ValidationError."""
+    if not isinstance(value, str) or not HOSTNAME.match(value.strip()):
+        raise ValidationError(field_errors={"hostname": [
+            "Enter a host name or address, such as 127.0.0.1 or node.example.org."]})
+    return value.strip()
+
+
 def create_node(hostname, port, token="", label=""):
     """Register a new node and refresh its info once; ValidationError if one is already at that address."""
-    hostname, port = nodes._clean_address(hostname, port)
+    hostname, port = nodes._clean_address(_clean_hostname(hostname), port)
     if ProcessingNode.query.filter_by(hostname=hostname, port=port).first() is not None:
         raise ValidationError(field_errors={"hostname": [f"A processing node at {hostname}:{port} already exists."]})
-    return nodes.add_node(hostname, port, token=token or "", label=label or "")
+    return nodes.add_node(hostname, port, token=str(token or ""), label=str(label or ""))
 
 
 def update_node(node, data):
     """Change a node's hostname, port, token or label from data, then refresh its info."""
-    hostname, port = nodes._clean_address(data.get("hostname", node.hostname), data.get("port", node.port))
+    hostname, port = nodes._clean_address(_clean_hostname(data.get("hostname", node.hostname)),
+                                          data.get("port", node.port))
     duplicate = ProcessingNode.query.filter(ProcessingNode.hostname == hostname, ProcessingNode.port == port,
                                             ProcessingNode.id != node.id).first()
     if duplicate is not None:

@@ -37,7 +37,7 @@ def get_project_for(user, project_id, permission="view"):
 
 def _clean_name(name):
     """A project name stripped of surrounding space, or ValidationError when empty or too long."""
-    name = (name or "").strip()
+    name = str(name or "").strip()
     if not name:
         raise ValidationError(field_errors={"name": ["This field is required."]})
     if len(name) > 255:
@@ -47,7 +47,7 @@ def _clean_name(name):
 
 def create_project(owner, name, description=""):
     """Create a project owned by owner."""
-    project = Project(owner_id=owner.id, name=_clean_name(name), description=(description or "").strip())
+    project = Project(owner_id=owner.id, name=_clean_name(name), description=str(description or "").strip())
     db.session.add(project)
     db.session.commit()
     return project

@@ -6,6 +6,7 @@ the task's tick.
 """
 import json
 import logging
+import uuid
 from pathlib import Path
 
 from flask import current_app
@@ -338,7 +339,7 @@ def import_task_from_upload(project, upload, name=""):
     """A completed task from a results zip sent whole (a FileStorage)."""
     staging = storage.media_root() / "uploads" / "import"
     staging.mkdir(parents=True, exist_ok=True)
-    zip_path = staging / f"{uploads.uuidlib.uuid4().hex}.zip"
+    zip_path = staging / f"{uuid.uuid4().hex}.zip"
     try:
         uploads.save_stream(upload.stream, zip_path)
         return import_task_from_zip(project, zip_path, name)

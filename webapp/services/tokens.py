@@ -48,7 +48,7 @@ def _hash(secret):
 
 def create_api_token(user, name):
     """Create a named API token for user; returns (ApiToken, secret). The secret is shown once, never stored."""
-    name = (name or "").strip()
+    name = str(name or "").strip()
     if not name:
         raise ValidationError(field_errors={"name": ["This field is required."]})
     if len(name) > 100:
