@@ -3,7 +3,6 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from webapp.forms.tokens import ApiTokenForm
-from webapp.forms.admin import ActionForm
 from webapp.forms.helpers import add_service_errors
 from webapp.services import tokens
 from webapp.services.errors import ValidationError
@@ -14,7 +13,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 def _render(form=None, new_token=None, new_secret=None, status=200):
     """The account page; new_secret is shown once, right after its token was created, and never again."""
     page = render_template("account/index.html", form=form or ApiTokenForm(formdata=None),
-                           api_tokens=tokens.list_api_tokens(current_user), action_form=ActionForm(),
+                           api_tokens=tokens.list_api_tokens(current_user),
                            new_token=new_token, new_secret=new_secret)
     return page, status
 
@@ -45,7 +44,6 @@ def create_token():
 @login_required
 def revoke_token(token_id):
     """Revoke one of one's API tokens: it stops working at once."""
-    ActionForm().validate_on_submit()  # the CSRF check itself runs before every POST
     tokens.revoke_api_token(current_user, token_id)
     flash("The API token was revoked.", "success")
     return redirect(url_for("account.index"))

@@ -5,7 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from webapp.forms.accounts import NewUserForm
-from webapp.forms.admin import ActionForm, ResetPasswordForm
+from webapp.forms.admin import ResetPasswordForm
 from webapp.forms.helpers import add_service_errors
 from webapp.services import accounts, queues
 from webapp.services import users as user_admin
@@ -29,7 +29,7 @@ def admin_required(view):
 @admin_required
 def users():
     """All user accounts, with what can be done to each."""
-    return render_template("admin/users.html", users=user_admin.list_users(), action_form=ActionForm())
+    return render_template("admin/users.html", users=user_admin.list_users())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -52,7 +52,6 @@ def new_user():
 def _user_action(user_id, change, done_message):
     """Apply change(user) to a user, flash what happened (or why not), and go back to the users."""
     user = user_admin.get_user(user_id)
-    ActionForm().validate_on_submit()  # the CSRF check itself runs before every POST
     try:
         change(user)
     except ValidationError as error:
@@ -119,14 +118,13 @@ def queues_page():
         overview = queues.overview()
     except queues.QueuesUnavailable as error:
         return render_template("admin/queues.html", overview=None, error=error.message), 503
-    return render_template("admin/queues.html", overview=overview, error=None, action_form=ActionForm())
+    return render_template("admin/queues.html", overview=overview, error=None)
 
 
 @bp.route("/queues/failed/<job_id>/requeue", methods=["POST"])
 @admin_required
 def requeue_job(job_id):
     """Run a failed job again."""
-    ActionForm().validate_on_submit()
     try:
         queues.requeue_failed(job_id)
     except queues.QueuesUnavailable as error:
@@ -140,7 +138,6 @@ def requeue_job(job_id):
 @admin_required
 def delete_job(job_id):
     """Forget a failed job."""
-    ActionForm().validate_on_submit()
     try:
         queues.delete_failed(job_id)
     except queues.QueuesUnavailable as error:

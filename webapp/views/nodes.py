@@ -1,8 +1,7 @@
 """Processing nodes: everyone sees them; administrators add, edit, refresh and remove them."""
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
-from webapp.forms.admin import ActionForm
 from webapp.forms.helpers import add_service_errors
 from webapp.forms.nodes import NodeForm
 from webapp.services import node_admin, nodes
@@ -48,7 +47,7 @@ def new():
 def show(node_id):
     """A node's page: its state and the options it offers (its token for administrators only)."""
     node = nodes.get_node(node_id)
-    return render_template("nodes/show.html", node=node, online=nodes.is_online(node), action_form=ActionForm())
+    return render_template("nodes/show.html", node=node, online=nodes.is_online(node))
 
 
 @bp.route("/<int:node_id>/edit", methods=["GET", "POST"])
@@ -73,7 +72,6 @@ def edit(node_id):
 def refresh(node_id):
     """Ask a node for its info now instead of waiting for the periodic refresh."""
     node = nodes.get_node(node_id)
-    ActionForm().validate_on_submit()  # the CSRF check itself runs before every POST
     nodes.refresh_node(node.id)
     flash(*_state_message(nodes.get_node(node_id)))
     return redirect(url_for("nodes.show", node_id=node_id))

@@ -21,7 +21,7 @@ def _render_settings(project, details_form=None, share_form=None, status=200):
         share_form=share_form or ShareForm(formdata=None),
         shares=[{**entry, "form": ShareLevelForm(formdata=None, level=share_level(entry["permissions"]))}
                 for entry in entries if not entry["owner"]],
-        action_form=ActionForm(), is_owner=project.owner_id == current_user.id)
+        is_owner=project.owner_id == current_user.id)
     return page, status
 
 
@@ -104,8 +104,6 @@ def unshare(project_id, username):
 def delete(project_id):
     """Delete a project with its tasks and files (the owner), or leave a project shared with one (others)."""
     project = projects.get_project_for(current_user, project_id, "delete")
-    if not ActionForm().validate_on_submit():
-        return redirect(url_for("projects.settings", project_id=project.id))
     name = project.name
     if projects.delete_project_for(current_user, project):
         flash(f"Project “{name}” deleted, with its tasks and files.", "success")
