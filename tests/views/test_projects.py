@@ -185,3 +185,14 @@ def test_owner_deletes_the_project_with_its_tasks_and_files(app, project):
     assert "deleted, with its tasks and files" in client.get("/").get_data(as_text=True)
     assert reload(project) is None and Task.query.count() == 0
     assert not storage.project_dir(project.id).exists()
+
+
+def test_bad_access_change_is_flashed_and_changes_nothing(app, project):
+    add_user("bob")
+    share(project, "bob", ["view"])
+    client = signed_in(app, "olga")
+    response = post(client, f"/projects/{project.id}/sharing/bob", {"level": "root"})
+    assert "Not a valid choice." in client.get(response.headers["Location"]).get_data(as_text=True)
+    response = post(client, f"/projects/{project.id}/sharing/ghost", {"level": "view"})
+    assert "No user named &#39;ghost&#39;." in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert shares_of(project) == {"bob": ["view"]}
