@@ -121,3 +121,17 @@ def test_a_public_project_map_opens_without_login_and_an_empty_one_says_so(app, 
     page = signed_in(app, "olga").get(f"/projects/{empty.id}/map")
     assert page.status_code == 200 and 'id="no-map"' in page.get_data(as_text=True)
     assert "map.js" not in page.get_data(as_text=True)
+
+
+def test_the_dashboard_shows_thumbnails_and_map_links_of_completed_tasks(app, project, task):
+    db.session.add(Task(project_id=project.id, name="still running", status=TaskStatus.RUNNING))
+    db.session.commit()
+    browser = signed_in(app, "vera")
+    html = browser.get("/").get_data(as_text=True)
+    thumbnails = re.findall(r'<img class="task-thumbnail[^>]*src="([^"]+)"', html)
+    assert thumbnails == [f"/api/projects/{project.id}/tasks/{task.id}/thumbnail.png?size=96"]
+    image = browser.get(thumbnails[0])
+    assert image.status_code == 200 and image.mimetype == "image/png"
+    assert f'href="/projects/{project.id}/map"' in html and f'href="{task_map_url(task)}"' in html
+    detail = browser.get(f"/projects/{project.id}/tasks/{task.id}/").get_data(as_text=True)
+    assert f'id="open-map"\n     href="{task_map_url(task)}"' in detail
