@@ -20,7 +20,7 @@ POLL_MAX_WITH_WEBHOOK = 2.0  # with one, the node's call wakes the tick at once;
 def tick(task_id):
     """Advance one task for a few seconds under its lock; queue the next tick while it still has work."""
     if _job_timeout_too_short():
-        pipeline.enqueue_tick(task_id)  # queued again with the pipeline's timeout, long enough for an upload
+        _queue_next_tick(task_id)  # queued again with the pipeline's timeout, long enough for an upload
         return "requeued"
     lock = pipeline.TaskLock(task_id)
     if not lock.acquire():
@@ -31,8 +31,19 @@ def tick(task_id):
     finally:
         lock.release()
     if outcome == "again":
-        pipeline.enqueue_tick(task_id)
+        _queue_next_tick(task_id)
     return outcome
+
+
+def _queue_next_tick(task_id):
+    """Queue the tick that continues this one, under another job id than this job's own.
+
+    RQ keeps one record per job id: a job queued under the id of the job running now would have its record
+    overwritten when the running one finishes (its status and timeout), so two ids take turns.
+    """
+    job = get_current_job()
+    own_id = pipeline.tick_job_id(task_id)
+    pipeline.enqueue_tick(task_id, job_id=f"{own_id}-next" if job is not None and job.id == own_id else own_id)
 
 
 def _job_timeout_too_short():

@@ -552,9 +552,14 @@ def remove_from_node(node_id, node_uuid, attempts=3, wait_seconds=2.0):
 
 # --- triggers: ticks, wake-ups, webhooks, locks -----------------------------------------------------------------
 
-def enqueue_tick(task_id):
-    """Queue the task's tick (once: a tick already waiting is not queued twice)."""
-    return queue.enqueue(queue.TASK_TICK, task_id, job_id=f"task-{task_id}", job_timeout=TICK_JOB_TIMEOUT)
+def tick_job_id(task_id):
+    """The job id of a task's tick, as the API queues it too."""
+    return f"task-{int(task_id)}"
+
+
+def enqueue_tick(task_id, job_id=None):
+    """Queue the task's tick (once: a tick already waiting under that job id is not queued twice)."""
+    return queue.enqueue(queue.TASK_TICK, task_id, job_id=job_id or tick_job_id(task_id), job_timeout=TICK_JOB_TIMEOUT)
 
 
 def pending_task_ids():
