@@ -3,6 +3,7 @@ import threading
 
 import pytest
 import redis
+from flask import g, request_started
 from werkzeug.serving import make_server
 
 from webapp import create_app
@@ -10,7 +11,7 @@ from webapp.config import TestConfig
 from webapp.embedded_redis import start_embedded_redis
 from webapp.extensions import db
 from tests.support.web import csrf_token_of, free_port
-from webapp.services import accounts
+from tests.views.people import add_user
 
 
 @pytest.fixture(scope="session")
@@ -23,11 +24,22 @@ def redis_url(tmp_path_factory):
     process.wait(timeout=10)
 
 
+def _fresh_globals(sender, **extra):
+    """Start each request with an empty flask.g, as a real server does.
+
+    The app fixture keeps one app context pushed, which every test request reuses, so what Flask-Login and
+    Flask-WTF cache in g (the user, the CSRF token) would leak from one client's request into another client's.
+    """
+    for name in list(g):
+        g.pop(name)
+
+
 @pytest.fixture
 def app(tmp_path, redis_url):
     """An app on a fresh SQLite database and an emptied Redis."""
     redis.Redis.from_url(redis_url).flushdb()
     application = create_app(TestConfig(tmp_path / "instance", redis_url=redis_url))
+    request_started.connect(_fresh_globals, application)
     with application.app_context():
         db.create_all()
         yield application
@@ -50,15 +62,13 @@ def runner(app):
 @pytest.fixture
 def admin(app):
     """The administrator account (password 'admin-password')."""
-    return accounts.create_user("admin", "admin-password", is_admin=True)
+    return add_user("admin", admin=True)
 
 
 @pytest.fixture
 def make_user(app):
     """A factory of ordinary users (password '<name>-password')."""
-    def make(name):
-        return accounts.create_user(name, f"{name}-password")
-    return make
+    return add_user
 
 
 @pytest.fixture

@@ -1,8 +1,7 @@
-"""Users for page tests, made fast: a one-round password hash instead of scrypt (0.2 s per hash and per login).
+"""Users for tests, made fast: a one-round password hash instead of scrypt (0.2 s per hash and per login).
 
 The accounts tests cover the real hashing; here only who may do what matters.
 """
-from flask import g, request_started
 from werkzeug.security import generate_password_hash
 
 from tests.support.web import csrf_token_of
@@ -21,19 +20,8 @@ def add_user(name, admin=False):
     return user
 
 
-def _fresh_globals(sender, **extra):
-    """Start each request with an empty flask.g, as a real server does.
-
-    The app fixture keeps one app context pushed, which every test request reuses, so what Flask-Login and
-    Flask-WTF cache in g (the user, the CSRF token) would leak from one client's request into another client's.
-    """
-    for name in list(g):
-        g.pop(name)
-
-
 def signed_in(app, name):
     """A new test client (its own cookies) logged in as name."""
-    request_started.connect(_fresh_globals, app)
     client = app.test_client()
     token = csrf_token_of(client.get("/login").get_data(as_text=True))
     response = client.post("/login", data={"username": name, "password": f"{name}-password", "csrf_token": token})
