@@ -30,6 +30,7 @@ class FakeTask:
         self.progress = 0.0
         self.output = []
         self.created = time.time()
+        self.ended_at = None  # time.time() when it ended
 
     def info(self, with_output=None):
         """The /task/{uuid}/info answer."""
@@ -115,7 +116,7 @@ class FakeNode:
 
     def _end(self, task, status):
         """Give a task its final status and call its webhook."""
-        task.status = status
+        task.status, task.ended_at = status, time.time()
         if status == FAILED:
             task.error = self.fail_processing or "Fake failure"
         if status == COMPLETED:
