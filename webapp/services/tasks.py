@@ -13,10 +13,10 @@ from flask import current_app
 
 from webapp import queue, storage
 from webapp.extensions import db
-from webapp.models import PendingAction, ProcessingNode, Project, Task, TaskStatus
+from webapp.models import PendingAction, ProcessingNode, Task, TaskStatus
 from webapp.services import assets, uploads
 from webapp.services.errors import NotFound, ValidationError
-from webapp.services.projects import _clean_bool, apply_ordering, get_project_for, project_permissions
+from webapp.services.projects import _clean_bool, apply_ordering, get_project_for
 
 log = logging.getLogger(__name__)
 
@@ -408,12 +408,3 @@ def _fail_import(task_id, error):
         db.session.commit()
     return False
 
-
-def project_of(task):
-    """The project of a task."""
-    return db.session.get(Project, task.project_id)
-
-
-def can(user, task, permission):
-    """Whether user has permission on the task's project."""
-    return permission in project_permissions(user, project_of(task))
