@@ -27,6 +27,9 @@ def read_metadata(path):
         "exif_width": _number(tags.get("EXIF ExifImageWidth")),
         "orientation": _number(tags.get("Image Orientation")) or 1,
         "capture_time": _text(tags.get("EXIF DateTimeOriginal")),
+        "exposure_time": _number(tags.get("EXIF ExposureTime")),
+        "f_number": _number(tags.get("EXIF FNumber")),
+        "iso": _number(tags.get("EXIF ISOSpeedRatings")),
     }
     lat = _degrees(tags.get("GPS GPSLatitude"), _text(tags.get("GPS GPSLatitudeRef")), "S")
     lon = _degrees(tags.get("GPS GPSLongitude"), _text(tags.get("GPS GPSLongitudeRef")), "W")

@@ -17,6 +17,7 @@ from localnode.engine.console import EngineError, say, warn
 from localnode.engine.model import good_points, load_frame, load_model
 from localnode.engine.rasters import cog_writer
 from localnode.engine.stages.dem import load_surface
+from localnode.engine.workspace import read_json
 
 STAGE = "odm_orthophoto"
 ORTHOPHOTO = "odm_orthophoto/odm_orthophoto.tif"
@@ -26,6 +27,7 @@ FEATHER = 0.03            # seam blend width, in units of the focal length (abou
 MAX_VIEW_TANGENT = 1.2    # ignore image parts looking more than ~50 degrees off nadir
 MAX_CELLS = 400_000_000   # coarsen the resolution beyond this many output cells
 GAIN_LIMITS = (0.6, 1.6)
+GAIN_PRIOR_WEIGHT = 4.0   # pull of each photo's exposure prior, against one typical overlap
 
 
 def run(ws, options, report):
@@ -45,7 +47,7 @@ def run(ws, options, report):
         view.project(grid)
     report(0.1)
     started = time.monotonic()
-    _fit_gains(views, ws.images, grid)
+    _fit_gains(views, ws.images, grid, _exposure_gains(ws, views))
     say(STAGE, f"Exposure gains fitted in {time.monotonic() - started:.1f} s "
                f"(from {min(v.gain.min() for v in views):.2f} to {max(v.gain.max() for v in views):.2f})")
     report(0.2)
@@ -199,8 +201,31 @@ def _extent(views, ground_z, resolution):
     return float(west), float(north), cols, rows, resolution
 
 
-def _fit_gains(views, image_dir, grid):
-    """A gain per photo and channel so that overlapping photos agree on brightness (least squares in log)."""
+def _exposure_gains(ws, views):
+    """Per photo, the log gain its EXIF exposure suggests relative to the others (0 when unknown).
+
+    Auto exposure brightens dark scenes: a photo exposed twice as long must be darkened to match its
+    neighbours. JPEG values are about linear light to the power 1/2.2, hence the factor.
+    """
+    by_name = {i["name"]: i for i in read_json(ws.dataset_json)["images"]}
+    exposure = {}
+    for view in views:
+        meta = by_name.get(view.name, {})
+        if meta.get("exposure_time") and meta.get("f_number"):
+            exposure[view.name] = meta["exposure_time"] * (meta.get("iso") or 100) / meta["f_number"] ** 2
+    if len(exposure) < len(views):
+        return np.zeros(len(views))
+    log_exposure = np.log([exposure[v.name] for v in views])
+    return -(log_exposure - np.median(log_exposure)) / 2.2
+
+
+def _fit_gains(views, image_dir, grid, prior):
+    """A gain per photo and channel so that overlapping photos agree on brightness (least squares in log).
+
+    `prior`: log gains expected from the exposure settings. The overlaps only correct them: the sun's angle
+    makes the front of each photo a little brighter than its back, a bias that chained from pair to pair
+    would drift the gains along the flight.
+    """
     samples = {}
     for view in views:
         if view.window is None:
@@ -229,14 +254,18 @@ def _fit_gains(views, image_dir, grid):
             rows.append((index[a.name], index[b.name]))
             rhs.append(np.log(cb[sb][both].mean(axis=0)) - np.log(ca[sa][both].mean(axis=0)))
             weights.append(np.sqrt(both.sum()))
-    if not rows:
-        return
     n = len(views)
+    if not rows:
+        for k, view in enumerate(views):
+            view.gain = np.full(3, np.exp(prior[k]), np.float32)
+        return
     matrix = np.zeros((len(rows) + n, n))
     for k, (i, j) in enumerate(rows):
         matrix[k, i], matrix[k, j] = weights[k], -weights[k]
-    matrix[len(rows):] = np.eye(n) * 0.5 * np.mean(weights)  # pulls gains toward 1
-    target = np.concatenate([np.array(rhs) * np.array(weights)[:, None], np.zeros((n, 3))])
+    prior_weight = GAIN_PRIOR_WEIGHT * np.mean(weights)
+    matrix[len(rows):] = np.eye(n) * prior_weight
+    target = np.concatenate([np.array(rhs) * np.array(weights)[:, None],
+                             np.repeat(prior[:, None] * prior_weight, 3, axis=1)])
     log_gain = np.linalg.lstsq(matrix, target, rcond=None)[0]
     for k, view in enumerate(views):
         view.gain = np.clip(np.exp(log_gain[k]), *GAIN_LIMITS).astype(np.float32)
