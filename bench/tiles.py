@@ -1,10 +1,18 @@
 """Benchmark of the tile service: tiles per second of a large synthetic orthophoto COG, cold and cached.
 
-Usage: .venv/bin/python bench/tiles.py [--quick] [--size PIXELS] [--tiles N]
+First the service layer in this process, then the same over HTTP: gunicorn started from this checkout on a free
+loopback port, with a temporary INSTANCE_DIR holding a user, an API token and a completed task whose assets
+folder holds the generated orthophoto.
+
+Usage: .venv/bin/python bench/tiles.py [--quick] [--size PIXELS] [--tiles N] [--no-http] [--http-workers N]
 Prints one figure per line: `name value unit`.
 """
 import argparse
 import multiprocessing
+import os
+import shutil
+import socket
+import subprocess
 import random
 import sys
 import tempfile
@@ -21,6 +29,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 from rio_tiler.io import Reader
+import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from webapp.services import tiles  # noqa: E402
@@ -164,7 +173,7 @@ def timed_processes(cache_dir, assets, tile_lists):
     return fetched / elapsed
 
 
-def run(size, tiles_per_client):
+def run(size, tiles_per_client, http=True, http_workers=2):
     """Generate the orthophoto and print every figure."""
     with tempfile.TemporaryDirectory(prefix="aerie-bench-tiles-") as temp:
         temp = Path(temp)
@@ -187,6 +196,8 @@ def run(size, tiles_per_client):
             figure(f"tiles_cached_{mode}", timer(cache, assets, lists * CACHED_PASSES if mode == "1client"
                                                  else [lst * CACHED_PASSES for lst in lists]), "tiles/s")
         run_dsm(temp, size // 2, tiles_per_client)
+        if http:
+            run_http(temp, assets, tiles_per_client, http_workers)
 
 
 def run_dsm(temp, size, count):
@@ -203,17 +214,157 @@ def run_dsm(temp, size, count):
         figure(f"tiles_cold_{name}_1client", len(chosen) / (time.perf_counter() - started), "tiles/s")
 
 
+# --- over HTTP, through gunicorn ----------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port():
+    """A TCP port that was free a moment ago on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare_instance(instance, orthophoto):
+    """A fresh instance: database, a user with an API token, and a completed task holding the orthophoto.
+
+    Returns (task's API URL prefix, API token).
+    """
+    from webapp import create_app, storage
+    from webapp.config import TestConfig
+    from webapp.extensions import db
+    from webapp.models import Project, Task, TaskStatus
+    from webapp.services import accounts, tokens
+
+    app = create_app(TestConfig(instance))
+    with app.app_context():
+        db.create_all()
+        user = accounts.create_user("bench", "bench-password-not-secret")
+        project = Project(owner_id=user.id, name="Tile benchmark")
+        db.session.add(project)
+        db.session.commit()
+        task = Task(project_id=project.id, name="orthophoto", status=TaskStatus.COMPLETED,
+                    available_assets=["orthophoto.tif"])
+        db.session.add(task)
+        db.session.commit()
+        target = storage.assets_dir(project.id, task.id) / tiles.LAYER_FILES[LAYER]
+        target.parent.mkdir(parents=True)
+        try:
+            os.link(orthophoto, target)  # the same file, no copy of a large raster
+        except OSError:
+            shutil.copyfile(orthophoto, target)
+        _, secret = tokens.create_api_token(user, "benchmark")
+        prefix = f"/api/projects/{project.id}/tasks/{task.id}/"
+        db.session.remove()
+        db.engine.dispose()
+    return prefix, secret
+
+
+def start_gunicorn(instance, port, workers):
+    """gunicorn serving app:app from this checkout, as `make run` starts it; returns the process once it answers."""
+    env = dict(os.environ, INSTANCE_DIR=str(instance), SECRET_KEY="bench-secret", PYTHONUNBUFFERED="1")
+    env.pop("DATABASE_URL", None), env.pop("MEDIA_ROOT", None)
+    log = open(instance / "gunicorn.log", "wb")
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
+                                str(workers), "--threads", "8", "--timeout", "300", "app:app"],
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited; see {instance / 'gunicorn.log'}")
+        try:
+            requests.get(f"http://127.0.0.1:{port}/api/openapi.json", timeout=1)
+            return process
+        except requests.RequestException:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("gunicorn did not answer within 60 s")
+
+
+def http_fetch(session, base, tile_list, etags=None):
+    """GET tiles one after the other; with etags (a dict), send If-None-Match and count the 304 answers."""
+    not_modified = 0
+    for z, x, y in tile_list:
+        key = (z, x, y)
+        headers = {"If-None-Match": etags[key]} if etags and key in etags else {}
+        response = session.get(f"{base}orthophoto/tiles/{z}/{x}/{y}.png", headers=headers, timeout=120)
+        if response.status_code == 304:
+            not_modified += 1
+        elif response.status_code == 200:
+            if etags is not None:
+                etags[key] = response.headers["ETag"]
+        elif response.status_code != 404:  # an overzoom tile can touch the corner of the bounds without data
+            raise RuntimeError(f"tile {key}: HTTP {response.status_code} {response.text[:200]}")
+    return not_modified
+
+
+def timed_http_clients(base, secret, tile_lists, etags=None):
+    """Tiles per second for clients fetching their lists at the same time, each with its own connection."""
+    sessions = []
+    for _ in tile_lists:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {secret}"
+        session.get(f"{base}orthophoto/tiles.json", timeout=60).raise_for_status()  # connect and warm up
+        sessions.append(session)
+    barrier = threading.Barrier(len(tile_lists) + 1)
+
+    def client(session, tile_list):
+        barrier.wait()
+        http_fetch(session, base, tile_list, etags)
+
+    threads = [threading.Thread(target=client, args=pair) for pair in zip(sessions, tile_lists)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    for session in sessions:
+        session.close()
+    return sum(map(len, tile_lists)) / elapsed
+
+
+def run_http(temp, assets, tiles_per_client, workers):
+    """Print cold, cached and revalidated (304) tiles per second over HTTP, for one client and CLIENTS at once."""
+    instance = temp / "instance"
+    base_path, secret = prepare_instance(instance, assets / tiles.LAYER_FILES[LAYER])
+    port = free_port()
+    server = start_gunicorn(instance, port, workers)
+    try:
+        base = f"http://127.0.0.1:{port}{base_path}"
+        figure("http_workers", workers, "processes")
+        all_tiles = pick_tiles(assets, tiles_per_client * (1 + CLIENTS), seed=3)
+        single, rest = all_tiles[:tiles_per_client], all_tiles[tiles_per_client:]
+        together = [rest[i::CLIENTS] for i in range(CLIENTS)]
+        for mode, lists in (("1client", [single]), (f"{CLIENTS}clients", together)):
+            figure(f"http_tiles_cold_{mode}", timed_http_clients(base, secret, lists), "tiles/s")
+            passes = [lst * (CACHED_PASSES // 4) for lst in lists]
+            figure(f"http_tiles_cached_{mode}", timed_http_clients(base, secret, passes), "tiles/s")
+            etags = {}
+            with requests.Session() as session:
+                session.headers["Authorization"] = f"Bearer {secret}"
+                http_fetch(session, base, [t for lst in lists for t in lst], etags)
+            figure(f"http_tiles_304_{mode}", timed_http_clients(base, secret, passes, etags), "tiles/s")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main():
     """Parse the command line and run the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer tiles: a run under a minute")
     parser.add_argument("--size", type=int, default=8000, help="orthophoto width and height in pixels")
     parser.add_argument("--tiles", type=int, help="tiles per client (default 300, or 40 with --quick)")
+    parser.add_argument("--no-http", action="store_true", help="the service layer only, no gunicorn run")
+    parser.add_argument("--http-workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     args = parser.parse_args()
     # rio-tiler's PNG encoder silences this warning with catch_warnings, which is not thread-safe: with
     # several threads it leaks out. It says nothing about our tiles (image blobs have no georeferencing).
     warnings.simplefilter("ignore", NotGeoreferencedWarning)
-    run(args.size, args.tiles or (40 if args.quick else 300))
+    run(args.size, args.tiles or (40 if args.quick else 300), http=not args.no_http, http_workers=args.http_workers)
 
 
 if __name__ == "__main__":
