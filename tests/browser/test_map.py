@@ -99,6 +99,13 @@ def test_the_map_shows_tiles_switches_layers_and_measures(page, live_server, tas
     expect(page.locator("path.measure-shape")).to_have_count(0)
     expect(page.locator("#measure-result")).to_have_text("")
 
+    fitted_zoom = page.evaluate("window.aerieMap.getZoom()")
+    page.evaluate("window.aerieMap.setView([0, 0], 3, {animate: false})")
+    page.get_by_role("button", name="Zoom to extent").click()
+    page.wait_for_function("(zoom) => window.aerieMap.getZoom() === zoom", arg=fitted_zoom)
+    page.get_by_label("Camera positions").uncheck()
+    expect(page.locator("path.camera-marker")).to_have_count(0)
+
 
 def test_a_public_task_map_opens_without_login_and_a_private_one_asks_for_it(page, live_server, task):
     url = f"{live_server}/projects/{task.project_id}/tasks/{task.id}/map"
