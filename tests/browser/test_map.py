@@ -116,3 +116,15 @@ def test_a_public_task_map_opens_without_login_and_a_private_one_asks_for_it(pag
     page.goto(url)
     expect(loaded_tiles(page, "orthophoto").first).to_be_attached(timeout=15000)
     expect(page.get_by_role("link", name="Back")).to_have_count(0)
+
+
+def test_the_project_map_shows_every_completed_task_and_hides_one_on_request(page, live_server, task):
+    second = maps.completed_task(task.project, name="South pit", dsm=False, shots=False, colour=maps.BLUE)
+    log_in(page, live_server, "olga")
+    page.get_by_role("link", name="Map of Quarry").click()
+    for each in (task, second):
+        expect(page.locator(f"img.leaflet-tile-loaded[src*='/tasks/{each.id}/orthophoto/tiles/']").first) \
+            .to_be_attached(timeout=15000)
+    page.get_by_label("South pit").uncheck()
+    expect(page.locator(f"img[src*='/tasks/{second.id}/']")).to_have_count(0)
+    expect(page.locator(f"img[src*='/tasks/{task.id}/']").first).to_be_attached()
