@@ -31,6 +31,12 @@ class Config:
     TASK_LOCK_SECONDS = _env_int("TASK_LOCK_SECONDS", 30)
     WEBHOOK_BASE_URL = os.environ.get("WEBHOOK_BASE_URL", "")
     JWT_EXPIRATION_SECONDS = _env_int("JWT_EXPIRATION_SECONDS", 6 * 3600)
+    # Failed logins allowed per account and per address within the window, before 429 / a form message.
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = _env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 10)
+    LOGIN_MAX_FAILURES_PER_ADDRESS = _env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 50)
+    LOGIN_FAILURE_WINDOW_SECONDS = _env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+    # Imports by URL may not reach loopback or private addresses (SSRF) unless this lists networks ("10.0.0.0/8,...").
+    IMPORT_ALLOW_PRIVATE = [net.strip() for net in os.environ.get("IMPORT_ALLOW_PRIVATE", "").split(",") if net.strip()]
     MAX_CONTENT_LENGTH = _env_int("MAX_UPLOAD_BYTES", 0) or None  # None: no limit on request size
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

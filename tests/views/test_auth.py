@@ -102,3 +102,14 @@ def test_users_page_is_for_administrators_only(client, admin, make_user, login):
     login("bob", "bob-password")
     assert client.get("/admin/users").status_code == 403
     assert client.get("/admin/users/new").status_code == 403
+
+
+def test_login_form_is_rate_limited_per_account(client, admin, app):
+    app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"] = 3
+    for _ in range(3):
+        assert "Wrong username or password." in post_form(
+            client, "/login", {"username": "admin", "password": "wrong-password"}).get_data(as_text=True)
+    response = post_form(client, "/login", {"username": "admin", "password": "admin-password"})
+    assert response.status_code == 429
+    assert "Too many failed login attempts" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302  # still not logged in

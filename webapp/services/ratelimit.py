@@ -1,8 +1,8 @@
 """A small Redis-backed limiter of failed logins, per account and per address (fixed windows).
 
 Used by the API's token-auth; the login form can call `authenticate_limited` the same way.
-Settings (app config, with defaults): LOGIN_MAX_FAILURES_PER_ACCOUNT (10), LOGIN_MAX_FAILURES_PER_ADDRESS (50),
-LOGIN_FAILURE_WINDOW_SECONDS (900).
+Settings (webapp.config): LOGIN_MAX_FAILURES_PER_ACCOUNT, LOGIN_MAX_FAILURES_PER_ADDRESS,
+LOGIN_FAILURE_WINDOW_SECONDS.
 """
 import logging
 
@@ -27,9 +27,8 @@ class TooManyAttempts(ServiceError):
 def _settings():
     """(max failures per account, max failures per address, window in seconds) from the app config."""
     config = current_app.config
-    return (int(config.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", 10)),
-            int(config.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 50)),
-            int(config.get("LOGIN_FAILURE_WINDOW_SECONDS", 900)))
+    return (config["LOGIN_MAX_FAILURES_PER_ACCOUNT"], config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+            config["LOGIN_FAILURE_WINDOW_SECONDS"])
 
 
 def _keys(username, address):

@@ -362,7 +362,7 @@ def import_chunk(user, project, form, upload, name=""):
 def import_task_from_url(project, url, name=""):
     """A task that will be completed from a results zip at url, downloaded by the worker (see run_import)."""
     url = str(url or "").strip()
-    assets.check_import_url(url, current_app.config.get("IMPORT_ALLOW_PRIVATE", False))
+    assets.check_import_url(url, current_app.config["IMPORT_ALLOW_PRIVATE"])
     task = Task(project_id=project.id, name=_clean_task_name(name) or "Imported task", auto_processing_node=False,
                 status=TaskStatus.QUEUED, import_url=url, images_count=0)
     db.session.add(task)
@@ -384,7 +384,7 @@ def run_import(task_id):
     db.session.commit()
     zip_path = storage.task_dir(project_id, task_id) / "import.zip"
     try:
-        assets.download_results(url, zip_path, current_app.config.get("IMPORT_ALLOW_PRIVATE", False))
+        assets.download_results(url, zip_path, current_app.config["IMPORT_ALLOW_PRIVATE"])
         results = assets.extract_results_zip(zip_path, storage.assets_dir(project_id, task_id))
     except ValidationError as error:
         return _fail_import(task_id, error)

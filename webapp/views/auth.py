@@ -6,7 +6,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from webapp.forms.accounts import ChangePasswordForm, LoginForm, UserForm
 from webapp.forms.helpers import add_service_errors
-from webapp.services import accounts
+from webapp.services import accounts, ratelimit
 from webapp.services.errors import ValidationError
 
 bp = Blueprint("auth", __name__)
@@ -46,7 +46,11 @@ def login():
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.username.data, form.password.data)
+        try:
+            user = ratelimit.authenticate_limited(form.username.data, form.password.data, request.remote_addr)
+        except ratelimit.TooManyAttempts as error:
+            form.form_errors.append(error.message)
+            return render_template("auth/login.html", form=form), 429
         if user is None:
             form.form_errors.append("Wrong username or password.")
         else:
