@@ -450,3 +450,27 @@ def test_the_webhook_wakes_the_task_only_with_its_token(app, client, project):
     assert pipeline.take_wake(task_id)
     assert [j.id for j in Queue(app.config["RQ_QUEUE"], connection=queue.redis_connection()).jobs] == [
         f"task-{task_id}"]
+
+
+def test_an_error_here_is_retried_then_fails_the_task_saying_what_happened(app, project, fake):
+    app.config["NODE_GRACE_SECONDS"] = 1
+    register(fake)
+    task_id = make_task(project)
+    step_until(task_id, running_on_node(fake))
+    (storage.task_dir(project.id, task_id) / pipeline.RESULTS_ZIP).mkdir()  # the download cannot be written
+    fake.finish()
+    task = step_until(task_id, lambda t: t.node_error_since is not None)
+    assert task.status == TaskStatus.RUNNING and "An error occurred here (IsADirectoryError" in task.last_error
+    task = step_until(task_id, is_status(TaskStatus.FAILED))
+    assert "Processing stopped after an error here" in task.last_error and "IsADirectoryError" in task.last_error
+
+
+def test_cancel_with_the_node_down_past_the_grace_period_cancels_here_and_says_so(app, project, fake):
+    app.config["NODE_GRACE_SECONDS"] = 1
+    register(fake)
+    task_id = make_task(project)
+    step_until(task_id, running_on_node(fake))
+    fake.stop()
+    ask(task_id, PendingAction.CANCEL)
+    task = step_until(task_id, lambda t: t.pending_action is None)
+    assert task.status == TaskStatus.CANCELED and "could not be told" in task.last_error

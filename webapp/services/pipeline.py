@@ -88,7 +88,38 @@ class TaskView:
 # --- the step ---------------------------------------------------------------------------------------------------
 
 def advance(task_id):
-    """Carry the task one step further; Next says when the step after it is due."""
+    """Carry the task one step further; Next says when the step after it is due.
+
+    An unexpected error (a full disk, a bug, a database hiccup) is retried like a node fault, and fails the task
+    with its message once the grace period is over, so that no task stays "running" for ever without a reason.
+    """
+    try:
+        return _advance(task_id)
+    except Exception as error:  # noqa: BLE001 (whatever it is, the task must not be left without a word)
+        db.session.rollback()
+        log.exception("task %s: unexpected error in a pipeline step", task_id)
+        try:
+            return _unexpected_fault(task_id, error)
+        except Exception:  # noqa: BLE001 (the database itself is failing: the reconciler comes back)
+            db.session.rollback()
+            log.exception("task %s: could not record the error", task_id)
+            return retry_in(RETRY_SECONDS)
+
+
+def _unexpected_fault(task_id, error):
+    """Record an unexpected error as a fault of the task, retried until the grace period is over."""
+    view = _read(task_id)
+    if view is None:
+        return DONE
+    described = f"{type(error).__name__}: {error}"
+    return _node_fault(view, described, give_up=lambda waited: _fail(
+        view, f"Processing stopped after an error here for {int(waited)} s ({described}). "
+              "Restart the task once the problem is fixed."),
+        retrying=f"An error occurred here ({described})")
+
+
+def _advance(task_id):
+    """advance, without its safety net."""
     view = _read(task_id)
     if view is None:
         return DONE
@@ -264,7 +295,9 @@ def _poll(view):
         _write(view, status=status, **fields)
         return POLL
     if status == TaskStatus.COMPLETED:
-        _write(view, **fields)  # stays RUNNING until the results are on our disk
+        # Stays RUNNING until the results are on our disk; a download failing again and again keeps its fault
+        # clock running (node_error_since), so it ends in a failure with a reason instead of retrying for ever.
+        _write(view, console_lines=lines, running_progress=1.0, processing_time=info["processing_time"])
         return _download(view)
     if status == TaskStatus.FAILED:
         reason = info["error"] or "the node gave no reason; see the console output"
@@ -394,21 +427,25 @@ def _as_utc(moment):
     return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _node_fault(view, error, give_up=None):
-    """A transient node fault: retry for NODE_GRACE_SECONDS, saying so in last_error, then give up (fail the task)."""
+def _node_fault(view, error, give_up=None, retrying=None):
+    """A transient fault: retry for NODE_GRACE_SECONDS, saying so in last_error, then give up (fail the task).
+
+    give_up(seconds waited) replaces failing the task; retrying replaces the description of the fault.
+    """
     now = utcnow()
     since = _as_utc(view.node_error_since) or now
     grace = current_app.config["NODE_GRACE_SECONDS"]
     waited = (now - since).total_seconds()
+    label = view.node.label if view.node else "of this task"
     if waited >= grace:
-        message = (f"The processing node {view.node.label} did not answer for {int(waited)} s ({error}). "
-                   "Check that it is running, then restart the task.")
-        return give_up(message) if give_up else _fail(view, message)
+        if give_up:
+            return give_up(waited)
+        return _fail(view, f"The processing node {label} did not answer for {int(waited)} s ({error}). "
+                           "Check that it is running, then restart the task.")
     until = since + timedelta(seconds=grace)
-    log.info("task %s: node %s fault (%s), retrying", view.id, view.node_id, error)
-    _write(view, node_error_since=since,
-           last_error=f"The processing node {view.node.label} is not answering ({error}); "
-                      f"retrying until {until:%H:%M:%S} UTC.")
+    log.info("task %s: fault (%s), retrying", view.id, error)
+    retrying = retrying or f"The processing node {label} is not answering ({error})"
+    _write(view, node_error_since=since, last_error=f"{retrying}; retrying until {until:%H:%M:%S} UTC.")
     return retry_in(RETRY_SECONDS)
 
 
@@ -439,8 +476,9 @@ def _cancel(view):
             else:
                 _forget_half_upload(client, view.upload_uuid)
         except NodeUnreachable as error:
-            return _node_fault(view, error, give_up=lambda message: _cancel_here(
-                view, f"Canceled here, but the node could not be told: {message}"))
+            return _node_fault(view, error, give_up=lambda waited: _cancel_here(
+                view, f"Canceled here, but the processing node {view.node.label} could not be told: it did not "
+                      f"answer for {int(waited)} s ({error})."))
         except NodeRejected:
             pass  # the node had already ended or forgotten it: nothing left to stop there
     return _cancel_here(view, None)
@@ -487,7 +525,9 @@ def _restart(view):
         try:
             on_node = _restart_on_node(client, view)
         except NodeUnreachable as error:
-            return _node_fault(view, error, give_up=lambda message: _restart_refused(view, message))
+            return _node_fault(view, error, give_up=lambda waited: _restart_refused(
+                view, f"Could not restart: the processing node {view.node.label} did not answer for {int(waited)} s "
+                      f"({error})."))
         except NodeRejected as error:
             return _restart_refused(view, f"The processing node {view.node.label} could not restart it: {error}")
     for leftover in (storage.assets_dir(view.project_id, view.id),):
