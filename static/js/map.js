@@ -27,7 +27,8 @@
 
   /** The tile URL of a task's layer from its TileJSON, with @2x tiles on sharp screens and the DEM parameters. */
   function tileUrl(tilejson, layer) {
-    var url = tilejson.tiles[0];
+    // The path only: tiles come from this same server, whatever scheme and host a proxy in front of it shows.
+    var url = tilejson.tiles[0].replace(/^[a-z]+:\/\/[^/]+/i, "");
     if (window.devicePixelRatio > 1) url = url.replace("{y}.png", "{y}@2x.png");
     if (layer !== "orthophoto") {
       url += (url.indexOf("?") < 0 ? "?" : "&") + "color_map=" + encodeURIComponent(state.colorMap) +
