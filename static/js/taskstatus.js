@@ -90,6 +90,8 @@ window.AerieTasks = (function () {
     if (error) {
       error.textContent = task.last_error || "";
       error.classList.toggle("d-none", !task.last_error);
+      error.classList.toggle("text-danger", task.status === 30);
+      error.classList.toggle("text-body-secondary", task.status !== 30);
     }
     const images = container.querySelector("[data-field=images]");
     if (images) images.textContent = `${task.images_count} image${task.images_count === 1 ? "" : "s"}`;

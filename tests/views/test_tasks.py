@@ -122,7 +122,7 @@ def test_the_task_page_shows_details_error_console_and_downloads(olga, project):
     console.parent.mkdir(parents=True)
     console.write_text("stage dataset\nstage opensfm\n<script>alert(1)</script>\n")
     page = olga.get(task_url(task)).get_data(as_text=True)
-    for text in ("Big node", "12 images", "1m 05s", "<code>dsm</code>: True", "Not enough matches",
+    for text in ("Big node", "12 images", "1m 05s", "<code>dsm</code>: true", "Not enough matches",
                  "could not be tied together", "stage opensfm", "&lt;script&gt;alert(1)&lt;/script&gt;",
                  f'href="/api/projects/{project.id}/tasks/{task.id}/download/all.zip"',
                  f'href="/api/projects/{project.id}/tasks/{task.id}/download/orthophoto.tif"'):

@@ -25,7 +25,7 @@ PENDING_LABELS = {PendingAction.CANCEL: "Canceling…", PendingAction.REMOVE: "R
                   PendingAction.RESTART: "Restarting…"}
 # Hints for errors a user can act on, by words found in the message (lower case); the first match wins.
 ERROR_HINTS = [
-    (("match", "reconstruct", "no features", "could not align", "sfm"),
+    (("match", "reconstruct", "no features", "could not align", "sfm", "3d points", "overlap", "texture"),
      "The photos could not be tied together. They need to overlap (about 70% front, 60% side) and show "
      "textured ground; try more photos or the High Resolution preset."),
     (("not enough images", "at least 2", "too few images"),
@@ -223,7 +223,7 @@ def detail(project_id, task_id):
     rename_form = RenameTaskForm(name=task.name)
     return render_template("tasks/detail.html", task=task, project=task.project, permissions=permissions,
                            console_lines=lines, console_count=count, task_data=task_json(task),
-                           error_hint=explain_error(task.last_error) if task.last_error else None,
+                           error_hint=explain_error(task.last_error) if task.status == TaskStatus.FAILED else None,
                            action_form=ActionForm(), restart_form=restart_form, rename_form=rename_form)
 
 

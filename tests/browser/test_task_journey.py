@@ -1,0 +1,66 @@
+"""In a real browser, with a real worker and the built-in node: first run, a project, three real photos dropped on
+the page, cancel, restart, processing to the end, the live console and the downloads."""
+import re
+import zipfile
+
+from playwright.sync_api import expect
+
+from tests.browser.taskpages import drop_files
+from tests.jobs.conftest import processes  # noqa: F401  (the fixture starting real `flask worker` processes)
+from tests.localnode.livenode import LiveNode
+from tests.support.datasets import dataset_images
+from webapp.services import nodes
+
+RESULTS_SECONDS = 240
+
+
+def test_from_first_run_to_downloaded_results_with_a_cancel_and_a_restart(page, live_server, processes, tmp_path):
+    photos = dataset_images("brighton_beach")[:3]
+    node = LiveNode(tmp_path / "node")
+    try:
+        nodes.add_node("127.0.0.1", node.port, label="Built-in")  # as `make run` registers its built-in node
+        page.goto(live_server + "/")
+        page.get_by_label("Username").fill("ada")
+        page.get_by_label("Password", exact=True).fill("long-password")
+        page.get_by_label("Repeat password").fill("long-password")
+        page.get_by_role("button", name="Create administrator").click()
+        expect(page.get_by_text("No project yet")).to_be_visible()
+        page.get_by_label("Name").fill("Brighton beach")
+        page.get_by_role("button", name="Create project").click()
+        page.get_by_role("link", name="New task in Brighton beach").click()
+
+        drop_files(page, photos)
+        page.get_by_label("Task name").fill("Beach")
+        page.get_by_label("Preset", exact=True).select_option(label="Fast Orthophoto")
+        page.get_by_role("button", name="Upload and start processing").click()
+        status = page.locator("#task-state [data-field=status]")
+        expect(page.get_by_role("heading", name="Beach")).to_be_visible(timeout=30_000)
+        expect(status).to_have_text("Waiting for a node")
+
+        # No worker runs yet, so the task is surely still queued when it is canceled.
+        page.get_by_role("button", name="Cancel processing").click()
+        expect(page.get_by_role("alert").filter(has_text="Canceling the task")).to_be_visible()
+        expect(status).to_have_text("Canceling…")
+        processes("worker")
+        expect(status).to_have_text("Canceled", timeout=60_000)
+
+        page.get_by_role("button", name="Restart").click()
+        expect(status).to_have_text(re.compile("Completed|Failed"), timeout=RESULTS_SECONDS * 1000)
+        assert status.text_content() == "Completed", page.locator("#task-error").text_content() + page.locator("#console").text_content()
+        expect(page.locator("#console")).to_contain_text("Processing completed")
+        expect(page.locator("#task-options")).to_contain_text("fast-orthophoto: true")
+
+        with page.expect_download() as everything:
+            page.get_by_role("link", name="All assets (all.zip)").click()
+        with zipfile.ZipFile(everything.value.path()) as archive:
+            assert "odm_orthophoto/odm_orthophoto.tif" in archive.namelist()
+        with page.expect_download() as orthophoto:
+            page.get_by_role("link", name="orthophoto.tif", exact=True).click()
+        assert open(orthophoto.value.path(), "rb").read(4) in (b"II*\0", b"MM\0*")
+
+        page.get_by_role("link", name="Dashboard").first.click()
+        row = page.locator(".task-row").filter(has_text="Beach")
+        expect(row.locator("[data-field=status]")).to_have_text("Completed")
+        expect(row.locator("[data-progress=processing]")).to_have_attribute("aria-valuenow", "100")
+    finally:
+        node.stop()
