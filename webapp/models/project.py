@@ -14,10 +14,11 @@ class Project(db.Model):
     created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)
 
     owner = db.relationship("User")
-    shares = db.relationship("ProjectShare", back_populates="project", cascade="all, delete-orphan",
-                             passive_deletes=True)
-    tasks = db.relationship("Task", back_populates="project", cascade="all, delete-orphan", passive_deletes=True,
-                            order_by="Task.id")
+    # The ORM deletes a project's shares and tasks itself (no passive_deletes): SQLite enforces ON DELETE CASCADE
+    # only with PRAGMA foreign_keys=ON, and it reuses the id of a deleted project, so rows left behind would give
+    # the next project with that id the old one's shares and tasks.
+    shares = db.relationship("ProjectShare", back_populates="project", cascade="all, delete-orphan")
+    tasks = db.relationship("Task", back_populates="project", cascade="all, delete-orphan", order_by="Task.id")
 
     def __repr__(self):
         return f"<Project {self.id} {self.name!r}>"
