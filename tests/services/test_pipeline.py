@@ -146,14 +146,14 @@ def test_a_tick_finds_the_lock_taken_and_leaves_the_task_to_its_holder(app, proj
 def test_console_lines_are_appended_by_the_nodes_count_without_duplicates(app, project, fake):
     register(fake)
     task_id = make_task(project)
-    task = step_until(task_id, running_on_node(fake))
+    step_until(task_id, running_on_node(fake))
     node_task = fake.committed_tasks()[0]
     node_task.output += ["line 3", "line 4"]
     path = storage.console_path(project.id, task_id)
     pipeline._console_written.clear()  # as another worker process would start: it checks the file once
     with open(path, "a") as console:  # a step that crashed after writing, before storing its count
         console.write("line 3\n")
-    task = step_until(task_id, lambda t: t.console_lines == 4)
+    step_until(task_id, lambda t: t.console_lines == 4)
     assert path.read_text().splitlines() == ["starting", "3 images", "line 3", "line 4"]
     assert fake.requests[-1][1].endswith("/info")
 

@@ -88,6 +88,7 @@ class FakeNode:
 
     @property
     def url(self):
+        """The node's base URL."""
         return f"http://127.0.0.1:{self.port}"
 
     def count(self, path_part, method=None):
@@ -140,6 +141,7 @@ class FakeNode:
             threading.Timer(self.process_seconds, self._end_if_running, args=(task, outcome)).start()
 
     def _end_if_running(self, task, outcome):
+        """End a task when its processing time is up, unless it was canceled, removed or ended meanwhile."""
         with self.lock:
             if task.status == RUNNING and self.tasks.get(task.uuid) is task:
                 self._end(task, outcome)
@@ -160,6 +162,7 @@ class FakeNode:
             return _json({"error": "Invalid uuid (not found)"})
 
     def _route(self, request):
+        """Dispatch a request to its endpoint."""
         path, method = request.path.strip("/").split("/"), request.method
         if path == ["info"]:
             return _json({"version": "2.2.1", "taskQueueCount": self._active(), "maxImages": None,
@@ -183,10 +186,12 @@ class FakeNode:
         return _json({"error": "Not found"}, 404)
 
     def _active(self):
+        """How many tasks are queued or running."""
         with self.lock:
             return sum(1 for t in self.tasks.values() if t.committed and t.status in (QUEUED, RUNNING))
 
     def _committed(self, uuid):
+        """A committed task, or KeyError (answered as NodeODM's "Invalid uuid")."""
         task = self.tasks[uuid]
         if not task.committed:
             raise KeyError(uuid)
@@ -276,6 +281,7 @@ class FakeNode:
 
 
 def _json(data, status=200):
+    """A JSON response."""
     return Response(json.dumps(data), status=status, mimetype="application/json")
 
 

@@ -21,7 +21,7 @@ from webapp import queue, storage
 from webapp.extensions import db
 from webapp.models import PendingAction, ProcessingNode, Task, TaskStatus
 from webapp.models.base import utcnow
-from webapp.nodeclient import NodeClient, NodeError, NodeRejected, NodeUnreachable
+from webapp.nodeclient import NodeClient, NodeRejected, NodeUnreachable
 from webapp.services import assets, nodes, rasters
 
 log = logging.getLogger(__name__)
@@ -267,6 +267,7 @@ def _progress_writer(task_id):
     last = {"at": 0.0}
 
     def write(percent):
+        """Store the percentage if the last write is old enough (always the final 100)."""
         now = datetime.now().timestamp()
         if now - last["at"] < PROGRESS_WRITE_SECONDS and percent < 100:
             return
@@ -476,7 +477,7 @@ def _cancel(view):
             else:
                 _forget_half_upload(client, view.upload_uuid)
         except NodeUnreachable as error:
-            return _node_fault(view, error, give_up=lambda waited: _cancel_here(
+            return _node_fault(view, error, give_up=lambda waited, error=error: _cancel_here(
                 view, f"Canceled here, but the processing node {view.node.label} could not be told: it did not "
                       f"answer for {int(waited)} s ({error})."))
         except NodeRejected:
@@ -525,13 +526,12 @@ def _restart(view):
         try:
             on_node = _restart_on_node(client, view)
         except NodeUnreachable as error:
-            return _node_fault(view, error, give_up=lambda waited: _restart_refused(
+            return _node_fault(view, error, give_up=lambda waited, error=error: _restart_refused(
                 view, f"Could not restart: the processing node {view.node.label} did not answer for {int(waited)} s "
                       f"({error})."))
         except NodeRejected as error:
             return _restart_refused(view, f"The processing node {view.node.label} could not restart it: {error}")
-    for leftover in (storage.assets_dir(view.project_id, view.id),):
-        storage.remove_tree(leftover)
+    storage.remove_tree(storage.assets_dir(view.project_id, view.id))
     (storage.task_dir(view.project_id, view.id) / RESULTS_ZIP).unlink(missing_ok=True)
     storage.console_path(view.project_id, view.id).unlink(missing_ok=True)
     _console_written.pop(view.id, None)
