@@ -1,0 +1,53 @@
+"""Fixtures of the security tests: one app per module with users in every role, logged in once each."""
+import pytest
+import redis
+from flask import request_started
+
+from tests.conftest import _fresh_globals
+from tests.support.web import csrf_token_of
+from tests.views.people import add_user, signed_in
+from webapp import create_app
+from webapp.config import TestConfig
+from webapp.extensions import db
+from webapp.services import tokens
+
+# Users of the matrix; the project of each case is owned by `owner` and shared with viewer, changer and deleter.
+SHARED = {"viewer": {}, "changer": {"can_add": True, "can_change": True}, "deleter": {"can_delete": True}}
+LOGGED_IN = ("owner", "viewer", "changer", "deleter", "stranger", "admin")
+
+
+@pytest.fixture(scope="module")
+def secure_app(tmp_path_factory, redis_url):
+    """An app on a fresh database, shared by the tests of one module (each case makes its own objects)."""
+    redis.Redis.from_url(redis_url).flushdb()
+    application = create_app(TestConfig(tmp_path_factory.mktemp("instance"), redis_url=redis_url))
+    request_started.connect(_fresh_globals, application)
+    with application.app_context():
+        db.create_all()
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+class Person:
+    """A role: a test client with its session (None user: anonymous), its CSRF token and API headers."""
+
+    def __init__(self, app, name, user=None):
+        self.app, self.name, self.user = app, name, user
+        self.client = signed_in(app, name) if user else app.test_client()
+        page = "/account" if user else "/login"
+        self.csrf = csrf_token_of(self.client.get(page).get_data(as_text=True))
+        self.api_headers = {"Authorization": f"JWT {tokens.issue_jwt(user)}"} if user else {}
+
+    def again(self):
+        """The same role in a new session (for a request that ends its session, as logging out does)."""
+        return Person(self.app, self.name, self.user)
+
+
+@pytest.fixture(scope="module")
+def people(secure_app):
+    """{role: Person} for every logged-in role and `anonymous`."""
+    users = {name: add_user(name, admin=name == "admin") for name in LOGGED_IN}
+    made = {name: Person(secure_app, name, user) for name, user in users.items()}
+    made["anonymous"] = Person(secure_app, "anonymous")
+    return made
