@@ -1,4 +1,4 @@
-/* Task page: follow the task's state and console while it is active, and confirm before removing it.
+/* Task page: follow the task's state and console while it is active (confirm.js asks before removing it).
    The page is complete without this script: it shows the state and console as they were when loaded. */
 (function () {
   "use strict";
@@ -53,9 +53,6 @@
     if (active || wasActive) setTimeout(poll, POLL_MS);  // one more round after the end, for the last lines
   }
 
-  document.querySelectorAll("form[data-confirm]").forEach((form) => form.addEventListener("submit", (event) => {
-    if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-  }));
   follow.addEventListener("change", () => { if (follow.checked) consoleBox.scrollTop = consoleBox.scrollHeight; });
   consoleBox.scrollTop = consoleBox.scrollHeight;
   if (active) poll();
