@@ -19,9 +19,6 @@ POLL_MAX_WITH_WEBHOOK = 2.0  # with one, the node's call wakes the tick at once;
 @app_job
 def tick(task_id):
     """Advance one task for a few seconds under its lock; queue the next tick while it still has work."""
-    if _job_timeout_too_short():
-        _queue_next_tick(task_id)  # queued again with the pipeline's timeout, long enough for an upload
-        return "requeued"
     lock = pipeline.TaskLock(task_id)
     if not lock.acquire():
         pipeline.wake(task_id)  # the tick that holds the lock steps again at once and sees what changed
@@ -44,12 +41,6 @@ def _queue_next_tick(task_id):
     job = get_current_job()
     own_id = pipeline.tick_job_id(task_id)
     pipeline.enqueue_tick(task_id, job_id=f"{own_id}-next" if job is not None and job.id == own_id else own_id)
-
-
-def _job_timeout_too_short():
-    """Whether this tick was queued with RQ's default timeout (by the API), too short for a long upload."""
-    job = get_current_job()
-    return job is not None and job.timeout is not None and 0 < job.timeout < pipeline.TICK_JOB_TIMEOUT
 
 
 def _step_for_a_while(task_id, lock):

@@ -80,6 +80,8 @@ def run_all(app):
     """Migrate, start Redis (embedded unless REDIS_URL), the node, workers, scheduler and web; wait for Ctrl-C."""
     config = app.config
     env = dict(os.environ, FLASK_APP="app", PYTHONUNBUFFERED="1")
+    # Nodes call the web app back when a task ends, so results are fetched at once (the built-in node is local).
+    env.setdefault("WEBHOOK_BASE_URL", f"http://127.0.0.1:{config['PORT']}")
     procs = Processes()
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:

@@ -14,7 +14,7 @@ from flask import current_app
 from webapp import queue, storage
 from webapp.extensions import db
 from webapp.models import PendingAction, ProcessingNode, Task, TaskStatus
-from webapp.services import assets, uploads
+from webapp.services import assets, pipeline, uploads
 from webapp.services.errors import NotFound, ValidationError
 from webapp.services.projects import _clean_bool, apply_ordering, get_project_for
 
@@ -99,7 +99,7 @@ def _new_task(project, name, options, processing_node, auto_processing_node, **f
 
 def queue_tick(task_id):
     """Queue the task's next pipeline step (once: a tick already waiting is not queued twice). Call after commit."""
-    queue.enqueue(queue.TASK_TICK, task_id, job_id=f"task-{task_id}")
+    pipeline.enqueue_tick(task_id)
 
 
 def _images_dir(task):
