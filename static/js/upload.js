@@ -514,6 +514,7 @@
     } catch (error) {
       window.removeEventListener("beforeunload", warnOnLeave);
       resumeState = loadState();
+      if (resumeState) ui.start.textContent = "Resume the upload";
       setLocked(false);
       showError(error instanceof UploadStopped ? error.message : "The upload stopped: " + error.message);
     }

@@ -198,3 +198,44 @@ def test_options_from_the_node_are_checked_saved_as_a_preset_and_sent(page, live
     assert_images_stored(task, photos + [gcp])
     expect(page.locator("#task-options")).to_contain_text("orthophoto-resolution: 2.5")
     assert json.loads(page.locator("#task-data").text_content())["images_count"] == 3
+
+
+def test_a_file_that_is_not_an_image_is_refused_and_the_rest_goes_on(page, live_server, gate, project, photos,
+                                                                     tmp_path):
+    fake = tmp_path / "notes.jpg"
+    fake.write_bytes(b"these are field notes, not a photo\n" * 100)
+    open_new_task(page, live_server, project)
+    drop_files(page, photos + [fake])
+    page.get_by_role("button", name="Upload and start processing").click()
+
+    refused = page.locator("#file-list .file-item[data-state=failed]")
+    expect(refused).to_contain_text("refused: Not an image: notes.jpg.", timeout=30_000)
+    expect(page.locator("#upload-error")).to_contain_text("notes.jpg was refused")
+    expect(page.locator("#file-list .file-item[data-state=done]")).to_have_count(3)
+    before = len(gate.attempts)
+    page.get_by_role("button", name="Remove notes.jpg").click()
+    page.get_by_role("button", name="Resume the upload").click()
+
+    expect(page.get_by_role("heading", name="Task #")).to_be_visible(timeout=30_000)
+    assert gate.sent(before) == [], "nothing was sent again"
+    task = the_only_task()
+    assert (task.partial, task.images_count) == (False, 3)
+    assert_images_stored(task, photos)
+
+
+def test_an_interrupted_upload_can_be_discarded(page, live_server, gate, project, photos):
+    open_new_task(page, live_server, project)
+    gate.refuse = lambda name, index: name == photos[1].name
+    drop_files(page, photos[:2])
+    page.get_by_role("button", name="Upload and start processing").click()
+    expect(page.locator("#upload-status")).to_contain_text("retrying", timeout=15_000)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.reload()
+
+    expect(page.locator("#resume-banner")).to_contain_text("1 of 2 files")
+    page.get_by_role("button", name="Discard the interrupted upload").click()
+    expect(page.locator("#resume-banner")).to_be_hidden()
+    expect(page.get_by_role("button", name="Upload and start processing")).to_be_enabled()
+    assert page.evaluate("localStorage.length") == 0
+    db.session.expire_all()
+    assert Task.query.count() == 0

@@ -147,11 +147,16 @@ def _task(project_id, task_id, permission="view"):
     return tasks.get_task_for(current_user, project_id, task_id, permission)
 
 
-def _render_new_task(project, form, status=200):
-    """The new-task page with its form, the nodes and the presets."""
-    node_rows = _nodes_for_menu()
-    user_presets = presets.presets_for(current_user)
+def _new_task_form():
+    """The new-task form with its node and preset choices; (form, nodes with online flags, presets)."""
+    node_rows, user_presets = _nodes_for_menu(), presets.presets_for(current_user)
+    form = NewTaskForm()
     form.set_choices(node_rows, user_presets)
+    return form, node_rows, user_presets
+
+
+def _render_new_task(project, form, node_rows, user_presets, status=200):
+    """The new-task page with its form, the nodes (with their options, for the editor) and the presets."""
     page_data = {
         "project": project.id,
         "nodes": [node_json(node) for node, _ in node_rows],
@@ -169,8 +174,7 @@ def _render_new_task(project, form, status=200):
 def new(project_id):
     """A new task: pick photos, a node and options. Scripts upload in resumable chunks; without them, one POST."""
     project = _project_for_tasks(project_id, "change")
-    form = NewTaskForm()
-    _fill_choices(form)
+    form, node_rows, user_presets = _new_task_form()
     if form.validate_on_submit():
         try:
             task = tasks.create_task(project, _uploaded_files(form), name=form.name.data,
@@ -181,12 +185,7 @@ def new(project_id):
         else:
             flash(f"Task “{task.name or f'#{task.id}'}” created: processing starts shortly.", "success")
             return redirect(url_for("tasks.detail", project_id=project.id, task_id=task.id))
-    return _render_new_task(project, form, 400 if request.method == "POST" else 200)
-
-
-def _fill_choices(form):
-    """Give the form its node and preset choices before validation."""
-    form.set_choices(_nodes_for_menu(), presets.presets_for(current_user))
+    return _render_new_task(project, form, node_rows, user_presets, 400 if request.method == "POST" else 200)
 
 
 def _uploaded_files(form):
