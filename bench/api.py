@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from common import Server, add_server_arguments, api_session, checked, cpu_seconds, figure, percentile
 
 PROJECT_SIZES = (1, 200, 2000)
-WARM_UP = 10
+WARM_UP = 5
 # What a seeded task looks like: assets of a completed run, the options a user typically sets.
 ASSETS = ["all.zip", "orthophoto.tif", "orthophoto.png", "orthophoto.mbtiles", "georeferenced_model.laz",
           "dsm.tif", "dtm.tif", "textured_model.zip", "cameras.json", "shots.geojson", "report.pdf"]
@@ -28,7 +28,7 @@ STATUSES = (10, 20, 30, 40, 40, 40, 40, 50)  # mostly completed, as in a project
 def parse_args():
     """Command line."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="30 requests per figure instead of 200")
+    parser.add_argument("--quick", action="store_true", help="20 requests per figure instead of 200: under a minute")
     parser.add_argument("--requests", type=int, help="timed requests per figure (after a warm-up)")
     add_server_arguments(parser)
     return parser.parse_args()
@@ -145,7 +145,7 @@ def main():
     """Run the benchmark."""
     args = parse_args()
     random.seed(1)
-    count = args.requests or (30 if args.quick else 200)
+    count = args.requests or (20 if args.quick else 200)
     with Server(args) as server:
         run(server, count)
 

@@ -66,7 +66,7 @@ def add_server_arguments(parser):
     parser.add_argument("--username", default=USERNAME, help="with --base: the account to use")
     parser.add_argument("--password", default=PASSWORD, help="with --base: its password")
     parser.add_argument("--server-pid", type=int,
-                        help="with --base: the gunicorn master's process id, to sample the workers' memory")
+                        help="with --base: the gunicorn master's process id, for the memory and CPU figures")
     parser.add_argument("--web-workers", type=int, default=WEB_WORKERS,
                         help=f"gunicorn worker processes of the server started (default {WEB_WORKERS}, as make run)")
 
