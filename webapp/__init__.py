@@ -7,6 +7,7 @@ from flask import Flask
 
 from webapp.config import ROOT, Config
 from webapp.extensions import csrf, db, login_manager, migrate
+from webapp.upload_spool import MediaSpooledRequest
 
 
 def _secret_key(instance_dir):
@@ -22,6 +23,7 @@ def create_app(config=None):
     """Build the app: configuration, extensions, blueprints, error handlers and CLI commands."""
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.from_object(config or Config())
+    app.request_class = MediaSpooledRequest  # big uploads land beside the media: stored by a link, not a copy
     instance_dir = Path(app.config["INSTANCE_DIR"])
     instance_dir.mkdir(parents=True, exist_ok=True)
     Path(app.config["MEDIA_ROOT"]).mkdir(parents=True, exist_ok=True)

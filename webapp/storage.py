@@ -15,6 +15,11 @@ def media_root():
     return Path(current_app.config["MEDIA_ROOT"])
 
 
+def spool_dir():
+    """Where big uploads are written while their request is read: on the media's filesystem, so they can be linked."""
+    return media_root() / "uploads" / ".spool"
+
+
 def project_dir(project_id):
     """The folder of one project's files."""
     return media_root() / "project" / str(int(project_id))

@@ -85,12 +85,30 @@ def save_stream(stream, target):
         temporary.unlink(missing_ok=True)
 
 
+def _link_spooled(stream, target):
+    """Give a spooled upload (webapp.upload_spool) its final name by a hard link, which writes no data again;
+    False when it cannot be linked (an in-memory upload, or another filesystem)."""
+    source = getattr(stream, "name", None)
+    if not isinstance(source, str):
+        return False
+    stream.flush()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{uuidlib.uuid4().hex}.part")
+    try:
+        os.link(source, temporary)
+    except OSError:
+        return False
+    os.replace(temporary, target)
+    return True
+
+
 def save_files(checked, folder):
     """Write checked uploads [(name, FileStorage)] into folder; {name: bytes written}."""
     written = {}
     for name, upload in checked:
         upload.stream.seek(0)
-        save_stream(upload.stream, Path(folder) / name)
+        if not _link_spooled(upload.stream, Path(folder) / name):
+            save_stream(upload.stream, Path(folder) / name)
         written[name] = (Path(folder) / name).stat().st_size
     return written
 
