@@ -40,9 +40,10 @@ def create_app(config=None):
     from webapp.api import bp as api_bp
     from webapp.cli import register_commands
     from webapp.errors import register_error_handlers
-    from webapp.security import register_security_headers
+    from webapp.security import register_security_headers, register_url_converters
     from webapp.views import register_views
 
+    register_url_converters(app)
     register_views(app)
     app.register_blueprint(api_bp)
     register_error_handlers(app)

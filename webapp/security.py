@@ -1,4 +1,9 @@
-"""Security headers on every response: no MIME sniffing, no framing, a same-origin referrer, a strict CSP."""
+"""Security headers on every response: no MIME sniffing, no framing, a same-origin referrer, a strict CSP.
+Also the bounded <int:> URL converter, so that no number from a URL overflows the database."""
+from werkzeug.routing import IntegerConverter
+
+# The largest id a database column holds (64-bit signed): SQLite raises OverflowError (a 500) beyond it.
+MAX_DATABASE_INT = 2 ** 63 - 1
 
 # What pages may load. Everything comes from this origin: our scripts and styles under /static, the front-end
 # libraries under /vendor, tiles and thumbnails under /api. Scripts: files only, no inline code and no eval, so an
@@ -36,3 +41,15 @@ def add_security_headers(response):
 def register_security_headers(app):
     """Install the after_request hook that adds the security headers."""
     app.after_request(add_security_headers)
+
+
+class BoundedIntConverter(IntegerConverter):
+    """<int:...> up to MAX_DATABASE_INT: a bigger number in a URL matches no route (404) instead of a 500."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_DATABASE_INT, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def register_url_converters(app):
+    """Use the bounded int converter for every <int:> of every route (call before registering blueprints)."""
+    app.url_map.converters["int"] = BoundedIntConverter
