@@ -635,7 +635,8 @@ def webhook_url(task_id):
 
 def webhook_received(task_id, token):
     """A node said the task ended: wake its tick at once. False when the token is not the task's."""
-    if not hmac.compare_digest(str(token), webhook_token(task_id)):
+    # Compared as bytes: compare_digest raises TypeError on a str with non-ASCII characters (a 500 for any caller).
+    if not hmac.compare_digest(str(token).encode(), webhook_token(task_id).encode()):
         return False
     wake(task_id)
     enqueue_tick(task_id)
