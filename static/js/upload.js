@@ -552,6 +552,8 @@
       "are skipped.";
     ui.banner.classList.remove("d-none");
     ui.start.textContent = "Resume the upload";
+    ui.name.value = task.name;  // the task already has its settings: show them, locked
+    ui.node.value = task.auto_processing_node || task.processing_node === null ? "auto" : String(task.processing_node);
     lockSettings(true);
     markAlreadySent();
     renderFiles();
