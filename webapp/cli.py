@@ -49,12 +49,40 @@ def add_node_command(hostname, port, token, label):
     click.echo(f"Processing node {node.id} {node.display_label()} added ({state}).")
 
 
+REDIS_RETRY_SECONDS = 2.0  # wait before starting a new worker after Redis went away
+
+
+class _Worker(SimpleWorker):
+    """RQ's SimpleWorker, noting whether it stops because it was asked to (SIGTERM, Ctrl-C)."""
+
+    asked_to_stop = False
+
+    def request_stop(self, signum, frame):
+        """Remember the request, then stop as RQ does (warm shutdown)."""
+        self.asked_to_stop = True
+        super().request_stop(signum, frame)
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker_command(burst):
-    """Run an RQ worker on Aerie's queue (jobs run in this process, in the app's context)."""
-    worker = SimpleWorker([queue.job_queue()], connection=queue.redis_connection())
-    worker.work(burst=burst, logging_level="INFO")
+    """Run an RQ worker on Aerie's queue (jobs run in this process, in the app's context).
+
+    RQ's worker quits when Redis goes away under a running job (a restart, a failover): it cannot record the job's
+    end. A Redis outage must not end the process (run-all would stop everything), so a new worker starts once Redis
+    can be reached again; the reconciler finds the interrupted work in the database (tests/faults shows it).
+    """
+    while True:
+        worker = _Worker([queue.job_queue()], connection=queue.redis_connection())
+        try:
+            worker.work(burst=burst, logging_level="INFO")
+        except redis.RedisError as error:  # raised by RQ's own clean-up, with Redis still away
+            log.warning("worker lost Redis: %s", error)
+        if burst or worker.asked_to_stop:
+            return
+        log.warning("worker stopped without being asked to (Redis unreachable?); starting a new one in %g s",
+                    REDIS_RETRY_SECONDS)
+        time.sleep(REDIS_RETRY_SECONDS)
 
 
 @click.command("scheduler")
