@@ -124,7 +124,8 @@ def test_after_a_reload_the_upload_resumes_without_sending_finished_files_again(
     page.wait_for_function("""([key, first, second]) => {
         const state = JSON.parse(localStorage.getItem(key) || "null");
         const entries = state ? Object.values(state.files) : [];
-        return entries.some((e) => e.name === first && e.done) && entries.some((e) => e.name === second && e.sent === 2);
+        return entries.some((e) => e.name === first && e.done) &&
+            entries.some((e) => e.name === second && e.sent === 2);
     }""", arg=[f"aerie-upload-project-{project.id}", first.name, second.name], timeout=30_000)
     page.on("dialog", lambda dialog: dialog.accept())  # "leave the page while uploading?"
     page.reload()
