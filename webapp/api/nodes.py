@@ -5,7 +5,7 @@ from webapp.api import route
 from webapp.api.auth import admin_required, caller, login_required
 from webapp.api.helpers import json_response, no_content, request_data
 from webapp.api.serializers import node_json
-from webapp.services import node_admin, nodes
+from webapp.services import nodes
 
 
 def _node_json(node):
@@ -18,7 +18,7 @@ def _node_json(node):
 def list_nodes():
     """The nodes the caller may use; ?has_available_options=true, ?ordering=."""
     only_with_options = request.args.get("has_available_options", "").lower() in ("true", "1")
-    items = node_admin.list_nodes(only_with_options, request.args.get("ordering"))
+    items = nodes.list_nodes(only_with_options, request.args.get("ordering"))
     return json_response([_node_json(node) for node in items])
 
 
@@ -26,7 +26,7 @@ def list_nodes():
 @login_required
 def common_options():
     """The options that every online node offers."""
-    return json_response(node_admin.common_options())
+    return json_response(nodes.common_options())
 
 
 @route("/processingnodes/<int:node_id>/", methods=["GET"])
@@ -41,7 +41,7 @@ def get_node(node_id):
 def create_node():
     """Register a node; answers 201 once its info was asked for, so `online` is known."""
     data = request_data()
-    node = node_admin.create_node(data.get("hostname"), data.get("port"), data.get("token") or "",
+    node = nodes.create_node(data.get("hostname"), data.get("port"), data.get("token") or "",
                                   data.get("label") or "")
     return json_response(_node_json(node), 201)
 
@@ -50,7 +50,7 @@ def create_node():
 @admin_required
 def update_node(node_id):
     """Change a node's address, token or label."""
-    node = node_admin.update_node(nodes.get_node(node_id), request_data())
+    node = nodes.update_node(nodes.get_node(node_id), request_data())
     return json_response(_node_json(node))
 
 
@@ -58,5 +58,5 @@ def update_node(node_id):
 @admin_required
 def delete_node(node_id):
     """Delete a node."""
-    node_admin.delete_node(nodes.get_node(node_id))
+    nodes.delete_node(nodes.get_node(node_id))
     return no_content()

@@ -14,6 +14,6 @@ class NodeForm(FlaskForm):
     label = StringField("Label (optional)", validators=[Length(max=255)])
 
     def data_for_service(self):
-        """The fields as services.node_admin takes them."""
+        """The fields as services.nodes takes them."""
         return {"hostname": self.hostname.data, "port": self.port.data, "token": self.token.data or "",
                 "label": self.label.data or ""}

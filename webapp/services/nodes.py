@@ -1,23 +1,30 @@
 """Processing nodes: registration, refreshing their info, and choosing one for a task."""
 import logging
+import re
 
 from flask import current_app
 
 from webapp import queue
 from webapp.extensions import db
-from webapp.models import ProcessingNode
+from webapp.models import ProcessingNode, Task
 from webapp.models.base import utcnow
 from webapp.nodeclient import NodeClient, NodeError
 from webapp.services.errors import NotFound, ValidationError
+from webapp.services.projects import apply_ordering
 
 log = logging.getLogger(__name__)
+
+HOSTNAME = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.:-]+)$")  # a name, an IPv4 or a [bracketed] IPv6 address
+NODE_ORDERING = {name: getattr(ProcessingNode, name) for name in (
+    "id", "hostname", "port", "label", "api_version", "engine", "engine_version", "queue_count", "max_images",
+    "last_refreshed", "created_at")}
 
 
 def _clean_address(hostname, port):
     """A hostname and port checked for use, or ValidationError."""
     errors = {}
-    hostname = (hostname or "").strip()
-    if not hostname or "/" in hostname or " " in hostname:
+    hostname = hostname.strip() if isinstance(hostname, str) else ""
+    if not HOSTNAME.match(hostname):
         errors["hostname"] = ["Enter a host name or address, such as 127.0.0.1 or node.example.org."]
     try:
         port = int(port)
@@ -99,3 +106,60 @@ def choose_node(images_count):
     chosen = min(candidates, key=lambda node: node.queue_count)
     chosen.queue_count += 1
     return chosen
+
+
+# Administration: listing, changing and deleting nodes, and the options users may pick from.
+
+def list_nodes(has_available_options=False, ordering=None):
+    """Every node (any logged-in user may use any node), optionally only those that reported their options."""
+    query = ProcessingNode.query
+    nodes_list = apply_ordering(query, ordering, NODE_ORDERING, "id").all()
+    if has_available_options:
+        nodes_list = [node for node in nodes_list if node.available_options]
+    return nodes_list
+
+
+def create_node(hostname, port, token="", label=""):
+    """Register a new node and refresh its info once; ValidationError if one is already at that address."""
+    hostname, port = _clean_address(hostname, port)
+    if ProcessingNode.query.filter_by(hostname=hostname, port=port).first() is not None:
+        raise ValidationError(field_errors={"hostname": [f"A processing node at {hostname}:{port} already exists."]})
+    return add_node(hostname, port, token=str(token or ""), label=str(label or ""))
+
+
+def update_node(node, data):
+    """Change a node's hostname, port, token or label from data, then refresh its info."""
+    hostname, port = _clean_address(data.get("hostname", node.hostname), data.get("port", node.port))
+    duplicate = ProcessingNode.query.filter(ProcessingNode.hostname == hostname, ProcessingNode.port == port,
+                                            ProcessingNode.id != node.id).first()
+    if duplicate is not None:
+        raise ValidationError(field_errors={"hostname": [f"A processing node at {hostname}:{port} already exists."]})
+    moved = (hostname, port) != (node.hostname, node.port)
+    node.hostname, node.port = hostname, port
+    if "token" in data:
+        node.token = str(data["token"] or "")
+    if "label" in data:
+        node.label = str(data["label"] or "").strip()
+    if moved:
+        node.last_refreshed = None  # what was known was about another server
+    db.session.commit()
+    refresh_node(node.id)
+    return db.session.get(ProcessingNode, node.id)
+
+
+def delete_node(node):
+    """Delete a node; its tasks lose their node (and are reassigned by the pipeline when they are automatic)."""
+    Task.query.filter(Task.processing_node_id == node.id).update({Task.processing_node_id: None})
+    db.session.delete(node)
+    db.session.commit()
+
+
+def common_options():
+    """The options every online node offers (by name), as the first online node describes them."""
+    online = [node for node in ProcessingNode.query.order_by(ProcessingNode.id).all() if is_online(node)]
+    if not online:
+        return []
+    shared = set.intersection(*({o.get("name") for o in (node.available_options or [])} for node in online))
+    return [option for option in online[0].available_options or [] if option.get("name") in shared]
+
+

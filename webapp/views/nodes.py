@@ -4,7 +4,7 @@ from flask_login import login_required
 
 from webapp.forms.helpers import add_service_errors
 from webapp.forms.nodes import NodeForm
-from webapp.services import node_admin, nodes
+from webapp.services import nodes
 from webapp.services.errors import ValidationError
 from webapp.views.admin import admin_required
 
@@ -23,7 +23,7 @@ def _state_message(node):
 @login_required
 def index():
     """Every processing node with its state, queue, engine and version."""
-    return render_template("nodes/index.html", nodes=node_admin.list_nodes(ordering="id"), is_online=nodes.is_online)
+    return render_template("nodes/index.html", nodes=nodes.list_nodes(ordering="id"), is_online=nodes.is_online)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -33,7 +33,7 @@ def new():
     form = NodeForm()
     if form.validate_on_submit():
         try:
-            node = node_admin.create_node(**form.data_for_service())
+            node = nodes.create_node(**form.data_for_service())
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -58,7 +58,7 @@ def edit(node_id):
     form = NodeForm(obj=node)
     if form.validate_on_submit():
         try:
-            node = node_admin.update_node(node, form.data_for_service())
+            node = nodes.update_node(node, form.data_for_service())
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -83,6 +83,6 @@ def remove(node_id):
     """Remove a node; its tasks lose it and automatic ones go to another node."""
     node = nodes.get_node(node_id)
     label = node.display_label()
-    node_admin.delete_node(node)
+    nodes.delete_node(node)
     flash(f"Processing node {label} removed.", "success")
     return redirect(url_for("nodes.index"))
