@@ -1,5 +1,7 @@
 """Where projects, tasks, images and assets live on disk (MEDIA_ROOT/project/<id>/task/<id>/), with safe joins."""
+import os
 import shutil
+import uuid
 from pathlib import Path
 
 from flask import current_app
@@ -63,6 +65,24 @@ def safe_filename(name):
     if not cleaned:
         raise UnsafePath(name)
     return cleaned
+
+
+def temporary_sibling(path):
+    """A unique hidden name beside path, to write to before renaming into place (readers never see half a file)."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+
+
+def write_atomically(path, content):
+    """Write bytes to path through a temporary sibling and a rename, safe with readers in other processes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = temporary_sibling(path)
+    try:
+        temporary.write_bytes(content)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def remove_tree(path):

@@ -1,13 +1,12 @@
 """Thumbnails of a task's orthophoto: a small PNG rendered from the raster's overviews, cached on disk."""
 import hashlib
-import os
-import uuid
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy
 from rio_tiler.io import Reader
 
+from webapp import storage
 from webapp.services.tiles import LAYER_FILES, TileNotFound
 
 DEFAULT_SIZE = 256  # pixels on the longer side
@@ -45,7 +44,7 @@ def thumbnail(cache_dir, assets_dir, size=DEFAULT_SIZE):
         pass
     content = render_thumbnail(source, size)
     _drop_other_versions(cached.parent, version)
-    _write_atomically(cached, content)
+    storage.write_atomically(cached, content)
     return Thumbnail(content, etag, False)
 
 
@@ -72,15 +71,3 @@ def _drop_other_versions(folder, version):
         for old in folder.glob("thumbnail-*.png"):
             if not old.name.startswith(f"thumbnail-{version}-"):
                 old.unlink(missing_ok=True)
-
-
-def _write_atomically(path, content):
-    """Write through a unique temp file and a rename, so a reader in another process never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        temp.write_bytes(content)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise

@@ -8,7 +8,6 @@ import operator
 import os
 import shutil
 import threading
-import uuid
 from collections import OrderedDict
 from pathlib import Path
 from typing import NamedTuple
@@ -21,6 +20,8 @@ from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
 from rio_tiler.models import ImageData
 from scipy import ndimage
+
+from webapp import storage
 
 # The tile layers and their files inside a task's assets folder (docs/API.md, "Assets").
 LAYER_FILES = {
@@ -157,7 +158,7 @@ def cached_tile(cache_dir, assets_dir, layer, z, x, y, scale=1, fmt="png", color
     content, media_type = render_tile(assets_dir, layer, z, x, y, scale, fmt, color_map, hillshade)
     if not version_dir.is_dir():
         _drop_other_versions(version_dir)
-    _write_atomically(tile_file, content)
+    storage.write_atomically(tile_file, content)
     return CachedTile(content, media_type, etag, False)
 
 
@@ -341,16 +342,6 @@ def _dtype_range(reader):
 
 # --- cache files ----------------------------------------------------------------------------------------
 
-def _write_atomically(path, content):
-    """Write a file through a unique temp file and a rename, so readers never see half a tile."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        temp.write_bytes(content)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 def _drop_other_versions(version_dir):

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import uuid as uuidlib
 from pathlib import Path
 
 from PIL import Image
@@ -76,7 +75,7 @@ def save_stream(stream, target):
     """Copy a file-like object to target in blocks, through a temporary name renamed into place."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{uuidlib.uuid4().hex}.part")
+    temporary = storage.temporary_sibling(target)
     try:
         with open(temporary, "wb") as out:
             shutil.copyfileobj(stream, out, BLOCK)
@@ -93,7 +92,7 @@ def _link_spooled(stream, target):
         return False
     stream.flush()
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{uuidlib.uuid4().hex}.part")
+    temporary = storage.temporary_sibling(target)
     try:
         os.link(source, temporary)
     except OSError:
