@@ -49,3 +49,21 @@ def test_users_see_only_their_projects_and_those_shared_with_them(client, admin,
     db.session.add(ProjectShare(project_id=carols.id, user_id=bob.id, can_view=True))
     db.session.commit()
     assert "Carol&#39;s quarry" in client.get("/").get_data(as_text=True)
+
+
+def test_settings_and_new_task_links_only_for_users_who_may_change_the_project(client, admin, make_user, login):
+    from webapp.extensions import db
+    from webapp.models import ProjectShare
+    bob, carol = make_user("bob"), make_user("carol")
+    shared = projects.create_project(carol, "Carol's quarry")
+    db.session.add(ProjectShare(project_id=shared.id, user_id=bob.id, can_view=True))
+    db.session.commit()
+    login("bob", "bob-password")
+    page = client.get("/").get_data(as_text=True)
+    assert "Carol&#39;s quarry" in page
+    assert f"/projects/{shared.id}/settings" not in page and f"/projects/{shared.id}/tasks/new" not in page
+    share = ProjectShare.query.one()
+    share.can_change = True
+    db.session.commit()
+    page = client.get("/").get_data(as_text=True)
+    assert f"/projects/{shared.id}/settings" in page and f"/projects/{shared.id}/tasks/new" in page
