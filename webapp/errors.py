@@ -1,7 +1,8 @@
 """Error handlers: pages render templates/errors, /api answers the JSON shapes of docs/API.md."""
 import logging
+from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -42,12 +43,25 @@ def handle_forbidden(error):
     return _page(403, "Forbidden", error.message)
 
 
+def _page_of_the_form():
+    """Where the refused form was shown: the referring page of this site, else this address when it serves GET."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/"):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    adapter = current_app.url_map.bind(request.host)
+    try:
+        adapter.match(request.path, method="GET")
+        return request.path
+    except HTTPException:
+        return url_for("dashboard.index")
+
+
 def handle_csrf_error(error):
     """A missing or stale CSRF token: ask the user to send the form again, never a bare error page."""
     if _is_api_request():
         return api_error_response(403, error)
     flash("Your form had expired. Please check it and send it again.", "warning")
-    return redirect(request.full_path if request.method == "GET" else request.path)
+    return redirect(_page_of_the_form())
 
 
 def handle_unexpected_error(error):

@@ -113,3 +113,13 @@ def test_login_form_is_rate_limited_per_account(client, admin, app):
     assert response.status_code == 429
     assert "Too many failed login attempts" in response.get_data(as_text=True)
     assert client.get("/").status_code == 302  # still not logged in
+
+
+def test_stale_csrf_on_a_post_only_route_goes_back_to_the_form_page(client, admin, login):
+    login("admin", "admin-password")
+    response = client.post("/projects/new", data={"name": "x"}, headers={"Referer": "http://localhost/?page=1"})
+    assert response.status_code == 302 and response.headers["Location"] == "/?page=1"
+    response = client.post("/projects/new", data={"name": "x"})  # no referrer: the dashboard, not a 405
+    assert response.headers["Location"] == "/"
+    response = client.post("/logout", data={}, headers={"Referer": "https://evil.example/page"})
+    assert response.headers["Location"] == "/"
