@@ -10,12 +10,16 @@ import pycolmap
 
 from localnode.engine.console import EngineError, say, warn
 from localnode.engine.geo import LocalFrame
+from localnode.engine.model import SMALL_SET_IMAGES
 from localnode.engine.workspace import atomic_path, read_json, write_json
 
 STAGE = "opensfm"
 ALIGN_MAX_ERROR_M = 5.0      # RANSAC inlier threshold for camera-to-GPS alignment (typical GPS accuracy)
 MATCH_MAX_DISTANCE_M = 1e6   # neighbours are chosen by count; distance does not limit them
 MIN_PAIR_INLIERS = 15        # a pair with fewer geometrically verified matches does not count as matched
+SMALL_SET_MIN_POSE_INLIERS = 12
+THIN_TRACK_RATIO = 0.2       # cameras spread across the track less than this part of along it: one line
+SMALL_IMAGE_PX = 1024        # up to this long side, SIFT starts on the doubled image (first_octave -1)
 
 
 def run(ws, options, report):
@@ -35,14 +39,22 @@ def run(ws, options, report):
     _write_gps_priors(database, images)
 
     started = time.monotonic()
-    pairs = _match(database, options, threads)
+    small_set = len(images) <= SMALL_SET_IMAGES
+    image_px = max(max(i["width"], i["height"]) for i in images)
+    pairs = _match(database, options, threads, image_px, guided=False)
     say(STAGE, f"Matched {pairs} image pairs (trying each image with its {options['matcher-neighbors']} "
                f"nearest by GPS) in {time.monotonic() - started:.1f} s")
     report(0.7)
 
     started = time.monotonic()
-    rec = _map(database, ws.images, images, threads)
-    say(STAGE, f"Global mapping done in {time.monotonic() - started:.1f} s")
+    rec = _map(database, ws.images, images, threads, small_set)
+    if small_set and _registered_count(rec) < len(images):
+        # Guided matching finds 2-3x the matches, but its extra matches are less precise: only when needed.
+        pairs = _match(database, options, threads, image_px, guided=True)
+        say(STAGE, f"Not every image registered: matched again with guided matching ({pairs} pairs)")
+        rec = max([rec, _map(database, ws.images, images, threads, small_set)], key=_registered_count)
+    _check_registered(rec, images)
+    say(STAGE, f"Mapping done in {time.monotonic() - started:.1f} s")
     report(0.9)
 
     figures = _align(rec, images)
@@ -60,7 +72,10 @@ def _extract(database, image_dir, images, options, threads, report):
     extraction = pycolmap.FeatureExtractionOptions()
     extraction.num_threads = threads
     extraction.sift.max_num_features = options["min-num-features"]
-    extraction.sift.first_octave = 0  # -1 doubles the image: 3x slower, 3x the memory, no gain here
+    # -1 doubles the image first: 3x slower with 3x the memory at 2000 px for no gain, but small images
+    # (640 px) then yield 3x the features and 3x the verified matches, which few-image sets need.
+    small = max(max(i["width"], i["height"]) for i in images) <= SMALL_IMAGE_PX
+    extraction.sift.first_octave = -1 if small else 0
     groups = {}
     for image in images:
         key = (image.get("make"), image.get("model"), image["width"], image["height"], round(image["focal_px"], 1))
@@ -97,37 +112,62 @@ def _write_gps_priors(database, images):
             db.write_pose_prior(prior)
 
 
-def _match(database, options, threads):
+def _match(database, options, threads, image_px, guided):
     """Match each image with its nearest neighbours by GPS; return the number of verified pairs."""
     matching = pycolmap.FeatureMatchingOptions()
     matching.num_threads = threads
+    # Guided matching searches again along the epipolar lines once the geometry is known.
+    matching.guided_matching = guided
     pairing = pycolmap.SpatialPairingOptions()
     pairing.max_num_neighbors = options["matcher-neighbors"]
     pairing.max_distance = MATCH_MAX_DISTANCE_M
     pairing.ignore_z = True
     pairing.num_threads = threads
-    pycolmap.match_spatial(database, matching, pairing, device=pycolmap.Device.cpu)
+    verification = pycolmap.TwoViewGeometryOptions()
+    # Consecutive nadir photos over flat ground move by a pure translation, with the common part along one
+    # border: exactly what COLMAP's watermark test looks for. Survey photos carry no watermarks.
+    verification.detect_watermark = False
+    if guided:
+        # Guided matches along the epipolar lines of a loose geometry land at wrong depths, and a point seen
+        # by two images has no third to expose them: verify tightly (COLMAP's 4 px suits 2000 px images).
+        verification.ransac.max_error = max(1.5, 4.0 * image_px / 2048)
+        with pycolmap.Database.open(database) as db:
+            db.clear_matches()
+            db.clear_two_view_geometries()
+    pycolmap.match_spatial(database, matching, pairing, verification, device=pycolmap.Device.cpu)
     with pycolmap.Database.open(database) as db:
         _, geometries = db.read_two_view_geometries()
     return sum(len(g.inlier_matches) >= MIN_PAIR_INLIERS for g in geometries)
 
 
-def _map(database, image_dir, images, threads):
-    """Global SfM with the focal lengths held fixed; the largest model, or an error naming unmatched images."""
-    options = pycolmap.GlobalPipelineOptions()
-    options.num_threads = threads
-    options.mapper.num_threads = threads
-    # Nadir photos cannot tell focal length from flying height: keep the focal from metadata, refine
-    # only the radial distortion.
-    options.mapper.bundle_adjustment.refine_focal_length = False
-    options.mapper.bundle_adjustment.refine_principal_point = False
-    options.mapper.bundle_adjustment.refine_extra_params = True
-    options.mapper.global_positioning.use_gpu = False
-    options.mapper.bundle_adjustment.ceres.use_gpu = False
-    with _temporary_dir(database.parent / "global") as out:
-        models = pycolmap.global_mapping(database, image_dir, out, options)
-    models = [m for m in (models or {}).values() if m.num_reg_images() > 0]
-    rec = max(models, key=lambda m: m.num_reg_images()) if models else None
+def _map(database, image_dir, images, threads, small_set):
+    """SfM with the focal lengths held fixed; the model with the most images, or None.
+
+    Global mapping is the fast one, but it trusts each pair's relative rotation: with few images one bad
+    pair (a narrow overlap over flat ground) spoils rotation averaging and nothing registers. Incremental
+    mapping checks each new image against the points already built, and with few images it is quick.
+    """
+    with _temporary_dir(database.parent / "mapping") as out:
+        models = []
+        if small_set:
+            (out / "incremental").mkdir()
+            models = list((pycolmap.incremental_mapping(database, image_dir, out / "incremental",
+                                                        _incremental_options(threads)) or {}).values())
+        if not models or max(m.num_reg_images() for m in models) < len(images):
+            (out / "global").mkdir()
+            models += list((pycolmap.global_mapping(database, image_dir, out / "global",
+                                                    _global_options(threads)) or {}).values())
+    models = [m for m in models if m.num_reg_images() > 0]
+    return max(models, key=lambda m: (m.num_reg_images(), m.num_points3D())) if models else None
+
+
+def _registered_count(rec):
+    """Images registered in a model (0 for no model)."""
+    return rec.num_reg_images() if rec is not None else 0
+
+
+def _check_registered(rec, images):
+    """Fail when too few images registered; warn about those left out."""
     registered = {rec.image(i).name for i in rec.reg_image_ids()} if rec else set()
     missing = [i["name"] for i in images if i["name"] not in registered]
     if len(registered) < 2 or len(registered) < len(images) / 2:
@@ -137,7 +177,40 @@ def _map(database, image_dir, images, threads):
     if missing:
         warn(STAGE, f"{len(missing)} of {len(images)} images could not be matched to the others and are left "
                     f"out: {_names(missing)}")
-    return rec
+
+
+def _global_options(threads):
+    """Global mapping; focal held fixed (nadir photos cannot tell it from the flying height), distortion refined."""
+    options = pycolmap.GlobalPipelineOptions()
+    options.num_threads = threads
+    options.mapper.num_threads = threads
+    options.mapper.bundle_adjustment.refine_focal_length = False
+    options.mapper.bundle_adjustment.refine_principal_point = False
+    options.mapper.bundle_adjustment.refine_extra_params = True
+    options.mapper.global_positioning.use_gpu = False
+    options.mapper.bundle_adjustment.ceres.use_gpu = False
+    return options
+
+
+def _incremental_options(threads):
+    """Incremental mapping for a few images: focal held fixed, and points seen by two images kept.
+
+    In a few-image set most points are seen by only two images; good_points() keeps those whose rays
+    cross at a clear angle.
+    """
+    options = pycolmap.IncrementalPipelineOptions()
+    options.num_threads = threads
+    options.min_model_size = 2
+    options.ba_refine_focal_length = False
+    options.ba_refine_principal_point = False
+    options.ba_refine_extra_params = True
+    options.ba_use_gpu = False
+    options.mapper.abs_pose_refine_focal_length = False
+    # An image is placed from its matches to points already built; with few images, few points are seen
+    # by three of them, so accept a pose from fewer inliers (COLMAP's default asks 30).
+    options.mapper.abs_pose_min_num_inliers = SMALL_SET_MIN_POSE_INLIERS
+    options.triangulation.ignore_two_view_tracks = False
+    return options
 
 
 def _align(rec, images):
@@ -154,7 +227,7 @@ def _align(rec, images):
     if sim is None:
         sim = _similarity_least_squares(centers, gps)
     rec.transform(sim)
-    _level_straight_track(rec)
+    _level_straight_track(rec, [by_name[n] for n in names])
     centers = np.array([rec.image(i).projection_center() for i in rec.reg_image_ids()])
     residuals = centers - gps
     rms = np.sqrt(np.mean(residuals ** 2, axis=0))
@@ -176,24 +249,52 @@ def _similarity_least_squares(src, dst):
     return pycolmap.Sim3d(scale, pycolmap.Rotation3d(rotation), translation)
 
 
-def _level_straight_track(rec):
-    """When the cameras lie on one line, the GPS cannot fix the roll about it: turn the cameras to look down."""
+def _level_straight_track(rec, images):
+    """Fix the roll about the track axis, which GPS positions along a (nearly) straight line cannot fix.
+
+    The physical constraints do: the cameras look down as far as the gimbal pitch says (nadir when
+    unknown), and they are above the ground they photograph.
+    """
     ids = list(rec.reg_image_ids())
     centers = np.array([rec.image(i).projection_center() for i in ids])
-    spread = np.linalg.svd(centers - centers.mean(axis=0), compute_uv=False)
-    if len(ids) >= 3 and spread[1] > 0.05 * spread[0]:
-        return  # a real 2D track: the alignment is well determined
-    axis = centers[-1] - centers[0]
-    axis /= np.linalg.norm(axis)
-    view = np.mean([rec.image(i).viewing_direction() for i in ids], axis=0)
-    down = np.array([0.0, 0.0, -1.0])
-    # Angle about the axis that takes the viewing direction's part across the axis onto "down"'s part.
-    v_perp, d_perp = view - axis * (view @ axis), down - axis * (down @ axis)
-    if np.linalg.norm(v_perp) < 1e-6 or np.linalg.norm(d_perp) < 1e-6:
-        return
-    angle = np.arctan2(axis @ np.cross(v_perp, d_perp), v_perp @ d_perp)
-    rotation = pycolmap.Rotation3d(axis * angle)  # axis-angle vector
     center = centers.mean(axis=0)
+    _, spread, axes = np.linalg.svd(centers - center)
+    if len(ids) >= 3 and spread[1] > THIN_TRACK_RATIO * spread[0]:
+        return  # a real 2D track: the alignment is well determined
+    axis = axes[0]
+    view = np.mean([rec.image(i).viewing_direction() for i in ids], axis=0)
+    pitches = [i["gimbal_pitch"] for i in images if "gimbal_pitch" in i]
+    target_z = np.sin(np.radians(np.median(pitches))) if pitches else -1.0  # pitch -90: straight down
+    _rotate_about(rec, axis, center, _roll_to_view_height(view, axis, target_z))
+    points_z = [p.xyz[2] for p in rec.points3D.values()]
+    if points_z and np.median(points_z) > center[2]:
+        # Only possible when the view's tilt fixed nothing (looking along the track): turn it right side up.
+        _rotate_about(rec, axis, center, np.pi)
+
+
+def _roll_to_view_height(view, axis, target_z):
+    """The angle about `axis` that brings the vertical part of `view` to target_z, the smallest such turn."""
+    along = axis * (view @ axis)
+    across = view - along
+    radius = np.linalg.norm(across)
+    if radius < 1e-6:
+        return 0.0
+    e1 = across / radius
+    e2 = np.cross(axis, e1)
+    # z(angle) = along_z + radius * (e1_z cos(angle) + e2_z sin(angle)) = along_z + radius * amp * cos(angle - phase)
+    amp, phase = np.hypot(e1[2], e2[2]), np.arctan2(e2[2], e1[2])
+    if amp < 1e-6:
+        return 0.0  # the axis is vertical: turning about it does not tilt the view
+    cosine = np.clip((target_z - along[2]) / (radius * amp), -1.0, 1.0)
+    turns = [phase + np.arccos(cosine), phase - np.arccos(cosine)]
+    return min((np.angle(np.exp(1j * t)) for t in turns), key=abs)
+
+
+def _rotate_about(rec, axis, center, angle):
+    """Rotate the model by `angle` about the line through `center` along `axis`."""
+    if abs(angle) < 1e-9:
+        return
+    rotation = pycolmap.Rotation3d(axis * angle)  # axis-angle vector
     rec.transform(pycolmap.Sim3d(1.0, rotation, center - rotation.matrix() @ center))
 
 
