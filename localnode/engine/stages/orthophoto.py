@@ -27,6 +27,7 @@ FEATHER = 0.03            # seam blend width, in units of the focal length (abou
 MAX_VIEW_TANGENT = 1.2    # ignore image parts looking more than ~50 degrees off nadir
 MAX_CELLS = 400_000_000   # coarsen the resolution beyond this many output cells
 GAIN_LIMITS = (0.6, 1.6)
+TYPICAL_FLYING_HEIGHT_M = 50.0  # ground plane below the cameras when nothing better is known
 GAIN_PRIOR_WEIGHT = 4.0   # pull of each photo's exposure prior, against one typical overlap
 
 
@@ -35,8 +36,7 @@ def run(ws, options, report):
     frame = load_frame(ws)
     rec = load_model(ws)
     views = [View(rec.image(i)) for i in sorted(rec.reg_image_ids())]
-    xyz, _ = good_points(rec)
-    ground_z = float(np.median(xyz[:, 2])) if len(xyz) else float(np.median([v.center[2] for v in views]) - 50)
+    ground_z = _ground_height(ws, views, good_points(rec)[0])
     elevation = _elevation_model(ws, options, ground_z)
     resolution = _resolution(views, ground_z, options)
     west, north, cols, rows, resolution = _extent(views, ground_z, resolution)
@@ -153,6 +153,23 @@ class CoarseGrid:
         cols = (np.arange(c0, c1, dtype=np.float32) / COARSE_STEP)
         rows = (np.arange(r0, r1, dtype=np.float32) / COARSE_STEP)
         return np.broadcast_to(cols, (r1 - r0, c1 - c0)), np.broadcast_to(rows[:, None], (r1 - r0, c1 - c0))
+
+
+def _ground_height(ws, views, xyz):
+    """The height of the flat ground plane: the median of the points below the cameras.
+
+    A plane at or above the cameras projects nothing (an empty orthophoto), so without points below them
+    fall back on DJI's relative altitude, or on a typical flying height.
+    """
+    camera_z = float(np.median([v.center[2] for v in views]))
+    below = xyz[xyz[:, 2] < camera_z - 1.0, 2] if len(xyz) else xyz
+    if len(below) >= 10:
+        return float(np.median(below))
+    by_name = {i["name"]: i for i in read_json(ws.dataset_json)["images"]}
+    relative = [by_name[v.name]["relative_alt"] for v in views if by_name.get(v.name, {}).get("relative_alt")]
+    height = float(np.median(relative)) if relative and np.median(relative) > 1 else TYPICAL_FLYING_HEIGHT_M
+    warn(STAGE, f"Few points below the cameras: projecting onto a plane {height:.0f} m below them")
+    return camera_z - height
 
 
 def _elevation_model(ws, options, ground_z):
