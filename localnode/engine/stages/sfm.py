@@ -72,10 +72,10 @@ def _extract(database, image_dir, images, options, threads, report):
     extraction = pycolmap.FeatureExtractionOptions()
     extraction.num_threads = threads
     extraction.sift.max_num_features = options["min-num-features"]
-    # -1 doubles the image first: 3x slower with 3x the memory at 2000 px for no gain, but small images
-    # (640 px) then yield 3x the features and 3x the verified matches, which few-image sets need.
+    # -1 doubles the image first: 3x slower with 3x the memory for no gain on a whole survey, but few small
+    # images (640 px) then yield 3x the features and 3x the verified matches, which they need.
     small = max(max(i["width"], i["height"]) for i in images) <= SMALL_IMAGE_PX
-    extraction.sift.first_octave = -1 if small else 0
+    extraction.sift.first_octave = -1 if small and len(images) <= SMALL_SET_IMAGES else 0
     groups = {}
     for image in images:
         key = (image.get("make"), image.get("model"), image["width"], image["height"], round(image["focal_px"], 1))
