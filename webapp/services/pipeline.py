@@ -548,7 +548,10 @@ def _restart(view):
 def _restart_on_node(client, view):
     """Restart the task on its node with its current options; False when the node no longer has it."""
     try:
-        if view.status in ACTIVE:
+        # A task failed here because its node did not answer for the grace period may be running there again once
+        # the node is back (a restarted node takes its running tasks up again): stop it there too, or the node
+        # refuses the restart (tests/faults/test_node_outage.py).
+        if view.status in ACTIVE or client.task_info(view.uuid)["status"] in (TaskStatus.QUEUED, TaskStatus.RUNNING):
             try:
                 client.cancel(view.uuid)  # the node restarts only ended tasks
             except NodeRejected:
