@@ -1,4 +1,5 @@
 """Error handlers: pages render templates/errors, /api answers the JSON shapes of docs/API.md."""
+import errno
 import logging
 from urllib.parse import urlsplit
 
@@ -64,8 +65,22 @@ def handle_csrf_error(error):
     return redirect(_page_of_the_form())
 
 
+DISK_FULL = ("The server's disk is full: what was sent could not be stored (what was stored before is kept). "
+             "Try again once space has been freed; an upload resumes where it stopped.")
+
+
+def _disk_full(error):
+    """Whether an error is a full disk (or quota): the user can act on it, unlike a bug."""
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 def handle_unexpected_error(error):
-    """A bug: log it with its traceback, show a short apology, never the traceback."""
+    """A bug: log it with its traceback, show a short apology, never the traceback. A full disk says so (507)."""
+    if _disk_full(error):  # tests/faults/test_disk_full.py
+        log.error("disk full on %s %s: %s", request.method, request.path, error)
+        if _is_api_request():
+            return api_error_response(507, detail=DISK_FULL)
+        return _page(507, "Disk full", DISK_FULL)
     log.exception("unhandled error on %s %s", request.method, request.path)
     if _is_api_request():
         return api_error_response(500)
