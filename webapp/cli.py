@@ -73,12 +73,15 @@ def worker_command(burst):
     can be reached again; the reconciler finds the interrupted work in the database (tests/faults shows it).
     """
     while True:
-        worker = _Worker([queue.job_queue()], connection=queue.redis_connection())
+        worker = None
         try:
+            worker = _Worker([queue.job_queue()], connection=queue.redis_connection())  # talks to Redis at once
             worker.work(burst=burst, logging_level="INFO")
-        except redis.RedisError as error:  # raised by RQ's own clean-up, with Redis still away
+        except redis.RedisError as error:  # Redis still away: at the start, or in RQ's own clean-up
+            if burst:
+                raise
             log.warning("worker lost Redis: %s", error)
-        if burst or worker.asked_to_stop:
+        if worker is not None and (burst or worker.asked_to_stop):
             return
         log.warning("worker stopped without being asked to (Redis unreachable?); starting a new one in %g s",
                     REDIS_RETRY_SECONDS)

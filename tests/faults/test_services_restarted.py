@@ -10,7 +10,7 @@ def test_redis_restarted_empty_while_a_task_runs(healthy, photos):
     task_id = stack.create_task(project, photos, FULL)
     wait_row(stack, task_id, lambda r: r["status"] == RUNNING, what="the task to run on the node")
     stack.kill("redis")
-    time.sleep(2.0)  # workers and the scheduler lose their connection for a while
+    time.sleep(5.0)  # longer than the worker's wait before it tries Redis again
     stack.restart("redis")  # a fresh server: no queue, no lock, no job left
     task = stack.wait_finished(project, task_id, timeout=90)
     assert task["status"] == COMPLETED, task["last_error"]
