@@ -14,8 +14,9 @@ QUICK = {"end-with": "dataset"}
 
 @pytest.fixture(scope="module")
 def live_node(tmp_path_factory):
-    """A node shared by a test module, on its own data folder."""
-    node = LiveNode(tmp_path_factory.mktemp("node"))
+    """A node shared by a test module, on its own data folder (inside a folder of its own, so that tests can
+    check that nothing was written beside the data folder either)."""
+    node = LiveNode(tmp_path_factory.mktemp("node") / "data")
     yield node
     node.stop()
 
