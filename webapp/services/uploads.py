@@ -172,12 +172,16 @@ def _staging_meta(staging, name, count, total):
     """The upload's metadata (file name, chunk count, size), written by its first chunk and checked by the others."""
     meta_path = staging / "meta.json"
     wanted = {"name": name, "count": count, "total": total}
+    # Written whole under another name, then linked into place: a concurrent first chunk never reads it half-written.
+    temporary = storage.temporary_sibling(meta_path)
+    temporary.write_text(json.dumps(wanted))
     try:
-        with open(meta_path, "x") as out:
-            json.dump(wanted, out)
+        os.link(temporary, meta_path)
         return wanted
     except FileExistsError:
         meta = json.loads(meta_path.read_text() or "{}")
+    finally:
+        temporary.unlink()
     if meta != wanted:
         raise ValidationError("This chunk does not belong to the upload with the same dzuuid "
                               "(its file name, chunk count or size differ).")
@@ -205,11 +209,24 @@ def write_chunk(staging_root, form, upload):
     with os.fdopen(fd, "r+b") as out:
         out.seek(offset)
         shutil.copyfileobj(upload.stream, out, BLOCK)
-    (staging / "chunks" / str(index)).write_text(str(size))  # the marker comes after the data
-    markers = list((staging / "chunks").iterdir())
-    received = sum(int(m.read_text() or 0) for m in markers)
-    complete = len(markers) == count and received == total
-    return name, received, (data_path if complete else None)
+    # Chunks of one file arrive at once on several threads and processes (tests/scaleout): a concurrent last chunk
+    # may complete the file and remove the markers while this one counts them, and of two last chunks that both
+    # see the file complete, one alone may take it (the other would find it gone, or move it twice).
+    try:
+        (staging / "chunks" / str(index)).write_text(str(size))  # the marker comes after the data
+        markers = list((staging / "chunks").iterdir())
+        received = sum(int(m.read_text() or 0) for m in markers)
+    except FileNotFoundError:  # completed meanwhile by a concurrent chunk
+        return name, total, None
+    if len(markers) != count or received != total:
+        return name, received, None
+    claimed = staging / "complete"
+    try:
+        os.link(data_path, claimed)  # atomic: fails for every chunk but the first to get here
+    except (FileExistsError, FileNotFoundError):
+        return name, total, None
+    os.unlink(data_path)
+    return name, received, claimed
 
 
 def take_completed(staging_root, form, data_path, target):
@@ -217,13 +234,16 @@ def take_completed(staging_root, form, data_path, target):
 
     The staging folder stays with a `done` marker, so that a retried chunk of this upload changes nothing.
     """
+    staging = Path(staging_root) / form["dzuuid"]
+    if not Path(data_path).exists():
+        return False
+    # done and the markers' removal first: a retried chunk arriving now cannot see the file complete again.
+    (staging / "done").touch()
+    storage.remove_tree(staging / "chunks")
     try:
         os.replace(data_path, target)
     except FileNotFoundError:
         return False
-    staging = Path(staging_root) / form["dzuuid"]
-    (staging / "done").touch()
-    storage.remove_tree(staging / "chunks")
     return True
 
 
