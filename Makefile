@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # apt-get needs root: use sudo when we are not root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test venv test-deps chromium clean
+.PHONY: run test venv test-deps chromium postgresql clean
 
 # The XStatic front-end packages are source-only and still import pkg_resources while building,
 # so they are built without isolation, against the setuptools<81 installed first.
@@ -21,12 +21,17 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 
 venv: $(VENV)/.installed
 
-test-deps: $(VENV)/.installed-test chromium
+test-deps: $(VENV)/.installed-test chromium postgresql
 
 # Browser tests drive Debian's chromium (Playwright's own browser download is not used).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
+
+# The scale-out tests (tests/scaleout) start a throwaway server of Debian's PostgreSQL in a temporary folder.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql; }
 
 run: venv
 	$(PY) -m flask --app app run-all

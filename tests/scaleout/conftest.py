@@ -30,9 +30,12 @@ def postgres_bin():
     return os.path.dirname(found[-1])
 
 
-def as_server_user(command):
-    """The command run as the postgres account when we are root (the server refuses to run as root)."""
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+def as_server_user():
+    """Popen arguments that run a command as the postgres account when we are root (the server refuses root).
+
+    The process is the server itself (no runuser in between), so that its pid receives the stop signal.
+    """
+    return {"user": "postgres", "group": "postgres", "extra_groups": []} if os.geteuid() == 0 else {}
 
 
 @pytest.fixture(scope="session")
@@ -44,13 +47,13 @@ def postgres():
         account = pwd.getpwnam("postgres")
         os.chown(folder, account.pw_uid, account.pw_gid)
     data, port = os.path.join(folder, "data"), free_port()
-    subprocess.run(as_server_user([f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8"]),
-                   check=True, capture_output=True)
+    subprocess.run([f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8"], check=True,
+                   capture_output=True, cwd=folder, **as_server_user())
     # Durability is not what these tests are about: fsync off keeps them fast.
-    server = subprocess.Popen(as_server_user([
+    server = subprocess.Popen([
         f"{bindir}/postgres", "-D", data, "-p", str(port), "-k", folder, "-c", "listen_addresses=127.0.0.1",
-        "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"]),
-        stdout=open(os.path.join(folder, "server.log"), "w"), stderr=subprocess.STDOUT)
+        "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"],
+        stdout=open(os.path.join(folder, "server.log"), "w"), stderr=subprocess.STDOUT, cwd=folder, **as_server_user())
     url = f"postgresql://postgres@127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:

@@ -253,10 +253,20 @@ class Stack:
         except requests.RequestException:
             return False
 
-    def close(self):
-        """Stop every process (scheduler and workers first), and the link."""
-        for name in ["scheduler", *self.worker_names(), "web", "node", "redis"]:
-            self.stop_process(name, timeout=10)
+    def close(self, grace_seconds=5):
+        """Stop every process: SIGTERM to all at once, SIGKILL to those still there after grace_seconds."""
+        for session in (getattr(self, "_admin", None), getattr(self, "_user", None)):
+            if session is not None:
+                session.close()  # gunicorn waits for open keep-alive connections before it stops
+        running = [name for name in self.processes if self.alive(name)]
+        for name in running:
+            os.killpg(self.processes[name].pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_seconds
+        for name in running:
+            try:
+                self.processes[name].wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.kill(name)
         if self.link is not None:
             self.link.close()
         if self._engine is not None:
