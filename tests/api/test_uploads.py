@@ -147,3 +147,63 @@ def test_upload_and_commit_need_change_permission(client, users, partial, who, s
 def test_upload_with_no_file_is_400(client, users, partial):
     response = client.post(f"{partial}/upload/", headers=auth(users["owner"]), data={})
     assert response.status_code == 400 and "images" in response.json
+
+
+def test_upload_state_lists_complete_files_and_the_chunks_of_unfinished_ones(client, users, partial):
+    headers = auth(users["owner"])
+    assert client.get(f"{partial}/upload/", headers=headers).json == {"uploaded": {}, "in_progress": {}}
+    whole = client.post(f"{partial}/upload/", headers=headers, data={"images": image_files(1, "w")}).json
+    photo = jpeg_bytes(size=(300, 200))
+    size = len(photo) // 4 + 1  # four chunks
+    send_in_chunks(client, partial, headers, photo, "half.jpg", "half-2", size, order=[0, 2, 0])
+    send_in_chunks(client, partial, headers, photo, "last.jpg", "last-1", size, order=[3])
+    send_in_chunks(client, partial, headers, photo, "done.jpg", "done-1", size, order=[3, 1, 0, 2])
+
+    state = client.get(f"{partial}/upload", headers=headers)
+    assert state.status_code == 200
+    assert state.json["uploaded"] == {"w0.jpg": whole["uploaded"]["w0.jpg"], "done.jpg": len(photo)}
+    assert state.json["in_progress"] == {
+        "half-2": {"filename": "half.jpg", "received_chunks": [0, 2], "total_chunks": 4, "total_size": len(photo),
+                   "chunk_size": size},
+        "last-1": {"filename": "last.jpg", "received_chunks": [3], "total_chunks": 4, "total_size": len(photo),
+                   "chunk_size": None},  # only the short last chunk: the chunk size is not known yet
+    }
+
+
+def test_missing_chunks_named_by_the_upload_state_complete_the_file(client, users, project, partial):
+    photo = jpeg_bytes(size=(300, 200))
+    size = len(photo) // 5 + 1
+    send_in_chunks(client, partial, auth(users["owner"]), photo, "big.jpg", "resume-1", size, order=[1, 3])
+    headers = auth(users["editor"])  # another client, knowing nothing of the upload but what the server says
+    upload = client.get(f"{partial}/upload/", headers=headers).json["in_progress"]["resume-1"]
+    missing = [i for i in range(upload["total_chunks"]) if i not in upload["received_chunks"]]
+    assert missing == [0, 2, 4]
+    send_in_chunks(client, partial, headers, photo, "big.jpg", "resume-1", upload["chunk_size"], order=missing)
+    assert client.get(f"{partial}/upload/", headers=headers).json == {
+        "uploaded": {"big.jpg": len(photo)}, "in_progress": {}}
+    task_id = int(partial.rsplit("/", 1)[1])
+    assert (storage.images_dir(project.id, task_id) / "big.jpg").read_bytes() == photo
+
+
+def test_upload_state_of_a_committed_task_is_400(client, users, partial):
+    headers = auth(users["owner"])
+    client.post(f"{partial}/upload/", headers=headers, data={"images": image_files(2)})
+    assert client.post(f"{partial}/commit/", headers=headers).status_code == 200
+    response = client.get(f"{partial}/upload/", headers=headers)
+    assert response.status_code == 400 and "not receiving images" in response.json["detail"]
+
+
+@pytest.mark.parametrize("who, status", [("editor", 200), ("viewer", 404), ("stranger", 404), (None, 403)])
+def test_upload_state_needs_change_permission(client, users, partial, who, status):
+    headers = auth(users[who]) if who else {}
+    response = client.get(f"{partial}/upload/", headers=headers)
+    assert response.status_code == status
+    if status == 404:
+        assert response.json == {"detail": "Not found."}
+
+
+def test_upload_state_of_a_task_of_another_project_is_404(client, users, project, partial):
+    other = client.post("/api/projects/", headers=auth(users["stranger"]), data={"name": "Theirs"}).json
+    task_id = partial.rsplit("/", 1)[1]
+    response = client.get(f"/api/projects/{other['id']}/tasks/{task_id}/upload/", headers=auth(users["stranger"]))
+    assert response.status_code == 404 and response.json == {"detail": "Not found."}

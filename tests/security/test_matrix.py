@@ -171,6 +171,7 @@ MATRIX = {
     (f"{TASK}/commit/", "POST"): ({}, api("change", 400)),  # the task is completed: nothing to commit
     (f"{TASK}/restart/", "POST"): ({}, api("change")),
     (f"{TASK}/upload/", "POST"): ({}, api("change", 400)),  # the task is completed: no more images
+    (f"{TASK}/upload/", "GET"): ({}, api("change", 400)),  # the task is completed: no upload to resume
     (f"{TASK}/remove/", "POST"): ({}, api("delete")),
 }
 

@@ -100,6 +100,15 @@ SCHEMAS = {
         "token": {"type": "string", "description": "the secret, in the creation answer only"}}},
     "Uploaded": {"type": "object", "properties": {
         "success": BOOLEAN, "uploaded": {"type": "object", "additionalProperties": INTEGER}}},
+    "UploadState": {"type": "object", "properties": {
+        "uploaded": {"type": "object", "additionalProperties": INTEGER,
+                     "description": "complete files: {file name: bytes}"},
+        "in_progress": {"type": "object", "description": "unfinished chunked uploads by dzuuid",
+                        "additionalProperties": {"type": "object", "properties": {
+                            "filename": STRING, "received_chunks": {"type": "array", "items": INTEGER},
+                            "total_chunks": INTEGER, "total_size": INTEGER,
+                            "chunk_size": {**NULLABLE_INT, "description": "bytes of every chunk but the last; "
+                                           "null until one of them arrived"}}}}}},
 }
 
 TASK_WRITE = {"name": STRING, "processing_node": NULLABLE_INT, "auto_processing_node": BOOLEAN,
@@ -166,10 +175,14 @@ PATHS = {
         "put": _op("Change a task", {"200": _json(_ref("Task"))}, [PROJECT, TASK], _form_body(TASK_WRITE),
                    tags=TASK_TAGS),
         "delete": _op("Delete a task and its files", NO_CONTENT, [PROJECT, TASK], tags=TASK_TAGS)},
-    f"{T}/upload/": {"post": _op(
-        "Add images to a partial task, whole or one chunk at a time", {"200": _json(_ref("Uploaded"))},
-        [PROJECT, TASK], _form_body({"images": {"type": "array", "items": FILE}, **CHUNK_FIELDS}, multipart=True),
-        tags=TASK_TAGS)},
+    f"{T}/upload/": {
+        "get": _op("What a partial task already holds, so that an interrupted upload resumes from any client: "
+                   "complete files, and the chunks received of each unfinished chunked file (400 once committed)",
+                   {"200": _json(_ref("UploadState"))}, [PROJECT, TASK], tags=TASK_TAGS),
+        "post": _op(
+            "Add images to a partial task, whole or one chunk at a time", {"200": _json(_ref("Uploaded"))},
+            [PROJECT, TASK], _form_body({"images": {"type": "array", "items": FILE}, **CHUNK_FIELDS},
+                                        multipart=True), tags=TASK_TAGS)},
     f"{T}/commit/": {"post": _op("End a partial task's upload and queue it", {"200": _json(_ref("Task"))},
                                  [PROJECT, TASK], tags=TASK_TAGS)},
     f"{T}/cancel/": {"post": _op("Ask for the task to be canceled", {"200": SUCCESS}, [PROJECT, TASK],

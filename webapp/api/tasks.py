@@ -87,6 +87,14 @@ def upload(project_id, task_id):
     return json_response({"success": True, "uploaded": uploaded})
 
 
+@route(f"{TASK}/upload/", methods=["GET"])
+@login_required
+def upload_state(project_id, task_id):
+    """What a partial task already holds: complete files, and the chunks received of each unfinished one."""
+    task = tasks.get_task_for(caller(), project_id, task_id, "change")
+    return json_response(tasks.upload_state(task))
+
+
 @route(f"{TASK}/commit/", methods=["POST"])
 @login_required
 def commit(project_id, task_id):

@@ -200,6 +200,16 @@ def upload_chunk(task, form, upload):
     return {name: received}
 
 
+def upload_state(task):
+    """What the server holds of a partial task's upload: {"uploaded": {name: bytes}, "in_progress": {dzuuid: ...}}.
+
+    Lets an interrupted upload resume from any browser or client, not only the one that began it.
+    """
+    _require_partial(task)
+    return {"uploaded": uploads.stored_files(_images_dir(task)),
+            "in_progress": uploads.chunked_uploads(_chunks_dir(task))}
+
+
 def commit_task(task):
     """End a partial task's upload and queue its processing (needs at least 2 images, no upload half-done)."""
     _require_partial(task)

@@ -266,3 +266,60 @@ def pending_uploads(staging_root):
         except (OSError, ValueError, KeyError):
             names.append(staging.name)
     return names
+
+
+def stored_files(folder):
+    """{file name: bytes} of the complete files in folder (hidden temporaries left out)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {}
+    return {f.name: f.stat().st_size for f in sorted(folder.iterdir()) if f.is_file() and not f.name.startswith(".")}
+
+
+def _chunk_markers(chunks_dir, count):
+    """{chunk index: bytes, or None while its marker is being written} of the chunks recorded in chunks_dir."""
+    markers = {}
+    try:
+        entries = list(chunks_dir.iterdir())
+    except FileNotFoundError:  # the upload completed meanwhile
+        return markers
+    for marker in entries:
+        if not marker.name.isdigit() or int(marker.name) >= count:
+            continue
+        try:
+            text = marker.read_text()
+        except FileNotFoundError:
+            continue
+        markers[int(marker.name)] = int(text) if text.isdigit() else None
+    return markers
+
+
+def _chunk_size(markers, count, total):
+    """The size of the chunks of an upload (all but the last are equal), or None while no full-size one arrived."""
+    if count == 1:
+        return total
+    return next((size for index, size in markers.items() if index < count - 1 and size), None)
+
+
+def chunked_uploads(staging_root):
+    """{dzuuid: {filename, received_chunks, total_chunks, total_size, chunk_size}} of the unfinished chunked
+    uploads under staging_root: what a client on any machine needs to send only the missing chunks.
+
+    A chunk's marker is written after its data, so a listed chunk is on disk.
+    """
+    root = Path(staging_root)
+    if not root.is_dir():
+        return {}
+    states = {}
+    for staging in sorted(root.iterdir()):
+        if not DZ_UUID.match(staging.name) or (staging / "done").exists():
+            continue
+        try:
+            meta = json.loads((staging / "meta.json").read_text())
+            name, count, total = meta["name"], int(meta["count"]), int(meta["total"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # its first chunk is still being written: nothing of it is on disk yet
+        markers = _chunk_markers(staging / "chunks", count)
+        states[staging.name] = {"filename": name, "received_chunks": sorted(markers), "total_chunks": count,
+                                "total_size": total, "chunk_size": _chunk_size(markers, count, total)}
+    return states
