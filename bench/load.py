@@ -16,11 +16,9 @@ and in total, and the gunicorn processes' memory (RSS) before, at peak and after
 import argparse
 import io
 import random
-import tempfile
 import threading
 import time
 from collections import defaultdict
-from pathlib import Path
 
 from common import (MB, MemorySampler, Server, add_server_arguments, api_session, checked, figure, percentile)
 

@@ -40,6 +40,7 @@ def test_worker_killed_while_polling_a_running_task(healthy, photos):
 
 
 def results_zip(stack, project, task_id):
+    """Where the worker downloads a task's all.zip."""
     return stack.media_root / "project" / str(project) / "task" / str(task_id) / "results.zip"
 
 

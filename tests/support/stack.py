@@ -239,6 +239,7 @@ class Stack:
             time.sleep(0.1)
 
     def _redis_answers(self):
+        """Whether Redis answers PING."""
         import redis
         try:
             return redis.Redis.from_url(self.redis_url, socket_timeout=1).ping()
@@ -247,6 +248,7 @@ class Stack:
 
     @staticmethod
     def _http_answers(url):
+        """Whether an HTTP server answers at url (any status)."""
         try:
             requests.get(url, timeout=2)
             return True
@@ -276,6 +278,7 @@ class Stack:
 
     @property
     def node_url(self):
+        """The node's own address (the app reaches it through the link)."""
         return f"http://127.0.0.1:{self.node_port}"
 
     def session(self, username, password):
@@ -289,12 +292,14 @@ class Stack:
 
     @property
     def admin(self):
+        """A session of the administrator."""
         if not hasattr(self, "_admin"):
             self._admin = self.session(ADMIN, ADMIN_PASSWORD)
         return self._admin
 
     @property
     def user(self):
+        """A session of the ordinary user."""
         if not hasattr(self, "_user"):
             self._user = self.session(USER, USER_PASSWORD)
         return self._user
@@ -314,6 +319,7 @@ class Stack:
         return answer.json()["id"]
 
     def task_url(self, project_id, task_id):
+        """The API URL of a task (with its trailing slash)."""
         return f"{self.base}/api/projects/{project_id}/tasks/{task_id}/"
 
     def task(self, project_id, task_id):
