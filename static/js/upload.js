@@ -1,5 +1,6 @@
 /* New task page: drag and drop, the options editor and presets, and a chunked upload through the API that retries
-   on failure and resumes after a reload without sending finished files again.
+   on failure and resumes after a reload, or from another browser (?resume=<task id>), sending only what the server
+   lacks: the server's GET upload/ is the truth, localStorage only remembers which task to offer.
    Without this script the form still works: it posts the files in one request. */
 (function () {
   "use strict";
@@ -29,7 +30,7 @@
   };
 
   let chosen = [];         // the files on the page: {key, file, name, size, gcp, state, sentBytes, message, row}
-  let resumeState = null;  // the saved state of an interrupted upload of a task that is still partial
+  let resumeState = null;  // the state of an interrupted upload of a task that is still partial, as the server has it
   let uploading = false;
   let wakeRetry = null;    // resolves the wait before the next retry ("Retry now", back online)
 
@@ -47,7 +48,16 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  function fileKey(name, size) { return name + "|" + size; }
+  function fileKey(name, size) { return serverName(name) + "|" + size; }
+
+  // The name the server stores a file under (werkzeug's secure_filename: ASCII letters, digits, _ . -), so that a
+  // file chosen again matches what the server reports.
+  function serverName(name) {
+    return name.normalize("NFKD").replace(/[^\x00-\x7f]/g, "").split(/\s+/).filter(Boolean).join("_")
+      .replace(/[^A-Za-z0-9_.-]/g, "").replace(/^[._]+|[._]+$/g, "");
+  }
+
+  function plural(count, word) { return count + " " + word + (count === 1 ? "" : "s"); }
   function isText(name) { return name.toLowerCase().endsWith(".txt"); }
 
   function loadState() {
@@ -85,6 +95,7 @@
     for (const f of chosen) {
       const saved = resumeState.files[f.key];
       if (saved && saved.done) { f.state = "done"; f.sentBytes = f.size; f.message = "already on the server"; }
+      else if (f.message === "already on the server") { f.state = "waiting"; f.sentBytes = 0; f.message = ""; }
     }
   }
 
@@ -344,7 +355,7 @@
     const total = entries.reduce((sum, e) => sum + e.size, 0);
     const sentOf = (e) => {
       const f = chosen.find((c) => c.key === e.key);
-      return e.done ? e.size : (f ? f.sentBytes : Math.min(e.sent * e.chunkSize, e.size));
+      return e.done ? e.size : (f ? f.sentBytes : Math.min(e.received.length * e.chunkSize, e.size));
     };
     const sent = entries.reduce((sum, e) => sum + sentOf(e), 0);
     const done = entries.filter((e) => e.done).length;
@@ -407,9 +418,11 @@
     const entry = state.files[f.key];
     f.state = "uploading";
     const size = entry.chunkSize;  // the chunk size this file's upload began with, so that a resume lines up
-    f.sentBytes = Math.min(entry.sent * size, f.size);
+    const missing = [];
+    for (let index = 0; index < entry.chunks; index++) if (!entry.received.includes(index)) missing.push(index);
+    f.sentBytes = Math.min(entry.received.length * size, f.size);
     updateFileRow(f);
-    for (let index = entry.sent; index < entry.chunks; index++) {
+    for (const index of missing) {
       const start = index * size;
       const end = Math.min(f.size, start + size);
       const body = new FormData();
@@ -423,15 +436,15 @@
       if (response.status === 404) throw new UploadStopped("This task was removed meanwhile: start a new one.");
       if (!response.ok) {
         // The server dropped what it had of this file: a later try starts it afresh under a new id.
-        Object.assign(entry, {uuid: randomId(), sent: 0});
+        Object.assign(entry, {uuid: randomId(), received: []});
         saveState(state);
         f.state = "failed";
         f.message = "refused: " + await errorText(response);
         updateFileRow(f);
         return;
       }
-      entry.sent = index + 1;
-      f.sentBytes = end;
+      entry.received.push(index);
+      f.sentBytes = Math.min(entry.received.length * size, f.size);
       saveState(state);
       updateFileRow(f);
       updateProgress(state);
@@ -454,7 +467,45 @@
 
   function newEntry(f) {
     return {key: f.key, name: f.name, size: f.size, image: !f.gcp, uuid: randomId(), chunkSize: chunkSize(),
-            chunks: Math.max(1, Math.ceil(f.size / chunkSize())), sent: 0, done: false};
+            chunks: Math.max(1, Math.ceil(f.size / chunkSize())), received: [], done: false};
+  }
+
+  // ---- what the server already holds (GET upload/), the truth whichever browser began the upload
+
+  async function fetchServerState(taskId) {
+    const response = await fetch(tasksUrl + taskId + "/upload/", {headers: {Accept: "application/json"}});
+    if (!response.ok) throw new UploadStopped(await errorText(response));
+    return response.json();
+  }
+
+  // A chunk size that gives the upload's chunk count, for an upload of which only the short last chunk arrived
+  // (all its chunks are then sent again); 0 when none fits.
+  function fittingChunkSize(upload) {
+    const fits = (size) => size > 0 && Math.ceil(upload.total_size / size) === upload.total_chunks;
+    return [chunkSize(), Math.ceil(upload.total_size / upload.total_chunks)].find(fits) || 0;
+  }
+
+  // The state rebuilt from the server's answer: files it holds whole are done; each unfinished chunked file goes
+  // on under its dzuuid with only its missing chunks; files only this browser knew of start afresh.
+  function reconcile(state, server) {
+    const files = {};
+    const known = (name, size) => state.files[fileKey(name, size)] || {name, size, image: !isText(name)};
+    for (const [name, size] of Object.entries(server.uploaded)) {
+      files[fileKey(name, size)] = {...known(name, size), key: fileKey(name, size), done: true, received: []};
+    }
+    for (const [uuid, upload] of Object.entries(server.in_progress)) {
+      const key = fileKey(upload.filename, upload.total_size);
+      const size = upload.chunk_size || fittingChunkSize(upload);
+      const received = upload.chunk_size ? upload.received_chunks : [];
+      if (!size || (files[key] && (files[key].done || files[key].received.length >= received.length))) continue;
+      files[key] = {...known(upload.filename, upload.total_size), key, uuid, chunkSize: size,
+                    chunks: upload.total_chunks, received: [...received], done: false};
+    }
+    for (const [key, entry] of Object.entries(state.files)) {
+      if (!files[key]) files[key] = {...entry, uuid: randomId(), received: [], done: false};
+    }
+    state.files = files;
+    return state;
   }
 
   function newState(task) {
@@ -495,6 +546,9 @@
     ui.progress.classList.remove("d-none");
     window.addEventListener("beforeunload", warnOnLeave);
     try {
+      // Ask the server again: another browser may have sent more since the page was opened.
+      if (resumeState) resumeState = reconcile(resumeState, await fetchServerState(resumeState.taskId));
+      markAlreadySent();
       const state = resumeState || newState(await createTask());
       addToState(state);
       saveState(state);
@@ -532,24 +586,32 @@
 
   // ---- resuming an upload interrupted by a reload or a closed tab
 
+  // The task to resume: the one in the address (?resume=, from the dashboard or the task page, in any browser),
+  // else the one this browser remembers.
   async function offerResume() {
-    const state = loadState();
-    if (!state || !state.taskId) return;
-    let task = null;
+    const saved = loadState();
+    const taskId = new URLSearchParams(window.location.search).get("resume") || (saved && saved.taskId);
+    if (!taskId) return;
+    let task = null, server = null;
     try {
-      const response = await fetch(tasksUrl + state.taskId + "/", {headers: {Accept: "application/json"}});
+      const response = await fetch(tasksUrl + taskId + "/", {headers: {Accept: "application/json"}});
       if (response.ok) task = await response.json();
       else if (response.status !== 404) return;  // not sure: keep the state for next time
+      if (task && task.partial) server = await fetchServerState(task.id);
     } catch (e) {
       return;
     }
-    if (!task || !task.partial) { clearState(); return; }
+    const remembered = saved && String(saved.taskId) === String(taskId);
+    if (!task || !task.partial) { if (remembered) clearState(); return; }
+    const state = reconcile(remembered ? saved : newState(task), server);
+    saveState(state);
     resumeState = state;
     const entries = Object.values(state.files);
     const done = entries.filter((e) => e.done).length;
-    ui.bannerText.textContent = `The upload of task “${task.name || "#" + task.id}” was interrupted: ${done} of ` +
-      `${entries.length} files are on the server. Choose the same photos again to continue; the ones already sent ` +
-      "are skipped.";
+    const partly = entries.filter((e) => !e.done && e.received.length).length;
+    ui.bannerText.textContent = `The upload of task “${task.name || "#" + task.id}” was interrupted: ` +
+      `${plural(done, "file")} complete on the server${partly ? `, ${partly} partly sent` : ""}. Choose the same ` +
+      "photos again to continue: only what the server lacks is sent.";
     ui.banner.classList.remove("d-none");
     ui.start.textContent = "Resume the upload";
     ui.name.value = task.name;  // the task already has its settings: show them, locked
@@ -560,7 +622,7 @@
   }
 
   ui.discard.addEventListener("click", async () => {
-    const state = loadState();
+    const state = resumeState || loadState();
     if (state) {
       await fetch(tasksUrl + state.taskId + "/", {method: "DELETE", headers: {"X-CSRFToken": csrfToken}});
     }

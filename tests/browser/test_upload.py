@@ -1,6 +1,7 @@
 """In a real browser: a new task from real photos, sent in chunks through the API; retries, resume after a reload,
 the options editor, presets and the GCP file."""
 import json
+import re
 import math
 from datetime import datetime, timezone
 
@@ -125,14 +126,15 @@ def test_after_a_reload_the_upload_resumes_without_sending_finished_files_again(
         const state = JSON.parse(localStorage.getItem(key) || "null");
         const entries = state ? Object.values(state.files) : [];
         return entries.some((e) => e.name === first && e.done) &&
-            entries.some((e) => e.name === second && e.sent === 2);
+            entries.some((e) => e.name === second && e.received.length === 2);
     }""", arg=[f"aerie-upload-project-{project.id}", first.name, second.name], timeout=30_000)
     page.on("dialog", lambda dialog: dialog.accept())  # "leave the page while uploading?"
     page.reload()
     gate.refuse = lambda name, index: False
     reloaded_at = len(gate.attempts)
 
-    expect(page.locator("#resume-banner")).to_contain_text("“Interrupted” was interrupted: 1 of 3 files")
+    expect(page.locator("#resume-banner")).to_contain_text(
+        "“Interrupted” was interrupted: 1 file complete on the server, 1 partly sent")
     drop_files(page, photos)
     expect(page.locator("#file-list .file-item[data-state=done]")).to_contain_text("already on the server")
     page.get_by_role("button", name="Resume the upload").click()
@@ -233,10 +235,66 @@ def test_an_interrupted_upload_can_be_discarded(page, live_server, gate, project
     page.on("dialog", lambda dialog: dialog.accept())
     page.reload()
 
-    expect(page.locator("#resume-banner")).to_contain_text("1 of 2 files")
+    expect(page.locator("#resume-banner")).to_contain_text("1 file complete on the server.")
     page.get_by_role("button", name="Discard the interrupted upload").click()
     expect(page.locator("#resume-banner")).to_be_hidden()
     expect(page.get_by_role("button", name="Upload and start processing")).to_be_enabled()
     assert page.evaluate("localStorage.length") == 0
     db.session.expire_all()
     assert Task.query.count() == 0
+
+
+def fresh_page(browser, errors):
+    """A page in a browser context of its own (own cookies, empty localStorage), its JavaScript errors collected."""
+    context = browser.new_context()
+    new_page = context.new_page()
+    new_page.on("pageerror", lambda error: errors.append(str(error)))
+    return new_page
+
+
+def test_an_interrupted_upload_resumes_from_another_browser_sending_only_what_the_server_lacks(
+        browser, live_server, gate, project, photos):
+    first, second, third = photos
+    errors = []
+    before = fresh_page(browser, errors)
+    open_new_task(before, live_server, project)
+    use_small_chunks(before)
+    # The server takes the first photo and two chunks of the second, then refuses everything.
+    gate.refuse = lambda name, index: not (name == first.name or (name == second.name and index < 2))
+    drop_files(before, photos)
+    before.get_by_label("Task name").fill("Bad connection")
+    before.get_by_role("button", name="Upload and start processing").click()
+    expect(before.locator("#upload-status")).to_contain_text("retrying", timeout=30_000)
+    before.wait_for_function("""(key) => {
+        const files = Object.values(JSON.parse(localStorage.getItem(key) || "null")?.files || {});
+        return files.filter((e) => e.done).length === 1 && files.some((e) => e.received.length === 2);
+    }""", arg=f"aerie-upload-project-{project.id}", timeout=30_000)
+    before.context.close()  # the first computer is gone, and its localStorage with it
+    assert gate.taken() == [(first.name, i) for i in range(math.ceil(first.stat().st_size / SMALL_CHUNK))] + \
+        [(second.name, 0), (second.name, 1)]
+    gate.refuse = lambda name, index: False
+    resumed_at = len(gate.attempts)
+
+    after = fresh_page(browser, errors)
+    log_in(after, live_server, "admin", "admin-password")
+    assert after.evaluate("localStorage.length") == 0
+    after.get_by_role("link", name="Upload interrupted — resume Bad connection").click()
+    expect(after.locator("#resume-banner")).to_contain_text(
+        "“Bad connection” was interrupted: 1 file complete on the server, 1 partly sent")
+    expect(after.get_by_label("Task name")).to_have_value("Bad connection")
+    posts = []
+    after.on("request", lambda r: r.method == "POST" and "/upload/" in r.url and posts.append(r.url))
+    drop_files(after, photos)  # the page's own chunk size (2 MB): the half photo keeps the size it began with
+    expect(after.locator("#file-list .file-item[data-state=done]")).to_have_text(re.compile("already on the server"))
+    after.get_by_role("button", name="Resume the upload").click()
+
+    expect(after.get_by_role("heading", name="Bad connection")).to_be_visible(timeout=30_000)
+    sent = gate.sent(resumed_at)
+    missing_of_second = [(second.name, i) for i in range(2, math.ceil(second.stat().st_size / SMALL_CHUNK))]
+    assert sorted(sent) == sorted(missing_of_second + [(third.name, 0)]), "only what the server lacked was sent"
+    assert len(posts) == len(sent), "each missing chunk was sent once"
+    task = the_only_task()
+    assert (task.name, task.partial, task.images_count) == ("Bad connection", False, 3)
+    assert_images_stored(task, photos)
+    after.context.close()
+    assert not errors, f"JavaScript errors on the pages: {errors}"
