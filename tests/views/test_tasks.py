@@ -281,3 +281,19 @@ def test_the_dashboard_searches_and_pages_projects(olga, owner):
     assert found.count('class="card mb-3 project-item"') == 1 and "Harbour" in found
     assert "No project matches" in olga.get("/?search=nothing-like-it").get_data(as_text=True)
     assert olga.get("/?page=99").status_code == 200
+
+
+@pytest.mark.parametrize("who, offered", [("olga", True), ("vic", False)])
+def test_a_partial_task_offers_to_resume_its_upload_to_those_who_may_change_it(app, project, who, offered):
+    partial = add_task(project, name="Half sent", partial=True)
+    add_task(project, name="Done", status=TaskStatus.COMPLETED)
+    viewer = add_user("vic")
+    db.session.add(ProjectShare(project_id=project.id, user_id=viewer.id, can_view=True))
+    db.session.commit()
+    client = signed_in(app, who)
+    resume_link = f'href="/projects/{project.id}/tasks/new?resume={partial.id}"'
+    dashboard = client.get("/").get_data(as_text=True)
+    detail = client.get(task_url(partial)).get_data(as_text=True)
+    assert dashboard.count("resume-upload") == (1 if offered else 0)  # a link for the partial task, not the other
+    assert (resume_link in dashboard, resume_link in detail) == (offered, offered)
+    assert ("Upload interrupted — resume" in detail) == offered
