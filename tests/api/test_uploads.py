@@ -207,3 +207,17 @@ def test_upload_state_of_a_task_of_another_project_is_404(client, users, project
     task_id = partial.rsplit("/", 1)[1]
     response = client.get(f"/api/projects/{other['id']}/tasks/{task_id}/upload/", headers=auth(users["stranger"]))
     assert response.status_code == 404 and response.json == {"detail": "Not found."}
+
+
+def test_an_abandoned_resend_of_a_stored_file_does_not_block_the_commit(client, users, partial):
+    headers = auth(users["owner"])
+    photo = jpeg_bytes()
+    send_in_chunks(client, partial, headers, photo, "a.jpg", "first-try", 400)
+    client.post(f"{partial}/upload/", headers=headers, data={"images": image_files(1, prefix="b")})
+    client.post(f"{partial}/upload/", headers=headers,  # a second browser began sending a.jpg again, then left
+                data=chunk_form(photo[:400], "a.jpg", "second-try", 0, 2, 0, len(photo)))
+    response = client.post(f"{partial}/commit/", headers=headers)
+    assert response.status_code == 200, response.json
+    assert response.json["images_count"] == 2 and response.json["partial"] is False
+    task = db.session.get(Task, response.json["id"])
+    assert (storage.images_dir(task.project_id, task.id) / "a.jpg").read_bytes() == photo

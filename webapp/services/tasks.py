@@ -213,7 +213,9 @@ def upload_state(task):
 def commit_task(task):
     """End a partial task's upload and queue its processing (needs at least 2 images, no upload half-done)."""
     _require_partial(task)
-    pending = uploads.pending_uploads(_chunks_dir(task))
+    # An unfinished re-send of a file that is already stored complete (an abandoned retry) does not hold it up.
+    stored = uploads.stored_files(_images_dir(task))
+    pending = [name for name in uploads.pending_uploads(_chunks_dir(task)) if name not in stored]
     if pending:
         raise ValidationError(f"The upload of {', '.join(pending)} is not complete: send its missing chunks first.")
     if uploads.count_images(_images_dir(task)) < MIN_IMAGES:
