@@ -39,7 +39,7 @@ def test_run_all_serves_setup_registers_the_node_and_stops_cleanly(tmp_path):
     env.update({key: str(port) for key, port in ports.items()},
                INSTANCE_DIR=str(tmp_path / "instance"), WORKERS="1", WEB_WORKERS="1", SECRET_KEY="")
     process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "run-all"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         output = wait_for_line(process, "Aerie is running at", 90)
         assert f"http://127.0.0.1:{ports['PORT']}/" in output
@@ -50,8 +50,9 @@ def test_run_all_serves_setup_registers_the_node_and_stops_cleanly(tmp_path):
         assert len(nodes) == 1 and nodes[0][:3] == ("127.0.0.1", ports["LOCALNODE_PORT"], "Built-in node")
         assert nodes[0][3] is not None, "the built-in node was registered but never answered"
     finally:
-        process.send_signal(signal.SIGINT)
+        os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C in a terminal: to the whole foreground process group
         rest, _ = process.communicate(timeout=60)
     assert process.returncode == 0, rest
+    assert "stopped unexpectedly" not in rest
     for name, port in ports.items():
         assert not is_listening(port), f"{name} {port} still listening after Ctrl-C"

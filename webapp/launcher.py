@@ -13,14 +13,19 @@ from webapp.services import accounts, nodes
 
 
 class Processes:
-    """The child processes started so far, stopped together in reverse order."""
+    """The child processes started so far, stopped together in reverse order.
+
+    Each child leads a process group of its own, so Ctrl-C reaches only run-all, which then stops the children
+    in order (the web server before Redis); a child that outlives the grace period is killed with its whole group
+    (a gunicorn master with its workers).
+    """
 
     def __init__(self):
         self.children = []  # (name, Popen)
 
     def start(self, name, args, env):
         """Start one child process in the repository folder."""
-        self.children.append((name, subprocess.Popen(args, cwd=ROOT, env=env)))
+        self.children.append((name, subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True)))
 
     def adopt(self, name, process):
         """Take charge of a process started elsewhere."""
@@ -37,14 +42,22 @@ class Processes:
         """SIGTERM every child, then SIGKILL those still running after the grace period."""
         for _, process in reversed(self.children):
             if process.poll() is None:
-                process.terminate()
+                _signal_group(process, signal.SIGTERM)
         deadline = time.monotonic() + grace_seconds
         for _, process in reversed(self.children):
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                process.kill()
+                _signal_group(process, signal.SIGKILL)
                 process.wait()
+
+
+def _signal_group(process, signum):
+    """Send a signal to a child's process group (the child and what it started), if it still exists."""
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def _flask(*args):
