@@ -125,6 +125,7 @@ MATRIX = {
     (f"{PAGE_TASK}/", "GET"): (None, page("view")),  # a public task's page is its map; this one needs a login
     (f"{PAGE_TASK}/cancel", "POST"): ({}, page("change", 302)),
     (f"{PAGE_TASK}/edit", "POST"): ({"name": "Renamed"}, page("change", 302)),
+    (f"{PAGE_TASK}/public", "POST"): ({"public": "true"}, page("change", 302)),
     (f"{PAGE_TASK}/map", "GET"): (None, page("view", **PUBLIC_VIEW)),
     (f"{PAGE_TASK}/remove", "POST"): ({}, page("delete", 302)),
     (f"{PAGE_TASK}/restart", "POST"): ({}, page("change", 302)),

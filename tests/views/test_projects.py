@@ -196,3 +196,15 @@ def test_bad_access_change_is_flashed_and_changes_nothing(app, project):
     response = post(client, f"/projects/{project.id}/sharing/ghost", {"level": "view"})
     assert "No user named &#39;ghost&#39;." in client.get(response.headers["Location"]).get_data(as_text=True)
     assert shares_of(project) == {"bob": ["view"]}
+
+
+def test_owner_makes_the_project_public_and_private_again(app, project):
+    client = signed_in(app, "olga")
+    post(client, settings_url(project), {"name": "Quarry", "description": "", "public": "y"})
+    assert reload(project).public is True
+    page = client.get(settings_url(project)).get_data(as_text=True)
+    assert f"/projects/{project.id}/map" in page and 'id="public-project-link"' in page
+    assert app.test_client().get(f"/projects/{project.id}/map").status_code == 200  # anyone with the link
+    post(client, settings_url(project), {"name": "Quarry", "description": ""})  # the box unticked
+    assert reload(project).public is False
+    assert app.test_client().get(f"/projects/{project.id}/map").status_code == 302  # to the login page

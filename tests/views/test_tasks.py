@@ -297,3 +297,28 @@ def test_a_partial_task_offers_to_resume_its_upload_to_those_who_may_change_it(a
     assert dashboard.count("resume-upload") == (1 if offered else 0)  # a link for the partial task, not the other
     assert (resume_link in dashboard, resume_link in detail) == (offered, offered)
     assert ("Upload interrupted — resume" in detail) == offered
+
+
+def test_share_a_task_publicly_then_make_it_private(app, olga, project):
+    task = add_task(project, status=TaskStatus.COMPLETED)
+    post(olga, task_url(task, "public"), {"public": "true"})
+    assert reload(task).public is True
+    page = olga.get(task_url(task)).get_data(as_text=True)
+    assert f"/projects/{project.id}/tasks/{task.id}/map" in page and "Make private" in page
+    assert app.test_client().get(f"/projects/{project.id}/tasks/{task.id}/map").status_code == 200  # a stranger
+    post(olga, task_url(task, "public"), {"public": "false"})
+    assert reload(task).public is False
+    assert app.test_client().get(f"/projects/{project.id}/tasks/{task.id}/map").status_code == 302  # to login
+    post(olga, task_url(task, "public"), {"public": "maybe"})
+    assert reload(task).public is False
+
+
+def test_a_viewer_cannot_share_a_task_publicly(app, owner, project):
+    task = add_task(project, status=TaskStatus.COMPLETED)
+    viewer = add_user("vera")
+    db.session.add(ProjectShare(project_id=project.id, user_id=viewer.id, can_view=True))
+    db.session.commit()
+    client = signed_in(app, "vera")
+    assert "Share publicly" not in client.get(task_url(task)).get_data(as_text=True)
+    assert post(client, task_url(task, "public"), {"public": "true"}).status_code == 404
+    assert reload(task).public is False

@@ -1,6 +1,6 @@
 """Forms of projects: name and description, and sharing with other users."""
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -27,6 +27,12 @@ class ProjectForm(FlaskForm):
 
     name = StringField("Name", validators=[DataRequired(), Length(max=255)])
     description = TextAreaField("Description", validators=[Length(max=10000)])
+
+
+class ProjectSettingsForm(ProjectForm):
+    """A project's name, description, and whether anyone with the link may see its maps and results."""
+
+    public = BooleanField("Public: anyone with the link can see the maps of its tasks and download their results")
 
 
 class ShareForm(FlaskForm):

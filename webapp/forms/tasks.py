@@ -1,7 +1,7 @@
 """Forms of tasks: a new task (the plain-HTML upload, which scripts enhance), its actions, and presets."""
 from flask_wtf import FlaskForm
 from wtforms import FileField, HiddenField, MultipleFileField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 AUTO_NODE = "auto"
 
@@ -31,6 +31,12 @@ def _node_choice_label(node, online):
 
 class ActionForm(FlaskForm):
     """A button that changes a task (cancel, remove): only the CSRF token."""
+
+
+class PublicTaskForm(FlaskForm):
+    """Open a task to anyone with the link ("true"), or close it again ("false")."""
+
+    public = HiddenField(validators=[AnyOf(["true", "false"])])
 
 
 class RenameTaskForm(FlaskForm):

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 
 from webapp.forms.admin import ActionForm
 from webapp.forms.helpers import add_service_errors
-from webapp.forms.projects import SHARE_LEVELS, ProjectForm, ShareForm, ShareLevelForm, share_level, sharing_with
+from webapp.forms.projects import SHARE_LEVELS, ProjectSettingsForm, ShareForm, ShareLevelForm, share_level, sharing_with
 from webapp.services import projects, sharing
 from webapp.services.errors import ValidationError
 
@@ -17,7 +17,7 @@ def _render_settings(project, details_form=None, share_form=None, status=200):
     permissions = projects.project_permissions(current_user, project)
     page = render_template(
         "projects/settings.html", project=project, permissions=permissions,
-        details_form=details_form or ProjectForm(formdata=None, obj=project),
+        details_form=details_form or ProjectSettingsForm(formdata=None, obj=project),
         share_form=share_form or ShareForm(formdata=None),
         shares=[{**entry, "form": ShareLevelForm(formdata=None, level=share_level(entry["permissions"]))}
                 for entry in entries if not entry["owner"]],
@@ -35,12 +35,13 @@ def settings(project_id):
 @bp.route("/<int:project_id>/settings", methods=["POST"])
 @login_required
 def update(project_id):
-    """Rename or describe a project."""
+    """Rename or describe a project, or make it public or private."""
     project = projects.get_project_for(current_user, project_id, "change")
-    form = ProjectForm()
+    form = ProjectSettingsForm()
     if form.validate_on_submit():
         try:
-            projects.update_project(project, name=form.name.data, description=form.description.data)
+            projects.update_project(project, name=form.name.data, description=form.description.data,
+                                    public=form.public.data)
         except ValidationError as error:
             add_service_errors(form, error)
         else:

@@ -6,7 +6,8 @@ from flask_login import current_user, login_required
 
 from webapp.api.serializers import node_json, task_json
 from webapp.forms.helpers import add_service_errors
-from webapp.forms.tasks import AUTO_NODE, ActionForm, NewTaskForm, PresetForm, RenameTaskForm, RestartTaskForm
+from webapp.forms.tasks import (AUTO_NODE, ActionForm, NewTaskForm, PresetForm, PublicTaskForm, RenameTaskForm,
+                                RestartTaskForm)
 from webapp.models import PendingAction, ProcessingNode, TaskStatus
 from webapp.services import nodes, presets, projects, tasks
 from webapp.services.errors import ValidationError
@@ -223,7 +224,8 @@ def detail(project_id, task_id):
     return render_template("tasks/detail.html", task=task, project=task.project, permissions=permissions,
                            console_lines=lines, console_count=count, task_data=task_json(task),
                            error_hint=explain_error(task.last_error) if task.status == TaskStatus.FAILED else None,
-                           action_form=ActionForm(), restart_form=restart_form, rename_form=rename_form)
+                           action_form=ActionForm(), restart_form=restart_form, rename_form=rename_form,
+                           public_form=PublicTaskForm(public="false" if task.public else "true"))
 
 
 def _back_to(task):
@@ -283,6 +285,20 @@ def remove(project_id, task_id):
         tasks.remove_task(task)
     flash(f"Task “{name}” is being removed.", "info")
     return redirect(url_for("dashboard.index"))
+
+
+@bp.route("/projects/<int:project_id>/tasks/<int:task_id>/public", methods=["POST"])
+@login_required
+def set_public(project_id, task_id):
+    """Open the task's map and downloads to anyone with the link, or make it private again."""
+    task = _task(project_id, task_id, "change")
+    form = PublicTaskForm()
+    if form.validate_on_submit():
+        public = form.public.data == "true"
+        tasks.update_task(task, {"public": public})
+        flash("Anyone with the link can now see this task's map and download its results." if public
+              else "The task is private again.", "success")
+    return _back_to(task)
 
 
 @bp.route("/projects/<int:project_id>/tasks/<int:task_id>/edit", methods=["POST"])
