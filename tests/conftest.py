@@ -112,9 +112,8 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh browser page (own cookies) that fails the test on any JavaScript error."""
+def _watched_page(browser):
+    """A page in a new browser context (own cookies), failing the test on any JavaScript error."""
     context = browser.new_context()
     new_page = context.new_page()
     errors = []
@@ -122,3 +121,15 @@ def page(browser):
     yield new_page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page that fails the test on any JavaScript error."""
+    yield from _watched_page(browser)
+
+
+@pytest.fixture
+def second_page(browser):
+    """A page in a second browser context: another user's own cookies."""
+    yield from _watched_page(browser)

@@ -1,5 +1,4 @@
 """In a real browser, two users side by side: one shares a project, the other sees and changes it."""
-import pytest
 from playwright.sync_api import expect
 
 from tests.views.people import add_user
@@ -12,18 +11,6 @@ def log_in(page, base_url, name):
     page.get_by_label("Password").fill(f"{name}-password")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Projects")).to_be_visible()
-
-
-@pytest.fixture
-def second_page(browser):
-    """A page in a second browser context: another user's own cookies."""
-    context = browser.new_context()
-    new_page = context.new_page()
-    errors = []
-    new_page.on("pageerror", lambda error: errors.append(str(error)))
-    yield new_page
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 def test_share_a_project_and_see_it_as_the_other_user(page, second_page, live_server):

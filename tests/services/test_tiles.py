@@ -15,6 +15,7 @@ from rasterio.warp import transform_bounds
 from rio_tiler.colormap import cmap as rio_colormaps
 from rio_tiler.io import Reader
 
+from tests.support.maps import tile_and_pixel
 from webapp.services import tiles
 from webapp.services.tiles import InvalidTileRequest, TileNotFound
 
@@ -72,16 +73,6 @@ def utm_to_lonlat(easting, northing):
     """WGS84 longitude, latitude of a UTM 33N point."""
     lons, lats = transform_points(UTM, "EPSG:4326", [easting], [northing])
     return lons[0], lats[0]
-
-
-def tile_and_pixel(lon, lat, z, size=256):
-    """The XYZ tile holding a point at zoom z, and the point's (column, row) inside that tile's image."""
-    tile = WEB_MERCATOR.tile(lon, lat, z)
-    bounds = WEB_MERCATOR.xy_bounds(tile)
-    x, y = WEB_MERCATOR.xy(lon, lat)
-    column = int((x - bounds.left) / (bounds.right - bounds.left) * size)
-    row = int((bounds.top - y) / (bounds.top - bounds.bottom) * size)
-    return tile, (column, row)
 
 
 def ortho_pixel_at(row, column):

@@ -9,7 +9,6 @@ import numpy as np
 import pycolmap
 
 from localnode.engine.console import EngineError, say, warn
-from localnode.engine.geo import LocalFrame
 from localnode.engine.model import SMALL_SET_IMAGES
 from localnode.engine.workspace import atomic_path, read_json, write_json
 
@@ -25,7 +24,7 @@ SMALL_IMAGE_PX = 1024        # up to this long side, SIFT starts on the doubled 
 def run(ws, options, report):
     """Build the sparse model from work/images and align it to the photos' GPS positions."""
     dataset = read_json(ws.dataset_json)
-    frame, images = LocalFrame.from_dict(dataset["frame"]), dataset["images"]
+    images = dataset["images"]
     pycolmap.logging.minloglevel = 2  # COLMAP's info logs would flood the user's console
     if ws.sfm.exists():
         shutil.rmtree(ws.sfm)
