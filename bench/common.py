@@ -116,7 +116,7 @@ class Stack:
         with open(self.web_log, "wb") as log:
             self.web = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(web_workers),
-                 "--threads", str(WEB_THREADS), "--timeout", "300", "app:app"],
+                 "--threads", str(WEB_THREADS), "--timeout", "300", "--no-control-socket", "app:app"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         self._wait_until_up(web_workers)
 

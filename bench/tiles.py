@@ -267,7 +267,7 @@ def start_gunicorn(instance, port, workers):
     env.pop("DATABASE_URL", None), env.pop("MEDIA_ROOT", None)
     log = open(instance / "gunicorn.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
-                                str(workers), "--threads", "8", "--timeout", "300", "app:app"],
+                                str(workers), "--threads", "8", "--timeout", "300", "--no-control-socket", "app:app"],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

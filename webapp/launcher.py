@@ -1,4 +1,4 @@
-"""`flask run-all` (what `make run` calls): one command that starts every process of an Aerie and stops them together."""
+"""`flask run-all` (what `make run` calls): one command that starts every process of an Aerie and stops them all."""
 import os
 import signal
 import subprocess
@@ -111,9 +111,10 @@ def run_all(app):
         for number in range(config["WORKERS"]):
             procs.start(f"worker {number + 1}", _flask("worker"), env)
         procs.start("scheduler", _flask("scheduler"), env)
+        # No gunicorn control socket: it lives at one path in $HOME, which two instances side by side would share.
         procs.start("web", [sys.executable, "-m", "gunicorn", "--bind", f"{config['HOST']}:{config['PORT']}",
                             "--workers", str(config["WEB_WORKERS"]), "--threads", "8", "--timeout", "300",
-                            "app:app"], env)
+                            "--no-control-socket", "app:app"], env)
         with app.app_context():
             if config["LOCALNODE_ENABLED"] and _wait_for_localnode(config):
                 _register_localnode(config)

@@ -207,7 +207,8 @@ class Stack:
         self.define("node", [sys.executable, "-m", "localnode", "--port", str(self.node_port), "--data",
                              str(self.folder / "node")])
         self.define("web", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.web_port}", "--workers",
-                            str(self.web_workers), "--threads", "8", "--timeout", "120", "app:app"])
+                            str(self.web_workers), "--threads", "8", "--timeout", "120",
+                            "--no-control-socket", "app:app"])
         for name in self.worker_names():
             self.define(name, [sys.executable, "-m", "flask", "--app", "app", "worker"])
         self.define("scheduler", [sys.executable, "-m", "flask", "--app", "app", "scheduler"])
