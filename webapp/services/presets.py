@@ -1,10 +1,10 @@
 """Presets: saved sets of task options. A few system presets are offered to everyone; users save their own."""
-import json
 
 from sqlalchemy import or_
 
 from webapp.extensions import db
 from webapp.models import Preset
+from webapp.services import tasks
 from webapp.services.errors import NotFound, ValidationError
 
 # The built-in presets, by name. Option names are the NodeODM ones; a node drops the names it does not know.
@@ -55,23 +55,13 @@ def get_preset_for(user, preset_id):
 
 
 def clean_options(raw):
-    """Options as a list of {"name", "value"} from JSON text or a list, or ValidationError saying what is wrong."""
-    if raw is None or raw == "":
-        return []
-    if isinstance(raw, (str, bytes)):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            raise ValidationError(field_errors={"options": ["Options must be JSON: [{\"name\", \"value\"}]."]}) \
-                from None
-    if not isinstance(raw, list):
-        raise ValidationError(field_errors={"options": ["Options must be a list of {\"name\", \"value\"}."]})
+    """Options read as tasks.parse_options reads a task's, with names trimmed and only plain values (a preset is
+    shown in a form, so it holds nothing a form field could not show); ValidationError otherwise."""
     cleaned = []
-    for entry in raw:
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"].strip() \
-                or isinstance(entry.get("value"), (dict, list)):
+    for entry in tasks.parse_options(raw):
+        if not entry["name"].strip() or isinstance(entry["value"], (dict, list)):
             raise ValidationError(field_errors={"options": ["Each option needs a name and a plain value."]})
-        cleaned.append({"name": entry["name"].strip(), "value": entry.get("value")})
+        cleaned.append({"name": entry["name"].strip(), "value": entry["value"]})
     return cleaned
 
 
