@@ -12,20 +12,15 @@ import pytest
 from webapp import storage
 from webapp.config import ROOT
 from webapp.extensions import db
-from webapp.models import Project, Task, TaskStatus, User
+from webapp.models import Task, TaskStatus
+from tests.views.people import add_project
 from tests.support.fakenode import FakeNode, make_results_zip
 
 
 @pytest.fixture
 def project(app):
-    """A project of a user (made without the slow password hash)."""
-    user = User(username="owner", password_hash="-")
-    db.session.add(user)
-    db.session.commit()
-    project = Project(owner_id=user.id, name="Survey")
-    db.session.add(project)
-    db.session.commit()
-    return project
+    """A project of a new user."""
+    return add_project()
 
 
 def make_task(project, images, node=None, options=None, **fields):

@@ -8,10 +8,11 @@ from rq import Queue
 from jobs import tasks as task_jobs
 from webapp import queue, storage
 from webapp.extensions import db
-from webapp.models import PendingAction, ProcessingNode, Project, Task, TaskStatus, User
+from webapp.models import PendingAction, ProcessingNode, Task, TaskStatus
 from webapp.models.base import utcnow
 from webapp.nodeclient import NodeClient
 from webapp.services import nodes, pipeline, rasters
+from tests.views.people import add_project
 from tests.support.fakenode import COMPLETED as NODE_COMPLETED, FakeNode, make_results_zip
 
 
@@ -31,14 +32,8 @@ def fake(results_zip):
 
 @pytest.fixture
 def project(app):
-    """A project of a user (made without the slow password hash)."""
-    user = User(username="owner", password_hash="-")
-    db.session.add(user)
-    db.session.commit()
-    project = Project(owner_id=user.id, name="Survey")
-    db.session.add(project)
-    db.session.commit()
-    return project
+    """A project of a new user."""
+    return add_project()
 
 
 def register(fake_node):

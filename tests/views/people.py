@@ -6,7 +6,7 @@ from werkzeug.security import generate_password_hash
 
 from tests.support.web import csrf_token_of
 from webapp.extensions import db
-from webapp.models import User
+from webapp.models import Project, User
 
 FAST_HASH = "pbkdf2:sha256:1"
 
@@ -18,6 +18,14 @@ def add_user(name, admin=False):
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def add_project(owner_name="owner", name="Survey"):
+    """A project of a new user."""
+    project = Project(owner_id=add_user(owner_name).id, name=name)
+    db.session.add(project)
+    db.session.commit()
+    return project
 
 
 def signed_in(app, name):
