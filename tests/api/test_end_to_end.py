@@ -16,7 +16,7 @@ from webapp.config import ROOT
 from webapp.services import accounts
 
 # Small, so that a real run of the whole engine on a few photos takes seconds, not minutes.
-OPTIONS = '[{"name": "resize-to", "value": 640}, {"name": "min-num-features", "value": 1000}]'
+OPTIONS = '[{"name": "resize-to", "value": 640}]'
 POLL_SECONDS = 300
 
 

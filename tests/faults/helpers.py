@@ -4,9 +4,9 @@ import time
 
 import requests
 
-# Few small images and the fast path: the tests are about faults, not about the results' quality.
-FULL = json.dumps([{"name": "resize-to", "value": 640}, {"name": "fast-orthophoto", "value": True},
-                   {"name": "min-num-features", "value": 1000}])
+# Few small images and the fast path: the tests are about faults, not about the results' quality. The feature
+# count stays at its default: with 1000 features, 8 photos at 640 px gave about 100 points and a shaky model.
+FULL = json.dumps([{"name": "resize-to", "value": 640}, {"name": "fast-orthophoto", "value": True}])
 QUICK = json.dumps([{"name": "resize-to", "value": 640}, {"name": "end-with", "value": "dataset"}])
 COMPLETED, FAILED, RUNNING = 40, 30, 20
 

@@ -10,7 +10,7 @@ from tests.localnode.conftest import QUICK
 from tests.localnode.livenode import LiveNode, engine_processes, wait_for_status
 
 QUEUED, RUNNING, FAILED, COMPLETED, CANCELED = 10, 20, 30, 40, 50
-SMALL = {"resize-to": 640, "min-num-features": 1000}
+SMALL = {"resize-to": 640}
 
 
 def work_files(task_dir):

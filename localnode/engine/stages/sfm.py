@@ -9,11 +9,13 @@ import numpy as np
 import pycolmap
 
 from localnode.engine.console import EngineError, say, warn
-from localnode.engine.model import SMALL_SET_IMAGES
+from localnode.engine.model import SMALL_SET_IMAGES, good_points
 from localnode.engine.workspace import atomic_path, read_json, write_json
 
 STAGE = "opensfm"
 ALIGN_MAX_ERROR_M = 5.0      # RANSAC inlier threshold for camera-to-GPS alignment (typical GPS accuracy)
+GPS_CONSISTENT_M = 3 * ALIGN_MAX_ERROR_M  # a model whose cameras are farther from GPS (RMS) is suspect
+MIN_MODEL_POINTS = 10        # a model with fewer good points cannot make a point cloud
 MATCH_MAX_DISTANCE_M = 1e6   # neighbours are chosen by count; distance does not limit them
 MIN_PAIR_INLIERS = 15        # a pair with fewer geometrically verified matches does not count as matched
 SMALL_SET_MIN_POSE_INLIERS = 12
@@ -46,18 +48,18 @@ def run(ws, options, report):
     report(0.7)
 
     started = time.monotonic()
-    rec = _map(database, ws.images, images, threads, small_set)
-    if small_set and _registered_count(rec) < len(images):
+    candidates = [_aligned(m, images) for m in _map(database, ws.images, images, threads, small_set)]
+    rec, figures = _best(candidates)
+    if small_set and not (rec and _consistent(figures) and rec.num_reg_images() == len(images)):
         # Guided matching finds 2-3x the matches, but its extra matches are less precise: only when needed.
         pairs = _match(database, options, threads, image_px, guided=True)
         say(STAGE, f"Not every image registered: matched again with guided matching ({pairs} pairs)")
-        rec = max([rec, _map(database, ws.images, images, threads, small_set)], key=_registered_count)
+        candidates += [_aligned(m, images) for m in _map(database, ws.images, images, threads, small_set)]
+        rec, figures = _best(candidates)
     _check_registered(rec, images)
     say(STAGE, f"Mapping done in {time.monotonic() - started:.1f} s")
     report(0.9)
 
-    figures = _align(rec, images)
-    figures.update(_model_figures(rec, images))
     _say_figures(figures, len(images))
     with atomic_path(ws.sfm / "model") as tmp:
         tmp.mkdir()
@@ -140,11 +142,12 @@ def _match(database, options, threads, image_px, guided):
 
 
 def _map(database, image_dir, images, threads, small_set):
-    """SfM with the focal lengths held fixed; the model with the most images, or None.
+    """SfM with the focal lengths held fixed; the models found (incremental ones first), maybe none.
 
     Global mapping is the fast one, but it trusts each pair's relative rotation: with few images one bad
     pair (a narrow overlap over flat ground) spoils rotation averaging and nothing registers. Incremental
-    mapping checks each new image against the points already built, and with few images it is quick.
+    mapping checks each new image against the points already built, and with few images it is quick, so
+    small sets get both and the better model wins.
     """
     with _temporary_dir(database.parent / "mapping") as out:
         models = []
@@ -152,17 +155,34 @@ def _map(database, image_dir, images, threads, small_set):
             (out / "incremental").mkdir()
             models = list((pycolmap.incremental_mapping(database, image_dir, out / "incremental",
                                                         _incremental_options(threads)) or {}).values())
-        if not models or max(m.num_reg_images() for m in models) < len(images):
-            (out / "global").mkdir()
-            models += list((pycolmap.global_mapping(database, image_dir, out / "global",
-                                                    _global_options(threads)) or {}).values())
-    models = [m for m in models if m.num_reg_images() > 0]
-    return max(models, key=lambda m: (m.num_reg_images(), m.num_points3D())) if models else None
+        (out / "global").mkdir()
+        models += list((pycolmap.global_mapping(database, image_dir, out / "global",
+                                                _global_options(threads)) or {}).values())
+    return [m for m in models if m.num_reg_images() > 0]
 
 
-def _registered_count(rec):
-    """Images registered in a model (0 for no model)."""
-    return rec.num_reg_images() if rec is not None else 0
+def _aligned(rec, images):
+    """The model moved onto the GPS positions, with its figures (GPS residuals, points, camera height)."""
+    figures = _align(rec, images)
+    figures.update(_model_figures(rec, images))
+    return rec, figures
+
+
+def _best(candidates):
+    """The candidate (model, figures) that places the most images consistently with GPS; the first of equals.
+
+    A few-image set can map into a degenerate model (a handful of points, the cameras kilometres from their
+    GPS positions) that still "registers" every image: such a model loses to any consistent one.
+    """
+    if not candidates:
+        return None, None
+    return max(candidates, key=lambda candidate: (_consistent(candidate[1]), candidate[1]["registered"]))
+
+
+def _consistent(figures):
+    """True when the model agrees with GPS, has points to build on, and has its cameras above the ground."""
+    return (max(figures["gps_residual_rms_e_m"], figures["gps_residual_rms_n_m"]) <= GPS_CONSISTENT_M
+            and figures["good_points"] >= MIN_MODEL_POINTS and figures["camera_height_m"] > 0)
 
 
 def _check_registered(rec, images):
@@ -310,6 +330,7 @@ def _model_figures(rec, images):
         "reprojection_error_px": float(rec.compute_mean_reprojection_error()),
         "camera_height_m": float(np.median(heights)),
         "registered_names": sorted(rec.image(i).name for i in rec.reg_image_ids()),
+        "good_points": len(good_points(rec)[0]),
     }
     if relative:
         figures["relative_altitude_m"] = float(np.median(relative))
@@ -326,7 +347,7 @@ def _say_figures(figures, total):
     if "relative_altitude_m" in figures:
         height += f" (drone's relative altitude: {figures['relative_altitude_m']:.1f} m)"
     say(STAGE, height)
-    if max(figures["gps_residual_rms_e_m"], figures["gps_residual_rms_n_m"]) > 3 * ALIGN_MAX_ERROR_M:
+    if max(figures["gps_residual_rms_e_m"], figures["gps_residual_rms_n_m"]) > GPS_CONSISTENT_M:
         warn(STAGE, "The camera positions disagree with the GPS by more than 15 m: the GPS may be poor, "
                     "or the model may be distorted.")
 

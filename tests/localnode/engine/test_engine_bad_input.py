@@ -7,7 +7,7 @@ from PIL import Image
 from tests.localnode.engine.enginerun import make_task, run_engine
 from tests.support.datasets import dataset_images
 
-QUICK = {"resize-to": 640, "min-num-features": 1024}
+QUICK = {"resize-to": 640}
 
 
 def textured_jpeg(path, seed):
