@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from webapp import queue, storage
 from webapp.extensions import db
@@ -31,7 +32,9 @@ TASK_ORDERING["processing_node"] = Task.processing_node_id
 
 def get_task_for(user, project_id, task_id, permission="view", allow_public=False):
     """The task of that project if user has permission on the project (or it is public and allowed), else NotFound."""
-    task = db.session.get(Task, task_id)
+    # The project comes in the same query, and the task keeps it alive in the session for the permission check
+    # and for the caller (a lone project would be dropped from the session and queried again).
+    task = db.session.get(Task, task_id, options=[joinedload(Task.project)])
     if task is None or task.project_id != project_id:
         raise NotFound()
     if allow_public and permission == "view" and task.public:

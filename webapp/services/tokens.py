@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import jwt
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db
 from webapp.models import ApiToken, User
@@ -76,7 +77,7 @@ def revoke_api_token(user, token_id):
 
 def user_from_api_token(secret):
     """The active owner of a named API token, else None; notes when the token was last used."""
-    token = ApiToken.query.filter_by(token_hash=_hash(secret)).first()
+    token = ApiToken.query.options(joinedload(ApiToken.user)).filter_by(token_hash=_hash(secret)).first()
     if token is None or not token.user.active:
         return None
     now = utcnow()
