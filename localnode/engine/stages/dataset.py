@@ -8,6 +8,7 @@ from PIL import Image, ImageOps
 from localnode.engine.cameras import focal_px
 from localnode.engine.console import EngineError, say, warn
 from localnode.engine.geo import LocalFrame, utm_epsg
+from localnode.engine.gcp import find_gcp_file, read_gcp_file
 from localnode.engine.metadata import read_geo_txt, read_metadata
 from localnode.engine.workspace import atomic_path, write_json
 
@@ -23,9 +24,6 @@ def run(ws, options, report):
     if len(files) < 2:
         raise EngineError(f"{_count(len(files), 'image')} uploaded; at least 2 overlapping photos are needed.")
     say(STAGE, f"Reading {len(files)} images")
-    for extra in sorted(ws.input_dir.glob("*.txt")):
-        if extra.name != "geo.txt":
-            say(STAGE, f"{extra.name}: ground control points are not used yet; the photos' GPS places the results")
     geo_txt = _geo_txt_positions(ws)
     if ws.images.exists():
         shutil.rmtree(ws.images)
@@ -46,7 +44,8 @@ def run(ws, options, report):
         image["x"], image["y"], image["z"] = frame.local_from_wgs84(image["lat"], image["lon"], image["alt"])
     _check_spread(images)
     _describe(images)
-    write_json(ws.dataset_json, {"frame": frame.to_dict(), "images": images,
+    gcps = _control_points(ws, frame, images)
+    write_json(ws.dataset_json, {"frame": frame.to_dict(), "images": images, "gcps": gcps,
                                  "skipped": [p["name"] for p in prepared if p.get("problem")]})
     return {"images": len(images), "skipped": len(files) - len(images)}
 
@@ -162,6 +161,17 @@ def _geo_txt_positions(ws):
                           "EPSG:4326, then one line per image: name x y [z].") from exc
     say(STAGE, f"geo.txt gives positions for {_count(len(positions), 'image')}")
     return positions
+
+
+def _control_points(ws, frame, images):
+    """The ground control points of the task's GCP file (none without one)."""
+    path = find_gcp_file(ws.input_dir) if ws.input_dir.is_dir() else None
+    if path is None:
+        return []
+    points = read_gcp_file(path, frame, images)
+    sightings = sum(len(p["sightings"]) for p in points)
+    say(STAGE, f"{path.name}: {_count(len(points), 'ground control point')} in {_count(sightings, 'sighting')}")
+    return points
 
 
 def _count(n, noun):

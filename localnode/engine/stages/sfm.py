@@ -9,6 +9,7 @@ import numpy as np
 import pycolmap
 
 from localnode.engine.console import EngineError, say, warn
+from localnode.engine.gcp import fit_similarity, place_on_control_points
 from localnode.engine.model import SMALL_SET_IMAGES, good_points
 from localnode.engine.workspace import atomic_path, read_json, write_json
 
@@ -18,7 +19,7 @@ GPS_CONSISTENT_M = 3 * ALIGN_MAX_ERROR_M  # a model whose cameras are farther fr
 MIN_MODEL_POINTS = 10        # a model with fewer good points cannot make a point cloud
 MATCH_MAX_DISTANCE_M = 1e6   # neighbours are chosen by count; distance does not limit them
 MIN_PAIR_INLIERS = 15        # a pair with fewer geometrically verified matches does not count as matched
-SMALL_SET_MIN_POSE_INLIERS = 12
+SMALL_SET_MIN_POSE_INLIERS = 8
 THIN_TRACK_RATIO = 0.2       # cameras spread across the track less than this part of along it: one line
 SMALL_IMAGE_PX = 1024        # up to this long side, SIFT starts on the doubled image (first_octave -1)
 
@@ -60,6 +61,8 @@ def run(ws, options, report):
     say(STAGE, f"Mapping done in {time.monotonic() - started:.1f} s")
     report(0.9)
 
+    if dataset.get("gcps"):
+        figures.update(_place_on_control_points(rec, dataset["gcps"], images))
     _say_figures(figures, len(images))
     with atomic_path(ws.sfm / "model") as tmp:
         tmp.mkdir()
@@ -232,7 +235,8 @@ def _incremental_options(threads):
     options.ba_use_gpu = False
     options.mapper.abs_pose_refine_focal_length = False
     # An image is placed from its matches to points already built; with few images, few points are seen
-    # by three of them, so accept a pose from fewer inliers (COLMAP's default asks 30).
+    # by three of them, so accept a pose from fewer inliers (COLMAP's default asks 30; brighton's photos
+    # 21-23 share only 8-11 such points at 640 px). The GPS check of _best() rejects a wrong pose.
     options.mapper.abs_pose_min_num_inliers = SMALL_SET_MIN_POSE_INLIERS
     options.triangulation.ignore_two_view_tracks = False
     return options
@@ -250,28 +254,33 @@ def _align(rec, images):
         sim = pycolmap.align_reconstruction_to_locations(rec, names, gps, 3, ransac)
     centers = np.array([rec.image(i).projection_center() for i in rec.reg_image_ids()])
     if sim is None:
-        sim = _similarity_least_squares(centers, gps)
+        sim = fit_similarity(centers, gps)
     rec.transform(sim)
     _level_straight_track(rec, [by_name[n] for n in names])
-    centers = np.array([rec.image(i).projection_center() for i in rec.reg_image_ids()])
-    residuals = centers - gps
-    rms = np.sqrt(np.mean(residuals ** 2, axis=0))
+    return dict(_gps_residuals(rec, images), model_scale=float(sim.scale))
+
+
+def _gps_residuals(rec, images):
+    """RMS distance east, north and up between the placed cameras and their GPS positions."""
+    by_name = {i["name"]: i for i in images}
+    ids = list(rec.reg_image_ids())
+    gps = np.array([[by_name[rec.image(i).name][axis] for axis in "xyz"] for i in ids])
+    centers = np.array([rec.image(i).projection_center() for i in ids])
+    rms = np.sqrt(np.mean((centers - gps) ** 2, axis=0))
     return {"gps_residual_rms_e_m": float(rms[0]), "gps_residual_rms_n_m": float(rms[1]),
-            "gps_residual_rms_u_m": float(rms[2]), "model_scale": float(sim.scale)}
+            "gps_residual_rms_u_m": float(rms[2])}
 
 
-def _similarity_least_squares(src, dst):
-    """The similarity dst ~ s R src + t by least squares (Umeyama), for when RANSAC has too few images."""
-    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
-    a, b = src - mu_s, dst - mu_d
-    u, sigma, vt = np.linalg.svd(b.T @ a / len(src))
-    d = np.eye(3)
-    d[2, 2] = np.sign(np.linalg.det(u @ vt)) or 1.0
-    rotation = u @ d @ vt
-    var = (a ** 2).sum() / len(src)
-    scale = float(np.trace(np.diag(sigma) @ d) / var) if var > 0 else 1.0
-    translation = mu_d - scale * rotation @ mu_s
-    return pycolmap.Sim3d(scale, pycolmap.Rotation3d(rotation), translation)
+def _place_on_control_points(rec, gcps, images):
+    """Move the model onto the ground control points; their figures, and the model's figures after the move."""
+    fit = place_on_control_points(rec, gcps)
+    if fit is None:
+        warn(STAGE, "No ground control point is seen in two placed photos: the photos' GPS places the results")
+        return {}
+    how = "scale, rotation and shift" if fit["gcp_similarity"] else "a shift"
+    say(STAGE, f"Placed on {fit['gcp_count']} ground control point(s) by {how}: RMS error "
+               f"{fit['gcp_rms_before_m']:.2f} m from GPS alone, {fit['gcp_rms_m']:.2f} m now")
+    return dict(fit, **_gps_residuals(rec, images), **_model_figures(rec, images))
 
 
 def _level_straight_track(rec, images):
