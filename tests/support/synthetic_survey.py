@@ -1,0 +1,149 @@
+"""A drone survey rendered from a known world, for checking the engine against the truth.
+
+The world: a textured ground with a hill, in a UTM zone of the southern hemisphere. The flight: a lawn-mower
+grid of nadir photos from a camera the engine's sensor table does not know (its focal length comes from
+FocalPlaneXResolution), the heading reversed on every other strip as drones fly, and GPS with a little noise.
+Each photo is rendered by casting its pixels' rays onto the ground, so the geometry is exact.
+"""
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from PIL import Image
+from pyproj import Transformer
+from scipy import ndimage
+
+EXIF_IFD, GPS_IFD = 0x8769, 0x8825
+
+
+@dataclass
+class Survey:
+    """The world and the flight; distances in metres, local coordinates east/north/up from `origin_utm`."""
+
+    epsg: int = 32734                      # UTM 34S (Cape Town)
+    origin_utm: tuple = (261000.0, 6243000.0)
+    base_altitude: float = 100.0           # ground level away from the hill, metres above sea level
+    ground_size: tuple = (110.0, 100.0)    # textured area, east x north, centred on the local origin
+    texture_resolution: float = 0.05       # metres per texture pixel
+    hill_center: tuple = (5.0, -5.0)
+    hill_height: float = 6.0
+    hill_sigma: float = 14.0
+    flying_height: float = 45.0            # above the base altitude
+    image_size: tuple = (800, 600)         # width, height
+    focal_px: float = 700.0
+    sensor_width_mm: float = 6.4
+    strips: tuple = (-16.0, 0.0, 16.0)     # east positions of the strips
+    along: tuple = (-24.0, -12.0, 0.0, 12.0, 24.0)  # north positions of the photos in a strip
+    gps_noise: tuple = (0.03, 0.05)        # standard deviation, horizontal and vertical (RTK-like)
+    seed: int = 7
+    markers: list = field(default_factory=lambda: [((-20.0, 15.0), (255, 0, 0)), ((22.0, -18.0), (0, 0, 255))])
+    marker_radius: float = 1.0
+
+    def ground_height(self, x, y):
+        """Ground height above the base altitude at local (x, y)."""
+        dx, dy = x - self.hill_center[0], y - self.hill_center[1]
+        return self.hill_height * np.exp(-(dx ** 2 + dy ** 2) / (2 * self.hill_sigma ** 2))
+
+    def cameras(self):
+        """[(name, centre xyz, heading in degrees)] of the flight."""
+        shots = []
+        for strip, east in enumerate(self.strips):
+            norths = self.along if strip % 2 == 0 else self.along[::-1]
+            heading = 0.0 if strip % 2 == 0 else 180.0
+            for north in norths:
+                shots.append((f"SYN_{len(shots) + 1:04d}.JPG", np.array([east, north, self.flying_height]), heading))
+        return shots
+
+    def utm(self, x, y):
+        """UTM easting and northing of local (x, y)."""
+        return self.origin_utm[0] + x, self.origin_utm[1] + y
+
+
+def texture(survey):
+    """The ground's colours (rows from north to south), multi-scale noise with round coloured markers."""
+    cols = int(survey.ground_size[0] / survey.texture_resolution)
+    rows = int(survey.ground_size[1] / survey.texture_resolution)
+    rng = np.random.default_rng(survey.seed)
+    image = np.zeros((rows, cols, 3), np.float32)
+    for sigma, weight in ((1.5, 0.35), (6.0, 0.35), (24.0, 0.3)):
+        for channel in range(3):
+            noise = ndimage.gaussian_filter(rng.standard_normal((rows, cols)).astype(np.float32), sigma)
+            image[:, :, channel] += weight * noise / noise.std()
+    image = np.clip(128 + 40 * image, 0, 255).astype(np.uint8)
+    for (x, y), colour in survey.markers:
+        col, row = _texture_pixel(survey, x, y)
+        cv2.circle(image, (int(col), int(row)), int(survey.marker_radius / survey.texture_resolution), colour, -1)
+    return image
+
+
+def _texture_pixel(survey, x, y):
+    """Texture column and row of local (x, y)."""
+    return ((x + survey.ground_size[0] / 2) / survey.texture_resolution,
+            (survey.ground_size[1] / 2 - y) / survey.texture_resolution)
+
+
+def rotation(heading_deg):
+    """World-to-camera rotation of a nadir camera whose image top points to `heading` (degrees from north)."""
+    h = np.radians(heading_deg)
+    right = [np.cos(h), -np.sin(h), 0.0]
+    down = [-np.sin(h), -np.cos(h), 0.0]
+    return np.array([right, down, [0.0, 0.0, -1.0]])
+
+
+def render(survey, ground, center, heading):
+    """The photo seen from `center` with the given heading: each pixel's ray cast onto the ground."""
+    width, height = survey.image_size
+    u, v = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
+    rays = np.stack([(u - width / 2) / survey.focal_px, (v - height / 2) / survey.focal_px, np.ones_like(u)], -1)
+    world = rays @ rotation(heading)  # R^T applied to each ray
+    ground_z = np.zeros(u.shape)
+    for _ in range(8):  # ray-terrain intersection by fixed point: the hill is gentle
+        t = (center[2] - ground_z) / -world[..., 2]
+        x, y = center[0] + t * world[..., 0], center[1] + t * world[..., 1]
+        ground_z = survey.ground_height(x, y)
+    col, row = _texture_pixel(survey, x, y)
+    return cv2.remap(ground, col.astype(np.float32) - 0.5, row.astype(np.float32) - 0.5, cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REFLECT)
+
+
+def write_photos(survey, folder):
+    """Render and save the flight's photos with EXIF (camera, focal, GPS); [(path, true centre, heading)]."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ground = texture(survey)
+    to_wgs84 = Transformer.from_crs(survey.epsg, 4326, always_xy=True)
+    rng = np.random.default_rng(survey.seed + 1)
+    shots = []
+    for name, center, heading in survey.cameras():
+        noise = rng.normal(0, [survey.gps_noise[0]] * 2 + [survey.gps_noise[1]])
+        lon, lat = to_wgs84.transform(*survey.utm(center[0] + noise[0], center[1] + noise[1]))
+        altitude = survey.base_altitude + center[2] + noise[2]
+        path = folder / name
+        Image.fromarray(render(survey, ground, center, heading)).save(
+            path, "JPEG", quality=92, exif=_exif(survey, lat, lon, altitude))
+        shots.append((path, center, heading))
+    return shots
+
+
+def _exif(survey, lat, lon, altitude):
+    """EXIF of a camera the engine has no table entry for: its focal comes from FocalPlaneXResolution."""
+    width = survey.image_size[0]
+    pixels_per_cm = width / (survey.sensor_width_mm / 10)
+    exif = Image.Exif()
+    exif[0x010F] = "Aerie"        # Make
+    exif[0x0110] = "SynthCam 1"   # Model
+    exif.get_ifd(EXIF_IFD).update({
+        0x920A: survey.focal_px / width * survey.sensor_width_mm,  # FocalLength (mm)
+        0xA20E: pixels_per_cm, 0xA20F: pixels_per_cm,             # FocalPlaneX/YResolution
+        0xA210: 3,                                                 # FocalPlaneResolutionUnit: cm
+        0xA002: width, 0xA003: survey.image_size[1],               # PixelX/YDimension
+    })
+    exif.get_ifd(GPS_IFD).update({1: "N" if lat >= 0 else "S", 2: _dms(abs(lat)), 3: "E" if lon >= 0 else "W",
+                                  4: _dms(abs(lon)), 5: 0, 6: round(altitude, 2)})
+    return exif
+
+
+def _dms(value):
+    """Degrees as EXIF (degrees, minutes, seconds)."""
+    degrees = int(value)
+    minutes = int((value - degrees) * 60)
+    return degrees, minutes, round(((value - degrees) * 60 - minutes) * 60, 5)
