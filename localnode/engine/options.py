@@ -19,6 +19,9 @@ OPTIONS = [
      "help": "Orthophoto ground resolution in cm/pixel. It is never made finer than the photos allow."},
     {"name": "dsm", "type": "bool", "value": "false", "domain": "bool",
      "help": "Write a digital surface model (odm_dem/dsm.tif)."},
+    {"name": "dtm", "type": "bool", "value": "false", "domain": "bool",
+     "help": "Write a digital terrain model (odm_dem/dtm.tif): the bare ground, with trees and buildings up to "
+             "about 20 m across removed."},
     {"name": "dem-resolution", "type": "float", "value": "100", "domain": "float > 0",
      "help": "DSM ground resolution in cm/pixel. A sparse point cloud supports about 100."},
     {"name": "max-concurrency", "type": "int", "value": str(os.cpu_count() or 1), "domain": "integer >= 1",

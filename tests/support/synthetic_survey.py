@@ -1,9 +1,9 @@
 """A drone survey rendered from a known world, for checking the engine against the truth.
 
-The world: a textured ground with a hill, in a UTM zone of the southern hemisphere. The flight: a lawn-mower
+The world: a textured ground with a hill and a round flat-roofed building, in a UTM zone of the southern hemisphere. The flight: a lawn-mower
 grid of nadir photos from a camera the engine's sensor table does not know (its focal length comes from
 FocalPlaneXResolution), the heading reversed on every other strip as drones fly, and GPS with a little noise.
-Each photo is rendered by casting its pixels' rays onto the ground, so the geometry is exact.
+Each photo is rendered by casting its pixels' rays onto the surface, so the geometry is exact.
 """
 from dataclasses import dataclass, field
 
@@ -28,6 +28,9 @@ class Survey:
     hill_center: tuple = (5.0, -5.0)
     hill_height: float = 6.0
     hill_sigma: float = 14.0
+    building_center: tuple = (25.0, 20.0)  # flat roof, steep walls: what a terrain model should remove
+    building_height: float = 4.0
+    building_radius: float = 8.0
     flying_height: float = 45.0            # above the base altitude
     image_size: tuple = (800, 600)         # width, height
     focal_px: float = 700.0
@@ -39,10 +42,18 @@ class Survey:
     markers: list = field(default_factory=lambda: [((-20.0, 15.0), (255, 0, 0)), ((22.0, -18.0), (0, 0, 255))])
     marker_radius: float = 1.0
 
+    def terrain_height(self, x, y):
+        """Bare ground height above the base altitude at local (x, y): the hill."""
+        return _bump(x, y, self.hill_center, self.hill_height, self.hill_sigma)
+
     def ground_height(self, x, y):
-        """Ground height above the base altitude at local (x, y)."""
-        dx, dy = x - self.hill_center[0], y - self.hill_center[1]
-        return self.hill_height * np.exp(-(dx ** 2 + dy ** 2) / (2 * self.hill_sigma ** 2))
+        """Surface height above the base altitude at local (x, y): the hill and the building on it."""
+        return self.terrain_height(x, y) + self.building_height * _flat_top(x, y, self.building_center,
+                                                                           self.building_radius)
+
+    def highest(self):
+        """An upper bound of the surface height above the base altitude."""
+        return self.hill_height + self.building_height
 
     def cameras(self):
         """[(name, centre xyz, heading in degrees)] of the flight."""
@@ -57,6 +68,16 @@ class Survey:
     def utm(self, x, y):
         """UTM easting and northing of local (x, y)."""
         return self.origin_utm[0] + x, self.origin_utm[1] + y
+
+
+def _bump(x, y, center, height, sigma):
+    """A round Gaussian bump."""
+    return height * np.exp(-((x - center[0]) ** 2 + (y - center[1]) ** 2) / (2 * sigma ** 2))
+
+
+def _flat_top(x, y, center, radius):
+    """1 on a round flat top, falling to 0 within about a metre of its edge (a super-Gaussian)."""
+    return np.exp(-(((x - center[0]) ** 2 + (y - center[1]) ** 2) / radius ** 2) ** 8)
 
 
 def texture(survey):
@@ -96,14 +117,34 @@ def render(survey, ground, center, heading):
     u, v = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
     rays = np.stack([(u - width / 2) / survey.focal_px, (v - height / 2) / survey.focal_px, np.ones_like(u)], -1)
     world = rays @ rotation(heading)  # R^T applied to each ray
-    ground_z = np.zeros(u.shape)
-    for _ in range(8):  # ray-terrain intersection by fixed point: the hill is gentle
-        t = (center[2] - ground_z) / -world[..., 2]
-        x, y = center[0] + t * world[..., 0], center[1] + t * world[..., 1]
-        ground_z = survey.ground_height(x, y)
+    x, y = _first_hit(survey, center, world)
     col, row = _texture_pixel(survey, x, y)
     return cv2.remap(ground, col.astype(np.float32) - 0.5, row.astype(np.float32) - 0.5, cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_REFLECT)
+
+
+def _first_hit(survey, center, rays, steps=16, refinements=8):
+    """Where each ray first meets the surface: marched down in height steps, then bisected (walls included)."""
+    rays = rays.reshape(-1, 3)
+
+    def point_at(z, which=slice(None)):
+        t = (center[2] - z) / -rays[which, 2]
+        return center[0] + t * rays[which, 0], center[1] + t * rays[which, 1]
+
+    above = np.full(len(rays), survey.highest() + 0.1)  # a height where the ray is still above the surface
+    below = np.full(len(rays), -0.1)                     # one where it is under it
+    searching = np.arange(len(rays))
+    for z in np.linspace(survey.highest() + 0.1, -0.1, steps)[1:]:
+        under = survey.ground_height(*point_at(z, searching)) >= z
+        below[searching[under]] = z
+        searching = searching[~under]
+        above[searching] = z
+    for _ in range(refinements):
+        middle = (above + below) / 2
+        under = survey.ground_height(*point_at(middle)) >= middle
+        below, above = np.where(under, middle, below), np.where(under, above, middle)
+    x, y = point_at(below)
+    return x.reshape(survey.image_size[::-1]), y.reshape(survey.image_size[::-1])
 
 
 def write_photos(survey, folder):

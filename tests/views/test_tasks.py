@@ -222,8 +222,16 @@ def test_remove_hands_a_processed_task_to_the_worker_and_deletes_an_unfinished_u
 def test_system_presets_are_seeded_once(app, owner):
     for _ in range(2):
         names = [p.name for p in presets.presets_for(owner)]
-    assert names == ["Default", "Fast Orthophoto", "High Resolution", "DSM"]
+    assert names == ["Default", "Fast Orthophoto", "High Resolution", "DSM + DTM"]
     assert Preset.query.filter_by(system=True).count() == 4
+
+
+def test_a_retired_system_preset_is_dropped_and_users_presets_kept(app, owner):
+    db.session.add_all([Preset(name="DSM", options=[{"name": "dsm", "value": True}], system=True),
+                        Preset(name="DSM", options=[], system=False, owner_id=owner.id)])
+    db.session.commit()
+    names = [(p.name, p.system) for p in presets.presets_for(owner)]
+    assert ("DSM", True) not in names and ("DSM", False) in names
 
 
 def test_presets_are_saved_replaced_and_deleted_by_their_owner_only(app, olga, owner):

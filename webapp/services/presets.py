@@ -13,18 +13,20 @@ SYSTEM_PRESETS = {
     "Fast Orthophoto": [{"name": "fast-orthophoto", "value": True}],
     "High Resolution": [{"name": "orthophoto-resolution", "value": 2}, {"name": "min-num-features", "value": 16000},
                         {"name": "resize-to", "value": -1}],
-    "DSM": [{"name": "dsm", "value": True}, {"name": "dem-resolution", "value": 50}],
+    "DSM + DTM": [{"name": "dsm", "value": True}, {"name": "dtm", "value": True},
+                  {"name": "dem-resolution", "value": 50}],
 }
 MAX_NAME = 255
 
 
 def ensure_system_presets():
-    """Create the system presets that are missing (idempotent; run on first use)."""
+    """Create the system presets that are missing and drop retired ones (idempotent; run on first use)."""
     existing = {name for (name,) in db.session.query(Preset.name).filter(Preset.system.is_(True))}
     missing = [name for name in SYSTEM_PRESETS if name not in existing]
     for name in missing:
         db.session.add(Preset(name=name, options=SYSTEM_PRESETS[name], system=True, owner_id=None))
-    if missing:
+    retired = Preset.query.filter(Preset.system.is_(True), Preset.name.not_in(list(SYSTEM_PRESETS))).delete()
+    if missing or retired:
         db.session.commit()
 
 

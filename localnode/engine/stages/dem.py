@@ -1,4 +1,5 @@
-"""Stage odm_dem: a surface model from the sparse points (for the orthophoto, and as dsm.tif when asked).
+"""Stage odm_dem: a surface model from the sparse points (for the orthophoto, and as dsm.tif when asked), and
+the bare ground under it (dtm.tif) when asked.
 
 The sparse cloud has about one point per square metre, so the surface is coarse: the median of the points in
 each cell, interpolated inside their hull, then median-filtered to drop stray points.
@@ -9,23 +10,25 @@ from scipy.interpolate import griddata
 from scipy.stats import binned_statistic_2d
 
 from localnode.engine.console import EngineError, say
+from localnode.engine.ground import terrain_model
 from localnode.engine.model import good_points, load_frame, load_model
 from localnode.engine.rasters import write_cog
 from localnode.engine.workspace import atomic_path
 
 STAGE = "odm_dem"
 DSM = "odm_dem/dsm.tif"
+DTM = "odm_dem/dtm.tif"
 NODATA = -9999.0
 
 
 def run(ws, options, report):
-    """Grid the points into work/dem/surface.npz, and results/odm_dem/dsm.tif when the dsm option is on."""
-    stale = ws.results / DSM
-    if not options["dsm"]:
-        stale.unlink(missing_ok=True)  # from an earlier run with other options
-        if options["fast-orthophoto"]:
-            say(STAGE, "Skipped: no DSM asked and fast-orthophoto projects onto a plane")
-            return {"skipped": True}
+    """Grid the points into work/dem/surface.npz, and results/odm_dem/dsm.tif and dtm.tif when asked."""
+    for option, relative in (("dsm", DSM), ("dtm", DTM)):
+        if not options[option]:
+            (ws.results / relative).unlink(missing_ok=True)  # from an earlier run with other options
+    if not (options["dsm"] or options["dtm"]) and options["fast-orthophoto"]:
+        say(STAGE, "Skipped: no DSM or DTM asked and fast-orthophoto projects onto a plane")
+        return {"skipped": True}
     frame = load_frame(ws)
     xyz, _ = good_points(load_model(ws))
     resolution = options["dem-resolution"] / 100.0
@@ -37,11 +40,23 @@ def run(ws, options, report):
                f"elevation {np.nanmin(surface) + frame.origin[2]:.1f} to {np.nanmax(surface) + frame.origin[2]:.1f} m")
     figures = {"cells": int(valid.sum()), "resolution_m": resolution}
     if options["dsm"]:
-        dsm = np.where(valid, surface + frame.origin[2], NODATA).astype(np.float32)
-        write_cog(ws.result(DSM), ws.work / "dem" / "dsm_scratch.tif", dsm[None], west + frame.origin[0],
-                  north + frame.origin[1], resolution, frame.crs, nodata=NODATA, threads=options["max-concurrency"])
-        say(STAGE, f"Wrote {DSM}")
+        _write_elevation(ws, DSM, surface, west, north, resolution, frame, options)
+    if options["dtm"]:
+        terrain, on_objects = terrain_model(surface, resolution)
+        say(STAGE, f"Terrain model: {on_objects * 100:.0f} % of the surface is on objects (trees, buildings), "
+                   "replaced by the ground around them")
+        _write_elevation(ws, DTM, terrain, west, north, resolution, frame, options)
+        figures["on_objects"] = on_objects
     return figures
+
+
+def _write_elevation(ws, relative, grid, west, north, resolution, frame, options):
+    """Write an elevation grid (local heights, NaN where unknown) as a float32 COG in the task's UTM zone."""
+    heights = np.where(np.isfinite(grid), grid + frame.origin[2], NODATA).astype(np.float32)
+    scratch = ws.work / "dem" / f"{ws.result(relative).stem}_scratch.tif"
+    write_cog(ws.result(relative), scratch, heights[None], west + frame.origin[0], north + frame.origin[1],
+              resolution, frame.crs, nodata=NODATA, threads=options["max-concurrency"])
+    say(STAGE, f"Wrote {relative}")
 
 
 def grid_surface(xyz, resolution):

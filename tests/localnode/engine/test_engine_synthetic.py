@@ -21,10 +21,10 @@ SURVEY = Survey()
 
 @pytest.fixture(scope="module")
 def task(tmp_path_factory):
-    """The rendered photos processed with a DSM: (task folder, the engine run, the true camera centres)."""
+    """The rendered photos processed with a DSM and a DTM: (task folder, the engine run, the true camera centres)."""
     folder = tmp_path_factory.mktemp("synthetic") / "task"
     shots = write_photos(SURVEY, folder / "images")
-    write_options(folder, {"dsm": True})
+    write_options(folder, {"dsm": True, "dtm": True})
     return folder, run_engine(folder), {path.name: center for path, center, _ in shots}
 
 
@@ -52,6 +52,22 @@ def test_the_surface_model_has_the_hill_at_its_height(task):
         flat, top = (v[0] for v in dsm.sample([SURVEY.utm(-30.0, 25.0), SURVEY.utm(*SURVEY.hill_center)]))
     assert abs(flat - SURVEY.base_altitude) < 0.4, flat
     assert abs(top - (SURVEY.base_altitude + SURVEY.hill_height)) < 0.4, top
+
+
+def test_the_terrain_model_keeps_the_hill_and_removes_the_building(task):
+    """The DSM has the building's roof, the DTM the ground under it, and the broad hill at full height."""
+    folder, run, _ = task
+    assert run.code == 0, run.text()
+    building, hill = SURVEY.utm(*SURVEY.building_center), SURVEY.utm(*SURVEY.hill_center)
+    ground = SURVEY.base_altitude + SURVEY.terrain_height(*SURVEY.building_center)
+    with rasterio.open(folder / "results" / "odm_dem" / "dsm.tif") as dsm:
+        roof = next(dsm.sample([building]))[0]
+    with rasterio.open(folder / "results" / "odm_dem" / "dtm.tif") as dtm:
+        assert dtm.crs.to_epsg() == SURVEY.epsg and dtm.nodata == -9999
+        under_building, hill_top = (v[0] for v in dtm.sample([building, hill]))
+    assert abs(roof - (ground + SURVEY.building_height)) < 0.5, roof
+    assert abs(under_building - ground) < 0.5, under_building
+    assert abs(hill_top - (SURVEY.base_altitude + SURVEY.hill_height)) < 0.4, hill_top
 
 
 @pytest.mark.parametrize("marker", SURVEY.markers, ids=["red", "blue"])
