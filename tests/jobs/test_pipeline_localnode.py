@@ -39,7 +39,10 @@ def status_is(status):
 
 def test_a_task_completes_restarts_from_a_stage_and_is_removed(app, project, node, photos, processes, localnode):
     processes("worker")
-    task_id = make_task(project, photos, options=FAST)
+    task_id = make_task(project, photos, options=FAST, ground_control_points="gcp_list.txt")
+    # A GCP file travels with the photos; its one point, seen in one photo, cannot be placed (the console says so).
+    gcp_file = storage.images_dir(project.id, task_id) / "gcp_list.txt"
+    gcp_file.write_text(f"EPSG:32615\n576700 5188160 160 1000 560 {photos[0].name} marker\n")
     pipeline.enqueue_tick(task_id)
     task = wait_for(task_id, status_is(TaskStatus.COMPLETED), timeout=120, what="completion")
     assert task.processing_node_id == node.id and task.last_error is None and task.processing_time > 0
@@ -48,6 +51,8 @@ def test_a_task_completes_restarts_from_a_stage_and_is_removed(app, project, nod
     assert rasters.is_cog(orthophoto) and task.extent is not None
     console = storage.console_path(project.id, task_id).read_text().splitlines()
     assert len(console) == task.console_lines > 5 and console[-1] == "[engine] Processing completed"
+    assert "[dataset] gcp_list.txt: 1 ground control point in 1 sighting" in console
+    assert any("Control point marker is seen in fewer than 2 placed photos" in line for line in console)
     first_uuid = task.uuid
 
     task.options = FAST + [{"name": "rerun-from", "value": "odm_orthophoto"}]
