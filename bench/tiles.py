@@ -261,20 +261,21 @@ def prepare_instance(instance, orthophoto):
     return prefix, secret
 
 
-def start_gunicorn(instance, port, workers):
+def start_gunicorn(instance, port, workers, app="app:app", probe="/api/openapi.json"):
     """gunicorn serving app:app from this checkout, as `make run` starts it; returns the process once it answers."""
-    env = dict(os.environ, INSTANCE_DIR=str(instance), SECRET_KEY="bench-secret", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, INSTANCE_DIR=str(instance), SECRET_KEY="bench-secret", PYTHONUNBUFFERED="1",
+               PYTHONPATH=str(ROOT / "bench"))
     env.pop("DATABASE_URL", None), env.pop("MEDIA_ROOT", None)
     log = open(instance / "gunicorn.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
-                                str(workers), "--threads", "8", "--timeout", "300", "--no-control-socket", "app:app"],
+                                str(workers), "--threads", "8", "--timeout", "300", "--no-control-socket", app],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited; see {instance / 'gunicorn.log'}")
         try:
-            requests.get(f"http://127.0.0.1:{port}/api/openapi.json", timeout=1)
+            requests.get(f"http://127.0.0.1:{port}{probe}", timeout=1)
             return process
         except requests.RequestException:
             time.sleep(0.2)
@@ -326,8 +327,28 @@ def timed_http_clients(base, secret, tile_lists, etags=None):
     return sum(map(len, tile_lists)) / elapsed
 
 
+def empty_app_ceiling(temp, workers, requests_count):
+    """Requests per second of one client against bench/empty_app.py on the same gunicorn setup."""
+    folder = temp / "empty"
+    folder.mkdir()
+    port = free_port()
+    server = start_gunicorn(folder, port, workers, app="empty_app:app", probe="/")
+    try:
+        with requests.Session() as session:
+            session.get(f"http://127.0.0.1:{port}/").raise_for_status()
+            started = time.perf_counter()
+            for _ in range(requests_count):
+                session.get(f"http://127.0.0.1:{port}/tile.png").content
+            return requests_count / (time.perf_counter() - started)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def run_http(temp, assets, tiles_per_client, workers):
     """Print cold, cached and revalidated (304) tiles per second over HTTP, for one client and CLIENTS at once."""
+    figure("http_empty_app_1client", empty_app_ceiling(temp, workers, tiles_per_client * CACHED_PASSES // 4),
+           "requests/s")
     instance = temp / "instance"
     base_path, secret = prepare_instance(instance, assets / tiles.LAYER_FILES[LAYER])
     port = free_port()
