@@ -54,7 +54,8 @@ def run(ws, options, report):
     if small_set and not (rec and _consistent(figures) and rec.num_reg_images() == len(images)):
         # Guided matching finds 2-3x the matches, but its extra matches are less precise: only when needed.
         pairs = _match(database, options, threads, image_px, guided=True)
-        say(STAGE, f"Not every image registered: matched again with guided matching ({pairs} pairs)")
+        say(STAGE, f"Not every image registered consistently with GPS: matched again with guided matching "
+                   f"({pairs} pairs)")
         candidates += [_aligned(m, images) for m in _map(database, ws.images, images, threads, small_set)]
         rec, figures = _best(candidates)
     _check_registered(rec, images)
