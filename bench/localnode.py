@@ -99,6 +99,9 @@ def report_run(task, seconds, peak):
     figure("images", sfm["images"], "count")
     figure("registered", sfm["registered"], "count")
     figure("points", sfm["points"], "count")
+    cloud = task / "work" / "odm_georeferencing.done.json"
+    if cloud.is_file():
+        figure("cloud_points", json.loads(cloud.read_text())["points"], "count")
     figure("reprojection_error", sfm["reprojection_error_px"], "px")
     for axis in "enu":
         figure(f"gps_residual_rms_{axis}", sfm[f"gps_residual_rms_{axis}_m"], "m")

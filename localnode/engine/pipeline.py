@@ -19,7 +19,7 @@ from localnode.engine.workspace import Workspace
 STAGE_MODULES = {"dataset": dataset, "opensfm": sfm, "odm_georeferencing": pointcloud, "odm_dem": dem,
                  "odm_orthophoto": orthophoto, "odm_report": report}
 # Share of the total time each stage takes, for progress (roughly as measured at 2000 px).
-STAGE_WEIGHTS = {"dataset": 5, "opensfm": 50, "odm_georeferencing": 3, "odm_dem": 7, "odm_orthophoto": 30,
+STAGE_WEIGHTS = {"dataset": 5, "opensfm": 45, "odm_georeferencing": 25, "odm_dem": 5, "odm_orthophoto": 15,
                  "odm_report": 5}
 
 

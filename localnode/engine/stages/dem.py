@@ -1,8 +1,9 @@
-"""Stage odm_dem: a surface model from the sparse points (for the orthophoto, and as dsm.tif when asked), and
+"""Stage odm_dem: a surface model from the point cloud (for the orthophoto, and as dsm.tif when asked), and
 the bare ground under it (dtm.tif) when asked.
 
-The sparse cloud has about one point per square metre, so the surface is coarse: the median of the points in
-each cell, interpolated inside their hull, then median-filtered to drop stray points.
+The median of the points in each cell, interpolated inside their hull, then median-filtered to drop stray
+points. The points are the dense cloud of odm_georeferencing, or the sparse ones (about one per square metre)
+when it made none.
 """
 import numpy as np
 from scipy import ndimage
@@ -11,8 +12,9 @@ from scipy.stats import binned_statistic_2d
 
 from localnode.engine.console import EngineError, say
 from localnode.engine.ground import terrain_model
-from localnode.engine.model import good_points, load_frame, load_model
+from localnode.engine.model import load_frame
 from localnode.engine.rasters import write_cog
+from localnode.engine.stages.pointcloud import load_points
 from localnode.engine.workspace import atomic_path
 
 STAGE = "odm_dem"
@@ -30,7 +32,7 @@ def run(ws, options, report):
         say(STAGE, "Skipped: no DSM or DTM asked and fast-orthophoto projects onto a plane")
         return {"skipped": True}
     frame = load_frame(ws)
-    xyz, _ = good_points(load_model(ws))
+    xyz, _ = load_points(ws)
     resolution = options["dem-resolution"] / 100.0
     surface, west, north = grid_surface(xyz, resolution)
     report(0.6)
