@@ -5,8 +5,9 @@ the SfM model gives about a point per working pixel. Each pair is rectified into
 the baseline, its disparity is searched only over the depth range of the sparse points both photos see, and its
 points are kept only where the matcher was unambiguous, where the left-right check agrees, and within a few
 metres of the sparse points around them. Points of all pairs are then merged on a voxel grid, keeping only
-voxels that at least two pairs agree on (a point matched wrongly in one pair is seldom matched the same way in
-another).
+voxels that several pairs agree on (a point matched wrongly in one pair is seldom matched the same way in
+another): three where three pairs or more could see the place, two at the edges of the survey where only two
+could.
 """
 import threading
 import time
@@ -25,7 +26,10 @@ DISPARITY_MARGIN = 0.25    # widen the sparse points' disparity range by this sh
 ENVELOPE_M = 3.0           # drop points further than this above or below the sparse points around them
 ENVELOPE_NEIGHBOURS = 8    # sparse points that make that envelope
 SUPPORT_PAIRS = 3          # pairs that must agree on a place for its points to be kept...
-SUPPORT_CELL_VOXELS = 2    # ...where a place is a cube this many voxels wide
+SUPPORT_CELL_VOXELS = 2    # ...where a place is a cube this many voxels wide...
+MIN_SUPPORT_PAIRS = 2      # ...or as many as could see it, but never fewer than this
+COVERAGE_CELL_M = 1.0      # ground cells in which the pairs that could see a place are counted
+COVERAGE_STEP_PX = 4       # rectified pixels sampled to find where a pair could see
 MAX_LEVELS = 256           # disparities searched at most (time and memory grow with them)
 MAX_WINDOW_SHARE = 2.0     # a rectified image larger than this many photos is not matched
 FOLD_VOXELS = 1_000_000    # pair voxels waiting to be merged (memory against time)
@@ -74,10 +78,10 @@ def densify(rec, image_dir, sparse_xyz, threads=1, working_size=WORKING_SIZE, vo
 
     def one(pair):
         """Match one pair and thin its points to voxels."""
-        xyz, rgb = match_pair(pair, rec, image_dir, scale)
+        xyz, rgb, footprint = match_pair(pair, rec, image_dir, scale)
         keep = envelope.inside(xyz)
         voxels = PairVoxels.from_points(xyz[keep], rgb[keep], voxel)
-        merger.add(voxels)
+        merger.add(voxels, np.unique(column_keys(footprint, COVERAGE_CELL_M)))
         done.append(len(voxels.keys))
         if progress:
             progress(len(done) / len(pairs))
@@ -86,7 +90,7 @@ def densify(rec, image_dir, sparse_xyz, threads=1, working_size=WORKING_SIZE, vo
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         list(pool.map(one, pairs))
     figures = {"pairs": len(pairs), "pair_voxels": int(sum(done)), "voxel_m": round(voxel, 4)}
-    xyz, rgb = merger.points(min(SUPPORT_PAIRS, len(pairs)))
+    xyz, rgb = merger.points()
     figures["seconds"] = round(time.monotonic() - started, 2)
     return xyz, rgb, figures
 
@@ -133,7 +137,8 @@ def _median_depth(a, b, rec):
 
 
 def match_pair(pair, rec, image_dir, scale):
-    """Triangulated points (world frame) and colours of one pair, after the matcher's own checks."""
+    """Triangulated points (world frame) and colours of one pair, after the matcher's own checks, and the ground
+    XY (at the sparse points' depth) of the places both photos show, where the pair could have found points."""
     shared = np.array([rec.point3D(i).xyz for i in pair.left.point_ids & pair.right.point_ids])
     rect = (shared - pair.left.center) @ pair.rect_from_world.T
     focal = pair.left.camera.mean_focal_length() * scale
@@ -144,7 +149,7 @@ def match_pair(pair, rec, image_dir, scale):
     window = _rectified_window(pair, focal, low, high, working_pixels=(pair.left.camera.width * scale)
                               * (pair.left.camera.height * scale))
     if window is None:
-        return np.zeros((0, 3)), np.zeros((0, 3), np.uint8)
+        return np.zeros((0, 3)), np.zeros((0, 3), np.uint8), np.zeros((0, 2))
     u0, v0, width, height = window
     offset = int(np.floor(low))  # the right image is shifted by the smallest disparity
     left, left_valid = _rectify(pair.left, pair, image_dir, scale, focal, u0, v0, width, height)
@@ -162,7 +167,23 @@ def match_pair(pair, rec, image_dir, scale):
     u, v = cols + u0, rows + v0
     rect_points = np.stack([u * depth / focal, v * depth / focal, depth], axis=1)
     world = rect_points @ pair.rect_from_world + pair.left.center
-    return world, left[rows, cols][:, ::-1].copy()  # BGR to RGB
+    footprint = _footprint(pair, left_valid, right_valid, focal, u0, v0, offset,
+                           typical_disparity=float(np.median(disparities)))
+    return world, left[rows, cols][:, ::-1].copy(), footprint  # colours: BGR to RGB
+
+
+def _footprint(pair, left_valid, right_valid, focal, u0, v0, offset, typical_disparity):
+    """Ground XY of the rectified pixels (a sample) that both photos show at the typical disparity."""
+    rows, cols = np.nonzero(left_valid[::COVERAGE_STEP_PX, ::COVERAGE_STEP_PX])
+    rows, cols = rows * COVERAGE_STEP_PX, cols * COVERAGE_STEP_PX
+    right_cols = np.round(cols - (typical_disparity - offset)).astype(int)
+    inside = (right_cols >= 0) & (right_cols < right_valid.shape[1])
+    rows, cols = rows[inside], cols[inside]
+    shown = right_valid[rows, right_cols[inside]]
+    depth = focal * pair.baseline / typical_disparity
+    rect_points = np.stack([(cols[shown] + u0) * depth / focal, (rows[shown] + v0) * depth / focal,
+                            np.full(shown.sum(), depth)], axis=1)
+    return (rect_points @ pair.rect_from_world + pair.left.center)[:, :2]
 
 
 def _rectified_window(pair, focal, low, high, working_pixels):
@@ -265,6 +286,11 @@ def cell_keys(xyz, size):
     return (cells[:, 0] << (2 * CELL_BITS)) | (cells[:, 1] << CELL_BITS) | cells[:, 2]
 
 
+def column_keys(xy, size):
+    """One int64 key per XY position: the ground cell of side `size` holding it."""
+    return cell_keys(np.c_[xy, np.zeros(len(xy))], size)
+
+
 def coarser_keys(keys, factor):
     """Keys of the cubes `factor` voxels a side that hold the voxels `keys` (cubes nest: no rounding)."""
     mask, half = (1 << CELL_BITS) - 1, 1 << (CELL_BITS - 1)
@@ -326,12 +352,14 @@ class VoxelMerger:
     def __init__(self):
         self.merged = None
         self.buffer = []
+        self.coverage = []  # per pair, the ground cells it could see
         self.lock = threading.Lock()
 
-    def add(self, part):
-        """Take one pair's voxels (from any thread)."""
+    def add(self, part, coverage):
+        """Take one pair's voxels and the ground cells it could see (from any thread)."""
         with self.lock:
             self.buffer.append(part)
+            self.coverage.append(coverage)
             if sum(len(p.keys) for p in self.buffer) >= FOLD_VOXELS:
                 self._fold()
 
@@ -342,14 +370,18 @@ class VoxelMerger:
         if parts:
             self.merged = PairVoxels.merge(parts)
 
-    def points(self, min_support):
-        """(xyz, rgb uint8) of the voxels whose support cell min_support pairs or more saw."""
+    def points(self):
+        """(xyz, rgb uint8) of the voxels whose support cell enough pairs saw: SUPPORT_PAIRS, or as many as
+        could see the place (never fewer than MIN_SUPPORT_PAIRS)."""
         with self.lock:
             self._fold()
         merged = self.merged
         if merged is None or not len(merged.keys):
             return np.zeros((0, 3)), np.zeros((0, 3), np.uint8)
         where = np.searchsorted(merged.support, coarser_keys(merged.keys, SUPPORT_CELL_VOXELS))
-        keep = merged.support_pairs[where] >= min_support
+        cells, seen_by = np.unique(np.concatenate(self.coverage), return_counts=True)
+        place = np.clip(np.searchsorted(cells, column_keys(merged.xyz[:, :2], COVERAGE_CELL_M)), 0, len(cells) - 1)
+        could_see = np.where(cells[place] == column_keys(merged.xyz[:, :2], COVERAGE_CELL_M), seen_by[place], 0)
+        keep = merged.support_pairs[where] >= np.clip(could_see, MIN_SUPPORT_PAIRS, SUPPORT_PAIRS)
         rgb = np.clip(merged.rgb[keep] + 0.5, 0, 255).astype(np.uint8)
         return merged.xyz[keep].astype(np.float64), rgb
