@@ -152,6 +152,11 @@ def report_reference(task, dataset):
     figure("reference_offset_horizontal", float(np.linalg.norm(offset[:2])), "m")
     figure("reference_offset_vertical", float(offset[2]), "m")
     figure("reference_mean_distance_after_offset", float(tree.query(xyz + offset)[0].mean()), "m")
+    # Where ODM has no points (our cloud reaches further at the edges) there is nothing to compare with.
+    where_odm_has_points = cKDTree(ref_xyz[:, :2]).query(xyz[:, :2] + offset[:2])[0] < 0.3
+    figure("reference_share_where_odm_has_points", 100.0 * float(where_odm_has_points.mean()), "%")
+    figure("reference_shape_error_where_odm_has_points",
+           float(tree.query(xyz[where_odm_has_points] + offset)[0].mean()), "m")
 
 
 def main():

@@ -116,7 +116,9 @@ def test_point_cloud_is_georeferenced_and_matches_odm_reference(task, gps):
     than ours, so no focal length of its own explains its higher ground; see README). We check the horizontal
     placement, the shape once that vertical offset is removed, and that the offset stays small. The cloud is
     the dense one (stereo on image pairs), not the few thousand SfM points: its shape error must stay as small
-    as the sparse points' (about 0.3 m).
+    as the sparse points' (about 0.3 m). The shape is compared where ODM has points (within 0.3 m across);
+    elsewhere (our cloud reaches a little further at the survey's edges) there is nothing to compare with, so
+    those points must only be few.
     """
     folder, run = task
     reference = DATASETS_DIR / "brighton_beach" / "reference" / "odm_model.laz"
@@ -135,7 +137,9 @@ def test_point_cloud_is_georeferenced_and_matches_odm_reference(task, gps):
         _, nearest = tree.query(xyz + offset)
         offset += np.median(ref_xyz[nearest] - (xyz + offset), axis=0)
     assert np.linalg.norm(offset[:2]) < 1.0, offset
-    assert tree.query(xyz + offset)[0].mean() < 0.5
+    where_odm_has_points = cKDTree(ref_xyz[:, :2]).query(xyz[:, :2] + offset[:2])[0] < 0.3
+    assert where_odm_has_points.mean() > 0.85
+    assert tree.query(xyz[where_odm_has_points] + offset)[0].mean() < 0.4
     assert abs(offset[2]) < 5.0, offset
     assert (folder / "results" / "odm_georeferencing" / "odm_georeferenced_model.ply").stat().st_size > 1000
 
