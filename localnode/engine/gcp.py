@@ -100,12 +100,14 @@ def place_on_control_points(rec, points):
     With three points or more, a similarity (scale, rotation, shift) fitted on them; with one or two, a shift.
     The points then override GPS, as in ODM: surveyed points are what a user brings GCPs for.
     """
-    placed = [(p, _triangulate(rec, p)) for p in points]
-    placed = [(p, xyz) for p, xyz in placed if xyz is not None]
-    for p in points:
-        if all(p is not q for q, _ in placed):
-            warn("opensfm", f"Control point {p['name']} is seen in fewer than {MIN_SIGHTINGS} placed photos: "
+    placed = []
+    for point in points:
+        xyz = _triangulate(rec, point)
+        if xyz is None:
+            warn("opensfm", f"Control point {point['name']} is seen in fewer than {MIN_SIGHTINGS} placed photos: "
                             "it is left out")
+        else:
+            placed.append((point, xyz))
     if not placed:
         return None
     model = np.array([xyz for _, xyz in placed])
