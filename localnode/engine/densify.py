@@ -380,8 +380,9 @@ class VoxelMerger:
             return np.zeros((0, 3)), np.zeros((0, 3), np.uint8)
         where = np.searchsorted(merged.support, coarser_keys(merged.keys, SUPPORT_CELL_VOXELS))
         cells, seen_by = np.unique(np.concatenate(self.coverage), return_counts=True)
-        place = np.clip(np.searchsorted(cells, column_keys(merged.xyz[:, :2], COVERAGE_CELL_M)), 0, len(cells) - 1)
-        could_see = np.where(cells[place] == column_keys(merged.xyz[:, :2], COVERAGE_CELL_M), seen_by[place], 0)
+        columns = column_keys(merged.xyz[:, :2], COVERAGE_CELL_M)
+        place = np.clip(np.searchsorted(cells, columns), 0, len(cells) - 1)
+        could_see = np.where(cells[place] == columns, seen_by[place], 0)
         keep = merged.support_pairs[where] >= np.clip(could_see, MIN_SUPPORT_PAIRS, SUPPORT_PAIRS)
         rgb = np.clip(merged.rgb[keep] + 0.5, 0, 255).astype(np.uint8)
         return merged.xyz[keep].astype(np.float64), rgb
