@@ -22,7 +22,7 @@ OPTIONS = [
     {"name": "dtm", "type": "bool", "value": "false", "domain": "bool",
      "help": "Write a digital terrain model (odm_dem/dtm.tif): the bare ground, with trees and buildings up to "
              "about 20 m across removed."},
-    {"name": "dem-resolution", "type": "float", "value": "100", "domain": "float > 0",
+    {"name": "dem-resolution", "type": "float", "value": "50", "domain": "float > 0",
      "help": "DSM ground resolution in cm/pixel. The dense point cloud supports down to about 20."},
     {"name": "max-concurrency", "type": "int", "value": str(os.cpu_count() or 1), "domain": "integer >= 1",
      "help": "Maximum number of CPU threads the engine uses."},
