@@ -25,7 +25,9 @@ def ensure_system_presets():
     missing = [name for name in SYSTEM_PRESETS if name not in existing]
     for name in missing:
         db.session.add(Preset(name=name, options=SYSTEM_PRESETS[name], system=True, owner_id=None))
-    retired = Preset.query.filter(Preset.system.is_(True), Preset.name.not_in(list(SYSTEM_PRESETS))).delete()
+    retired = existing - set(SYSTEM_PRESETS)
+    if retired:
+        Preset.query.filter(Preset.system.is_(True), Preset.name.in_(retired)).delete()
     if missing or retired:
         db.session.commit()
 
