@@ -2,14 +2,10 @@
 import threading
 
 import pytest
-import redis
-from flask import g, request_started
 from werkzeug.serving import make_server
 
-from webapp import create_app
-from webapp.config import TestConfig
 from webapp.embedded_redis import start_embedded_redis
-from webapp.extensions import db
+from tests.support.apps import running_app
 from tests.support.web import csrf_token_of, free_port
 from tests.views.people import add_user
 
@@ -24,27 +20,11 @@ def redis_url(tmp_path_factory):
     process.wait(timeout=10)
 
 
-def _fresh_globals(sender, **extra):
-    """Start each request with an empty flask.g, as a real server does.
-
-    The app fixture keeps one app context pushed, which every test request reuses, so what Flask-Login and
-    Flask-WTF cache in g (the user, the CSRF token) would leak from one client's request into another client's.
-    """
-    for name in list(g):
-        g.pop(name)
-
-
 @pytest.fixture
 def app(tmp_path, redis_url):
     """An app on a fresh SQLite database and an emptied Redis."""
-    redis.Redis.from_url(redis_url).flushdb()
-    application = create_app(TestConfig(tmp_path / "instance", redis_url=redis_url))
-    request_started.connect(_fresh_globals, application)
-    with application.app_context():
-        db.create_all()
+    with running_app(tmp_path / "instance", redis_url) as application:
         yield application
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture

@@ -11,14 +11,9 @@ import time
 
 import psycopg
 import pytest
-import redis
-from flask import request_started
 
-from webapp import create_app
-from webapp.config import TestConfig
 from webapp.embedded_redis import start_embedded_redis
-from webapp.extensions import db
-from tests.conftest import _fresh_globals
+from tests.support.apps import running_app
 from tests.support.web import free_port
 
 
@@ -87,15 +82,8 @@ def database_url(postgres):
 @pytest.fixture
 def app(tmp_path, redis_url, database_url):
     """The app fixture of tests/conftest.py, on a PostgreSQL database instead of SQLite."""
-    redis.Redis.from_url(redis_url).flushdb()
-    application = create_app(TestConfig(tmp_path / "instance", redis_url=redis_url,
-                                        SQLALCHEMY_DATABASE_URI=database_url))
-    request_started.connect(_fresh_globals, application)
-    with application.app_context():
-        db.create_all()
+    with running_app(tmp_path / "instance", redis_url, SQLALCHEMY_DATABASE_URI=database_url) as application:
         yield application
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture

@@ -1,14 +1,9 @@
 """Fixtures of the security tests: one app per module with users in every role, logged in once each."""
 import pytest
-import redis
-from flask import request_started
 
-from tests.conftest import _fresh_globals
+from tests.support.apps import running_app
 from tests.support.web import csrf_token_of
 from tests.views.people import add_user, signed_in
-from webapp import create_app
-from webapp.config import TestConfig
-from webapp.extensions import db
 from webapp.services import tokens
 
 # Users of the matrix; the project of each case is owned by `owner` and shared with viewer, changer and deleter.
@@ -19,14 +14,8 @@ LOGGED_IN = ("owner", "viewer", "changer", "deleter", "stranger", "admin")
 @pytest.fixture(scope="module")
 def secure_app(tmp_path_factory, redis_url):
     """An app on a fresh database, shared by the tests of one module (each case makes its own objects)."""
-    redis.Redis.from_url(redis_url).flushdb()
-    application = create_app(TestConfig(tmp_path_factory.mktemp("instance"), redis_url=redis_url))
-    request_started.connect(_fresh_globals, application)
-    with application.app_context():
-        db.create_all()
+    with running_app(tmp_path_factory.mktemp("instance"), redis_url) as application:
         yield application
-        db.session.remove()
-        db.engine.dispose()
 
 
 class Person:

@@ -3,13 +3,9 @@ node tokens, password hashes, API tokens (secret and stored hash) and the SECRET
 import secrets
 
 import pytest
-import redis
-from flask import request_started
 
-from tests.conftest import _fresh_globals
+from tests.support.apps import running_app
 from tests.security.test_matrix import MATRIX, _url, _values
-from webapp import create_app
-from webapp.config import TestConfig
 from webapp.extensions import db
 from webapp.models import ApiToken, ProcessingNode, User
 from webapp.services import tokens
@@ -23,15 +19,9 @@ NOT_ADMIN = ("owner", "viewer", "stranger", "anonymous")
 @pytest.fixture(scope="module")
 def secure_app(tmp_path_factory, redis_url):
     """The module's app, with a SECRET_KEY of its own that can be searched for."""
-    redis.Redis.from_url(redis_url).flushdb()
-    application = create_app(TestConfig(tmp_path_factory.mktemp("instance"), redis_url=redis_url,
-                                        SECRET_KEY=SECRET_KEY, LOCALNODE_TOKEN=NODE_TOKEN))
-    request_started.connect(_fresh_globals, application)
-    with application.app_context():
-        db.create_all()
+    with running_app(tmp_path_factory.mktemp("instance"), redis_url, SECRET_KEY=SECRET_KEY,
+                     LOCALNODE_TOKEN=NODE_TOKEN) as application:
         yield application
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture(scope="module")
