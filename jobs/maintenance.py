@@ -2,7 +2,7 @@
 import logging
 
 from jobs.runtime import app_job
-from webapp.services import nodes, pipeline
+from webapp.services import nodes, ticks
 
 log = logging.getLogger(__name__)
 
@@ -11,4 +11,4 @@ log = logging.getLogger(__name__)
 def reconcile():
     """Queue whatever work the database says is due: node refreshes, and a tick for every task with work pending."""
     nodes.enqueue_due_refreshes()
-    return pipeline.enqueue_pending_ticks()
+    return ticks.enqueue_pending_ticks()

@@ -5,7 +5,7 @@ import time
 from rq import get_current_job
 
 from jobs.runtime import app_job
-from webapp.services import pipeline
+from webapp.services import pipeline, ticks
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,8 @@ def _queue_next_tick(task_id):
     overwritten when the running one finishes (its status and timeout), so two ids take turns.
     """
     job = get_current_job()
-    own_id = pipeline.tick_job_id(task_id)
-    pipeline.enqueue_tick(task_id, job_id=f"{own_id}-next" if job is not None and job.id == own_id else own_id)
+    own_id = ticks.tick_job_id(task_id)
+    ticks.enqueue_tick(task_id, job_id=f"{own_id}-next" if job is not None and job.id == own_id else own_id)
 
 
 def _step_for_a_while(task_id, lock):

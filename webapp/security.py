@@ -1,5 +1,9 @@
 """Security headers on every response: no MIME sniffing, no framing, a same-origin referrer, a strict CSP.
-Also the bounded <int:> URL converter, so that no number from a URL overflows the database."""
+Also the bounded <int:> URL converter, so that no number from a URL overflows the database, and safe_next against
+open redirects."""
+from urllib.parse import urlsplit
+
+from flask import url_for
 from werkzeug.routing import IntegerConverter
 
 # The largest id a database column holds (64-bit signed): SQLite raises OverflowError (a 500) beyond it.
@@ -53,3 +57,12 @@ class BoundedIntConverter(IntegerConverter):
 def register_url_converters(app):
     """Use the bounded int converter for every <int:> of every route (call before registering blueprints)."""
     app.url_map.converters["int"] = BoundedIntConverter
+
+
+def safe_next(target):
+    """The `next` address if it stays on this site, else the dashboard (no open redirect to another site)."""
+    parts = urlsplit(target or "")
+    if target and not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
+            and "\\" not in target:
+        return target
+    return url_for("dashboard.index")

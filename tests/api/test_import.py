@@ -10,7 +10,7 @@ from tests.api.helpers import auth, results_zip
 from webapp import queue, storage
 from webapp.extensions import db
 from webapp.models import Task, TaskStatus
-from webapp.services import tasks as task_service
+from webapp.services import imports as import_service
 
 RESULTS = {"odm_orthophoto/odm_orthophoto.tif": b"II*\0ortho", "odm_georeferencing/odm_georeferenced_model.laz":
            b"LASF" + b"\1" * 100, "cameras.json": b"{}"}
@@ -129,7 +129,7 @@ def test_import_by_url_queues_a_task_that_the_worker_step_completes(app, client,
     assert response.status_code == 201 and response.json["status"] == TaskStatus.QUEUED
     task_id = response.json["id"]
     assert queue.job_queue().fetch_job(f"task-{task_id}").args == (task_id,)
-    assert task_service.run_import(task_id) is True
+    assert import_service.run_import(task_id) is True
     task = db.session.get(Task, task_id)
     assert task.status == TaskStatus.COMPLETED
     assert task.available_assets == ["all.zip", "orthophoto.tif", "georeferenced_model.laz", "cameras.json"]
@@ -140,7 +140,7 @@ def test_import_by_url_fails_the_task_with_a_clear_error(app, client, users, pro
     app.config["IMPORT_ALLOW_PRIVATE"] = True
     response = client.post(import_url(project), headers=auth(users["owner"]),
                            data={"url": f"{results_server.url}/missing.zip"})
-    task_service.run_import(response.json["id"])
+    import_service.run_import(response.json["id"])
     task = db.session.get(Task, response.json["id"])
     assert task.status == TaskStatus.FAILED and "404" in task.last_error
 

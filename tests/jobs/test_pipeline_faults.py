@@ -3,7 +3,7 @@ import time
 
 from webapp import queue
 from webapp.models import TaskStatus
-from webapp.services import nodes, pipeline
+from webapp.services import nodes, ticks
 from tests.jobs.conftest import kill, make_task, reload, wait_for
 
 
@@ -28,7 +28,7 @@ def test_a_worker_killed_mid_upload_leaves_the_task_to_finish_without_a_duplicat
     nodes.add_node("127.0.0.1", fake.port)
     task_id = make_task(project, fake_images)
     worker = processes("worker")
-    pipeline.enqueue_tick(task_id)
+    ticks.enqueue_tick(task_id)
     deadline = time.monotonic() + 30
     while fake.count("/task/new/upload") == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -49,7 +49,7 @@ def test_a_worker_killed_mid_download_leaves_the_task_to_finish(app, project, fa
     nodes.add_node("127.0.0.1", fake.port)
     task_id = make_task(project, fake_images)
     worker = processes("worker")
-    pipeline.enqueue_tick(task_id)
+    ticks.enqueue_tick(task_id)
     deadline = time.monotonic() + 30
     while fake.count("/download/all.zip") == 0 and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -5,7 +5,7 @@ from webapp import storage
 from webapp.extensions import db
 from webapp.models import PendingAction, TaskStatus
 from webapp.nodeclient import NodeClient, NodeRejected
-from webapp.services import nodes, pipeline, rasters
+from webapp.services import nodes, rasters, ticks
 from tests.jobs.conftest import make_task, reload, wait_for
 from tests.support.datasets import dataset_images
 
@@ -30,7 +30,7 @@ def ask(task_id, action):
     task = reload(task_id)
     task.pending_action = action
     db.session.commit()
-    pipeline.enqueue_tick(task_id)
+    ticks.enqueue_tick(task_id)
 
 
 def status_is(status):
@@ -43,7 +43,7 @@ def test_a_task_completes_restarts_from_a_stage_and_is_removed(app, project, nod
     # A GCP file travels with the photos; its one point, seen in one photo, cannot be placed (the console says so).
     gcp_file = storage.images_dir(project.id, task_id) / "gcp_list.txt"
     gcp_file.write_text(f"EPSG:32615\n576700 5188160 160 1000 560 {photos[0].name} marker\n")
-    pipeline.enqueue_tick(task_id)
+    ticks.enqueue_tick(task_id)
     task = wait_for(task_id, status_is(TaskStatus.COMPLETED), timeout=120, what="completion")
     assert task.processing_node_id == node.id and task.last_error is None and task.processing_time > 0
     assert {"orthophoto.tif", "all.zip"} <= set(task.available_assets)
@@ -72,7 +72,7 @@ def test_a_task_completes_restarts_from_a_stage_and_is_removed(app, project, nod
 def test_a_running_task_is_canceled_on_the_node_then_restarted(app, project, node, photos, processes, localnode):
     processes("worker")
     task_id = make_task(project, photos, options=QUICK)
-    pipeline.enqueue_tick(task_id)
+    ticks.enqueue_tick(task_id)
     uuid = wait_for(task_id, lambda t: t.status == TaskStatus.RUNNING, timeout=60, what="running").uuid
     ask(task_id, PendingAction.CANCEL)
     task = wait_for(task_id, status_is(TaskStatus.CANCELED), timeout=30, what="cancel")
@@ -87,7 +87,7 @@ def test_a_running_task_is_canceled_on_the_node_then_restarted(app, project, nod
 def test_a_task_restarted_after_the_node_forgot_it_is_sent_again(app, project, node, photos, processes, localnode):
     processes("worker")
     task_id = make_task(project, photos, options=QUICK)
-    pipeline.enqueue_tick(task_id)
+    ticks.enqueue_tick(task_id)
     uuid = wait_for(task_id, status_is(TaskStatus.COMPLETED), timeout=60, what="completion").uuid
     client = NodeClient("127.0.0.1", localnode)
     client.remove(uuid)
@@ -101,7 +101,7 @@ def test_a_task_restarted_after_the_node_forgot_it_is_sent_again(app, project, n
 def test_a_queued_task_is_canceled_and_removed_before_reaching_a_node(app, project, photos, processes):
     task_id = make_task(project, photos)  # no node registered: it waits
     processes("worker")
-    pipeline.enqueue_tick(task_id)
+    ticks.enqueue_tick(task_id)
     wait_for(task_id, lambda t: t.last_error and "Waiting for a processing node" in t.last_error, timeout=30)
     ask(task_id, PendingAction.CANCEL)
     task = wait_for(task_id, status_is(TaskStatus.CANCELED), timeout=30, what="cancel")

@@ -11,7 +11,7 @@ from webapp.extensions import db
 from webapp.models import PendingAction, ProcessingNode, Task, TaskStatus
 from webapp.models.base import utcnow
 from webapp.nodeclient import NodeClient
-from webapp.services import nodes, pipeline, rasters
+from webapp.services import nodes, pipeline, rasters, ticks
 from tests.views.people import add_project
 from tests.support.fakenode import COMPLETED as NODE_COMPLETED, FakeNode, make_results_zip
 
@@ -421,11 +421,11 @@ def test_pending_work_is_derived_from_the_database(app, project):
     make_task(project, status=None, partial=True)
     make_task(project, status=TaskStatus.COMPLETED)
     removing = make_task(project, status=TaskStatus.FAILED, pending_action=PendingAction.REMOVE)
-    assert pipeline.pending_task_ids() == [queued, running, removing]
-    assert pipeline.enqueue_pending_ticks() == 3
+    assert ticks.pending_task_ids() == [queued, running, removing]
+    assert ticks.enqueue_pending_ticks() == 3
     jobs = Queue(app.config["RQ_QUEUE"], connection=queue.redis_connection()).jobs
     assert sorted(j.id for j in jobs) == sorted(f"task-{i}" for i in (queued, running, removing))
-    assert pipeline.enqueue_pending_ticks() == 3  # the same ticks are not queued twice
+    assert ticks.enqueue_pending_ticks() == 3  # the same ticks are not queued twice
     assert Queue(app.config["RQ_QUEUE"], connection=queue.redis_connection()).count == 3
 
 

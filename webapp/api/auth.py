@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError as CSRFValidationError
 
-from webapp.api import bp, route
+from webapp.api.blueprint import bp, route
 from webapp.api.errors import NOT_AUTHENTICATED, api_error_response
 from webapp.api.helpers import json_response, request_data
 from webapp.services import ratelimit, tokens

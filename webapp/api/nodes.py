@@ -1,7 +1,7 @@
 """Processing nodes: list, get, options; create, update and delete for administrators."""
 from flask import request
 
-from webapp.api import route
+from webapp.api.blueprint import route
 from webapp.api.auth import admin_required, caller, login_required
 from webapp.api.helpers import json_response, no_content, request_data
 from webapp.api.serializers import node_json

@@ -2,7 +2,7 @@
 
 A test checks that every route of the api blueprint is described here, and that nothing else is.
 """
-from webapp.api import route
+from webapp.api.blueprint import route
 from webapp.api.helpers import json_response
 
 

@@ -3,7 +3,7 @@ import json
 
 from flask import request, url_for
 
-from webapp.api import route
+from webapp.api.blueprint import route
 from webapp.api.auth import caller, login_required
 from webapp.api.helpers import int_arg, json_response, no_content, request_data
 from webapp.api.serializers import project_json

@@ -2,12 +2,12 @@
 from flask import Response, request, send_file
 
 from webapp import storage
-from webapp.api import bp, route
+from webapp.api.blueprint import bp, route
 from webapp.api.auth import caller, login_required
 from webapp.api.errors import NOT_AUTHENTICATED, api_error_response
 from webapp.api.helpers import int_arg, json_response, no_content, request_data, uploaded_files
 from webapp.api.serializers import task_json
-from webapp.services import assets, projects, tasks, uploads
+from webapp.services import assets, imports, projects, tasks, uploads
 from webapp.services.errors import NotFound, ValidationError
 
 TASK = "/projects/<int:project_id>/tasks/<int:task_id>"
@@ -180,13 +180,13 @@ def import_task(project_id):
     name = data.get("name") or ""
     files = uploaded_files("file")
     if uploads.is_chunk(request.form) and len(files) == 1:
-        task, uploaded = tasks.import_chunk(caller(), project, request.form, files[0], name)
+        task, uploaded = imports.import_chunk(caller(), project, request.form, files[0], name)
         if task is None:
             return json_response({"success": True, "uploaded": uploaded})
     elif len(files) == 1:
-        task = tasks.import_task_from_upload(project, files[0], name)
+        task = imports.import_task_from_upload(project, files[0], name)
     elif data.get("url"):
-        task = tasks.import_task_from_url(project, data["url"], name)
+        task = imports.import_task_from_url(project, data["url"], name)
     else:
         raise ValidationError(field_errors={"file": ["Send a results zip as `file`, or its address as `url`."]})
     return json_response(task_json(task), 201)

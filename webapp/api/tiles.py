@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import current_app, request
 
 from webapp import storage
-from webapp.api import route
+from webapp.api.blueprint import route
 from webapp.api.auth import caller
 from webapp.api.errors import api_error_response
 from webapp.api.helpers import int_arg, json_response

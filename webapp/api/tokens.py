@@ -1,5 +1,5 @@
 """Named long-lived API tokens of the caller: list, create (the secret is shown once), revoke."""
-from webapp.api import route
+from webapp.api.blueprint import route
 from webapp.api.auth import caller, login_required
 from webapp.api.helpers import json_response, no_content, request_data
 from webapp.api.serializers import api_token_json

@@ -5,7 +5,7 @@ was given the URL can call it, and all a call can do is wake the task's tick, wh
 """
 from flask import jsonify
 
-from webapp.api import route
+from webapp.api.blueprint import route
 from webapp.api.errors import api_error_response
 from webapp.services import pipeline
 

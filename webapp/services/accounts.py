@@ -12,7 +12,7 @@ def needs_setup():
     return db.session.query(User.id).first() is None
 
 
-def _check_password_rules(password, field="password"):
+def check_password_rules(password, field="password"):
     """Raise ValidationError when a new password is too weak."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise ValidationError(field_errors={field: [f"Use at least {MIN_PASSWORD_LENGTH} characters."]})
@@ -25,7 +25,7 @@ def create_user(username, password, email="", is_admin=False):
         raise ValidationError(field_errors={"username": ["This field is required."]})
     if find_user(username) is not None:
         raise ValidationError(field_errors={"username": ["A user with that username already exists."]})
-    _check_password_rules(password)
+    check_password_rules(password)
     user = User(username=username, email=(email or "").strip(), is_admin=is_admin)
     user.set_password(password)
     db.session.add(user)
@@ -59,7 +59,7 @@ def change_password(user, current_password, new_password):
     """Change a user's own password, checking the current one first."""
     if not user.check_password(current_password or ""):
         raise ValidationError(field_errors={"current_password": ["The current password is wrong."]})
-    _check_password_rules(new_password, field="new_password")
+    check_password_rules(new_password, field="new_password")
     user.set_password(new_password)
     db.session.commit()
 

@@ -10,7 +10,7 @@ from webapp.models import ProcessingNode, Task
 from webapp.models.base import utcnow
 from webapp.nodeclient import NodeClient, NodeError
 from webapp.services.errors import NotFound, ValidationError
-from webapp.services.projects import apply_ordering
+from webapp.services.ordering import apply_ordering
 
 log = logging.getLogger(__name__)
 

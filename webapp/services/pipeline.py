@@ -15,19 +15,17 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from redis.exceptions import LockError, RedisError
-from sqlalchemy import or_
 
 from webapp import queue, storage
 from webapp.extensions import db
 from webapp.models import PendingAction, ProcessingNode, Task, TaskStatus
 from webapp.models.base import utcnow
 from webapp.nodeclient import NodeClient, NodeRejected, NodeUnreachable
-from webapp.services import assets, nodes, rasters
+from webapp.services import assets, imports, nodes, rasters, ticks
 
 log = logging.getLogger(__name__)
 
 ACTIVE = (None, TaskStatus.QUEUED, TaskStatus.RUNNING)  # statuses with processing still to do
-TICK_JOB_TIMEOUT = 6 * 3600  # an upload or download of a large task may take this long in one job
 RETRY_SECONDS = 2.0  # wait after a transient node fault, before asking again
 NO_NODE_RETRY_SECONDS = 30.0  # wait for a node to come online (the reconciler comes back sooner)
 PROGRESS_WRITE_SECONDS = 0.5  # at most this often, write the upload progress
@@ -128,8 +126,7 @@ def _advance(task_id):
     if view.partial or view.status not in ACTIVE:
         return DONE
     if view.import_url:
-        from webapp.services import tasks  # imports belong to the tasks service; the tick only runs them
-        tasks.run_import(task_id)
+        imports.run_import(task_id)
         return DONE
     if view.node is None:
         return _assign_node(view)
@@ -595,35 +592,6 @@ def remove_from_node(node_id, node_uuid, attempts=3, wait_seconds=2.0):
 
 # --- triggers: ticks, wake-ups, webhooks, locks -----------------------------------------------------------------
 
-def tick_job_id(task_id):
-    """The job id of a task's tick, as the API queues it too."""
-    return f"task-{int(task_id)}"
-
-
-def enqueue_tick(task_id, job_id=None):
-    """Queue the task's tick (once: a tick already waiting under that job id is not queued twice)."""
-    return queue.enqueue(queue.TASK_TICK, task_id, job_id=job_id or tick_job_id(task_id), job_timeout=TICK_JOB_TIMEOUT)
-
-
-def pending_task_ids():
-    """The ids of the tasks with work to do, as the database says: active and complete, or with an action."""
-    active = [TaskStatus.QUEUED, TaskStatus.RUNNING]
-    query = db.session.query(Task.id).filter(or_(
-        Task.pending_action.isnot(None),
-        (or_(Task.status.in_(active), Task.status.is_(None)) & Task.partial.is_(False))))
-    ids = [task_id for (task_id,) in query.order_by(Task.id)]
-    db.session.commit()
-    return ids
-
-
-def enqueue_pending_ticks():
-    """Queue a tick for every task with pending work (the reconciler's share of the pipeline)."""
-    ids = pending_task_ids()
-    for task_id in ids:
-        enqueue_tick(task_id)
-    return len(ids)
-
-
 def webhook_token(task_id):
     """The secret part of a task's webhook URL: an HMAC of its id with the app's secret key."""
     key = current_app.config["SECRET_KEY"].encode()
@@ -642,7 +610,7 @@ def webhook_received(task_id, token):
     if not hmac.compare_digest(str(token).encode(), webhook_token(task_id).encode()):
         return False
     wake(task_id)
-    enqueue_tick(task_id)
+    ticks.enqueue_tick(task_id)
     return True
 
 

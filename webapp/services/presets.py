@@ -4,8 +4,8 @@ from sqlalchemy import or_
 
 from webapp.extensions import db
 from webapp.models import Preset
-from webapp.services import tasks
 from webapp.services.errors import NotFound, ValidationError
+from webapp.services.parsing import parse_options
 
 # The built-in presets, by name. Option names are the NodeODM ones; a node drops the names it does not know.
 SYSTEM_PRESETS = {
@@ -59,10 +59,10 @@ def get_preset_for(user, preset_id):
 
 
 def clean_options(raw):
-    """Options read as tasks.parse_options reads a task's, with names trimmed and only plain values (a preset is
+    """Options read as parsing.parse_options reads a task's, with names trimmed and only plain values (a preset is
     shown in a form, so it holds nothing a form field could not show); ValidationError otherwise."""
     cleaned = []
-    for entry in tasks.parse_options(raw):
+    for entry in parse_options(raw):
         if not entry["name"].strip() or isinstance(entry["value"], (dict, list)):
             raise ValidationError(field_errors={"options": ["Each option needs a name and a plain value."]})
         cleaned.append({"name": entry["name"].strip(), "value": entry["value"]})

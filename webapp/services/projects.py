@@ -1,9 +1,13 @@
 """Projects and who may do what with them. Tasks inherit their project's permissions."""
 from sqlalchemy import or_
 
+from webapp import storage
 from webapp.extensions import db
 from webapp.models import PERMISSIONS, Project, ProjectShare
-from webapp.services.errors import NotFound, ValidationError
+from webapp.services.errors import NotFound
+from webapp.services.ordering import apply_ordering
+from webapp.services.parsing import clean_bool, clean_name
+from webapp.services.removals import node_copies, queue_node_removals
 
 
 def project_permissions(user, project):
@@ -35,44 +39,22 @@ def get_project_for(user, project_id, permission="view"):
     return project
 
 
-def _clean_name(name):
-    """A project name stripped of surrounding space, or ValidationError when empty or too long."""
-    name = str(name or "").strip()
-    if not name:
-        raise ValidationError(field_errors={"name": ["This field is required."]})
-    if len(name) > 255:
-        raise ValidationError(field_errors={"name": ["Use at most 255 characters."]})
-    return name
-
-
 def create_project(owner, name, description=""):
     """Create a project owned by owner."""
-    project = Project(owner_id=owner.id, name=_clean_name(name), description=str(description or "").strip())
+    project = Project(owner_id=owner.id, name=clean_name(name), description=str(description or "").strip())
     db.session.add(project)
     db.session.commit()
     return project
 
 
-def _clean_bool(value, field):
-    """A boolean from JSON or a form ("true", "false", "1", "0", "on", "off"), or ValidationError."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "on", "yes"):
-        return True
-    if text in ("false", "0", "off", "no", ""):
-        return False
-    raise ValidationError(field_errors={field: ["Must be a valid boolean."]})
-
-
 def update_project(project, name=None, description=None, public=None):
     """Change a project's name, description or public flag (None leaves a field as it is)."""
     if name is not None:
-        project.name = _clean_name(name)
+        project.name = clean_name(name)
     if description is not None:
         project.description = str(description).strip()
     if public is not None:
-        project.public = _clean_bool(public, "public")
+        project.public = clean_bool(public, "public")
     db.session.commit()
     return project
 
@@ -86,26 +68,12 @@ def delete_project_for(user, project):
         db.session.delete(share)
         db.session.commit()
         return False
-    from webapp.services import tasks  # tasks import this module for permissions
-    tasks.delete_project_tasks_and_project(project)
+    copies, folder = node_copies(project.tasks), storage.project_dir(project.id)
+    db.session.delete(project)
+    db.session.commit()
+    storage.remove_tree(folder)
+    queue_node_removals(copies)
     return True
-
-
-def apply_ordering(query, ordering, columns, default):
-    """query ordered by `?ordering=` ("field", "-field", comma-separated) over columns {name: column}.
-
-    default is used when ordering is empty; the primary key always breaks ties, so pages are stable.
-    """
-    order_by = []
-    for field in [f.strip() for f in (ordering or default).split(",") if f.strip()]:
-        descending = field.startswith("-")
-        column = columns.get(field.lstrip("-"))
-        if column is None:
-            raise ValidationError(field_errors={"ordering": [
-                f"Cannot order by {field.lstrip('-')!r}: use one of {', '.join(sorted(columns))}."]})
-        order_by.append(column.desc() if descending else column.asc())
-    order_by.append(columns["id"].asc())
-    return query.order_by(*order_by)
 
 
 PROJECT_ORDERING = {"id": Project.id, "name": Project.name, "description": Project.description,

@@ -3,6 +3,7 @@ from webapp.extensions import db
 from webapp.models import PERMISSIONS, ProjectShare
 from webapp.services import accounts
 from webapp.services.errors import ValidationError
+from webapp.services.parsing import clean_name
 
 
 def project_sharing(project):
@@ -62,8 +63,7 @@ def set_sharing(project, entries):
 
 def edit_project(project, name=None, description=None, permissions=None):
     """Change name and description and, when permissions is given, replace the sharing list; all or nothing."""
-    from webapp.services.projects import _clean_name  # the one rule for project names
-    wanted_name = _clean_name(name) if name is not None else None
+    wanted_name = clean_name(name) if name is not None else None
     if permissions is not None:
         _clean_entries(project, permissions)  # validate before changing anything
     if wanted_name is not None:

@@ -1,23 +1,22 @@
 """Tasks: creating them with their images (at once or in parts), changing, deleting, the actions a user asks
-for (cancel, restart, remove), their console, and imports of finished results.
+for (cancel, restart, remove) and their console. Imports of finished results are services/imports.py.
 
 Processing itself is the pipeline's (jobs/tasks.py): services set the state in the database, commit, then queue
 the task's tick.
 """
-import json
 import logging
-import uuid
-from pathlib import Path
 
-from flask import current_app
 from sqlalchemy.orm import joinedload
 
-from webapp import queue, storage
+from webapp import storage
 from webapp.extensions import db
 from webapp.models import PendingAction, ProcessingNode, Task, TaskStatus
-from webapp.services import assets, pipeline, uploads
+from webapp.services import ticks, uploads
 from webapp.services.errors import NotFound, ValidationError
-from webapp.services.projects import _clean_bool, apply_ordering, get_project_for
+from webapp.services.ordering import apply_ordering
+from webapp.services.parsing import clean_bool, clean_task_name, parse_options
+from webapp.services.projects import get_project_for
+from webapp.services.removals import node_copies, queue_node_removals
 
 log = logging.getLogger(__name__)
 
@@ -56,21 +55,6 @@ def list_tasks(project, status=None, ordering=None):
 
 # Checking fields
 
-def parse_options(value):
-    """Task options [{"name", "value"}] from a JSON string or a list, kept as sent; ValidationError otherwise."""
-    if value is None or value == "":
-        return []
-    if isinstance(value, (str, bytes)):
-        try:
-            value = json.loads(value)
-        except ValueError as error:
-            raise ValidationError(field_errors={"options": [f"Invalid JSON: {error}."]}) from None
-    if not isinstance(value, list) or not all(isinstance(o, dict) and isinstance(o.get("name"), str) and "value" in o
-                                              for o in value):
-        raise ValidationError(field_errors={"options": ['Expected a list of {"name": ..., "value": ...}.']})
-    return value
-
-
 def _clean_node_id(value):
     """The id of an existing processing node from a field value, None for none, or ValidationError."""
     if value is None or value == "" or value == "null":
@@ -84,25 +68,17 @@ def _clean_node_id(value):
     return node_id
 
 
-def _clean_task_name(name):
-    """A task name (may be empty), at most 255 characters."""
-    name = str(name or "").strip()
-    if len(name) > 255:
-        raise ValidationError(field_errors={"name": ["Use at most 255 characters."]})
-    return name
-
-
 def _new_task(project, name, options, processing_node, auto_processing_node, **fields):
     """An unsaved task with its user-given fields checked."""
-    return Task(project_id=project.id, name=_clean_task_name(name), options=parse_options(options),
+    return Task(project_id=project.id, name=clean_task_name(name), options=parse_options(options),
                 processing_node_id=_clean_node_id(processing_node),
-                auto_processing_node=_clean_bool(True if auto_processing_node in (None, "") else auto_processing_node,
+                auto_processing_node=clean_bool(True if auto_processing_node in (None, "") else auto_processing_node,
                                                  "auto_processing_node"), **fields)
 
 
 def queue_tick(task_id):
     """Queue the task's next pipeline step (once: a tick already waiting is not queued twice). Call after commit."""
-    pipeline.enqueue_tick(task_id)
+    ticks.enqueue_tick(task_id)
 
 
 def _images_dir(task):
@@ -135,12 +111,12 @@ def create_task(project, files, name="", options=None, processing_node=None, aut
     try:
         uploads.save_files(checked, _images_dir(task))
     except BaseException:
-        _drop_new_task(task)
+        drop_new_task(task)
         raise
     return _start_processing(task)
 
 
-def _drop_new_task(task):
+def drop_new_task(task):
     """Remove a task whose creation failed half-way, and its files."""
     db.session.rollback()
     folder = storage.task_dir(task.project_id, task.id)
@@ -233,48 +209,28 @@ def update_task(task, data):
     """Change name, processing_node, auto_processing_node, options or public from data; other keys are ignored."""
     changes = {}
     if "name" in data:
-        changes["name"] = _clean_task_name(data["name"])
+        changes["name"] = clean_task_name(data["name"])
     if "processing_node" in data:
         changes["processing_node_id"] = _clean_node_id(data["processing_node"])
     if "auto_processing_node" in data:
-        changes["auto_processing_node"] = _clean_bool(data["auto_processing_node"], "auto_processing_node")
+        changes["auto_processing_node"] = clean_bool(data["auto_processing_node"], "auto_processing_node")
     if "options" in data:
         changes["options"] = parse_options(data["options"])
     if "public" in data:
-        changes["public"] = _clean_bool(data["public"], "public")
+        changes["public"] = clean_bool(data["public"], "public")
     for field, value in changes.items():  # all checked first: a bad field changes nothing
         setattr(task, field, value)
     db.session.commit()
     return task
 
 
-def _node_copies(tasks):
-    """(node id, uuid) of the tasks that reached a node, to be removed there."""
-    return [(t.processing_node_id, t.uuid) for t in tasks if t.uuid and t.processing_node_id is not None]
-
-
-def _queue_node_removals(copies):
-    """Ask the worker to remove each (node id, uuid) from its node. Call after commit."""
-    for node_id, node_uuid in copies:
-        queue.enqueue(queue.REMOVE_FROM_NODE, node_id, node_uuid)
-
-
 def delete_task(task):
     """Delete a task, its images and results (irreversible); its copy on the node is removed by the worker."""
-    copies, folder = _node_copies([task]), storage.task_dir(task.project_id, task.id)
+    copies, folder = node_copies([task]), storage.task_dir(task.project_id, task.id)
     db.session.delete(task)
     db.session.commit()
     storage.remove_tree(folder)
-    _queue_node_removals(copies)
-
-
-def delete_project_tasks_and_project(project):
-    """Delete a project with all its tasks and files; their copies on nodes are removed by the worker."""
-    copies, folder = _node_copies(project.tasks), storage.project_dir(project.id)
-    db.session.delete(project)
-    db.session.commit()
-    storage.remove_tree(folder)
-    _queue_node_removals(copies)
+    queue_node_removals(copies)
 
 
 def cancel_task(task):
@@ -316,110 +272,3 @@ def console_output(task, line=0, limit=None):
     if limit is not None:
         selected = selected[limit:] if limit < 0 else selected[:limit]
     return selected, len(lines)
-
-
-# Imports of finished results
-
-def _import_staging(user):
-    """Where chunked uploads of results zips for an import are assembled, per user."""
-    return storage.media_root() / "uploads" / "import" / str(int(user.id))
-
-
-def import_task_from_zip(project, zip_path, name=""):
-    """A completed task made from a results zip on disk (moved into the task's folder, then extracted)."""
-    task = Task(project_id=project.id, name=_clean_task_name(name) or "Imported task", auto_processing_node=False,
-                status=TaskStatus.RUNNING, images_count=0)
-    db.session.add(task)
-    db.session.commit()
-    try:
-        results = assets.extract_results_zip(zip_path, storage.assets_dir(project.id, task.id))
-    except BaseException:
-        _drop_new_task(task)
-        raise
-    return _finish_import(task, results)
-
-
-def _finish_import(task, results):
-    """Mark an imported task completed with its assets."""
-    task.status = TaskStatus.COMPLETED
-    task.available_assets = results.available_assets
-    task.size = results.size
-    task.upload_progress = task.running_progress = 1.0
-    task.last_error = None
-    db.session.commit()
-    return task
-
-
-def import_task_from_upload(project, upload, name=""):
-    """A completed task from a results zip sent whole (a FileStorage)."""
-    staging = storage.media_root() / "uploads" / "import"
-    staging.mkdir(parents=True, exist_ok=True)
-    zip_path = staging / f"{uuid.uuid4().hex}.zip"
-    try:
-        uploads.save_stream(upload.stream, zip_path)
-        return import_task_from_zip(project, zip_path, name)
-    finally:
-        zip_path.unlink(missing_ok=True)
-
-
-def import_chunk(user, project, form, upload, name=""):
-    """One chunk of a chunked results zip: (task or None until the last chunk arrived, {name: bytes received})."""
-    staging = _import_staging(user)
-    file_name, received, complete = uploads.write_chunk(staging, form, upload)
-    if complete is None:
-        return None, {file_name: received}
-    try:
-        return import_task_from_zip(project, complete, name or Path(file_name).stem), {file_name: received}
-    finally:
-        uploads.discard_chunk_upload(staging, form)
-
-
-def import_task_from_url(project, url, name=""):
-    """A task that will be completed from a results zip at url, downloaded by the worker (see run_import)."""
-    url = str(url or "").strip()
-    assets.check_import_url(url, current_app.config["IMPORT_ALLOW_PRIVATE"])
-    task = Task(project_id=project.id, name=_clean_task_name(name) or "Imported task", auto_processing_node=False,
-                status=TaskStatus.QUEUED, import_url=url, images_count=0)
-    db.session.add(task)
-    db.session.commit()
-    queue_tick(task.id)
-    return task
-
-
-def run_import(task_id):
-    """The worker's step for an import by URL: download the zip, extract it, mark the task completed or failed.
-
-    No database session is held during the download (read, close, download, re-read, write).
-    """
-    task = db.session.get(Task, task_id)
-    if task is None or not task.import_url or task.status in (TaskStatus.COMPLETED, TaskStatus.FAILED):
-        return False
-    url, project_id = task.import_url, task.project_id
-    task.status = TaskStatus.RUNNING
-    db.session.commit()
-    zip_path = storage.task_dir(project_id, task_id) / "import.zip"
-    try:
-        assets.download_results(url, zip_path, current_app.config["IMPORT_ALLOW_PRIVATE"])
-        results = assets.extract_results_zip(zip_path, storage.assets_dir(project_id, task_id))
-    except ValidationError as error:
-        return _fail_import(task_id, error)
-    finally:
-        zip_path.unlink(missing_ok=True)
-    task = db.session.get(Task, task_id)
-    if task is None:  # deleted meanwhile
-        storage.remove_tree(storage.task_dir(project_id, task_id))
-        return False
-    _finish_import(task, results)
-    return True
-
-
-def _fail_import(task_id, error):
-    """Mark an import failed with a message the user can act on."""
-    task = db.session.get(Task, task_id)
-    if task is not None:
-        messages = [error.message] + [m for msgs in error.field_errors.values() for m in msgs]
-        task.status = TaskStatus.FAILED
-        task.last_error = " ".join(m for m in messages if m)
-        db.session.commit()
-    return False
-

@@ -1,7 +1,7 @@
 """Administering user accounts: disabling, resetting passwords, granting the administrator role."""
 from webapp.extensions import db
 from webapp.models import User
-from webapp.services.accounts import _check_password_rules, get_user
+from webapp.services.accounts import check_password_rules, get_user
 from webapp.services.errors import ValidationError
 
 __all__ = ["get_user", "list_users", "reset_password", "set_active", "set_admin"]
@@ -41,7 +41,7 @@ def set_admin(actor, user, is_admin):
 
 def reset_password(user, new_password):
     """Give user a new password chosen by an administrator (no current password needed)."""
-    _check_password_rules(new_password, field="new_password")
+    check_password_rules(new_password, field="new_password")
     user.set_password(new_password)
     db.session.commit()
     return user

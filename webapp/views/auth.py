@@ -1,24 +1,14 @@
 """Pages of accounts: first-run setup, login, logout, password change."""
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from webapp.forms.accounts import ChangePasswordForm, LoginForm, UserForm
 from webapp.forms.helpers import add_service_errors
+from webapp.security import safe_next
 from webapp.services import accounts, ratelimit
 from webapp.services.errors import ValidationError
 
 bp = Blueprint("auth", __name__)
-
-
-def _safe_next(target):
-    """The `next` address if it stays on this site, else the dashboard."""
-    parts = urlsplit(target or "")
-    if target and not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
-            and "\\" not in target:
-        return target
-    return url_for("dashboard.index")
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -55,7 +45,7 @@ def login():
             form.form_errors.append("Wrong username or password.")
         else:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
 

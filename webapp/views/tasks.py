@@ -10,8 +10,8 @@ from webapp.forms.tasks import (AUTO_NODE, ActionForm, NewTaskForm, PresetForm, 
                                 RestartTaskForm)
 from webapp.models import PendingAction, ProcessingNode, TaskStatus
 from webapp.services import nodes, presets, projects, tasks
+from webapp.security import safe_next
 from webapp.services.errors import ValidationError
-from webapp.views.auth import _safe_next
 
 bp = Blueprint("tasks", __name__)
 
@@ -334,13 +334,13 @@ def save_preset():
             if wants_json:
                 return jsonify({"id": preset.id, "name": preset.name, "options": preset.options, "system": False})
             flash(f"Preset “{preset.name}” saved.", "success")
-            return redirect(_safe_next(form.next.data))
+            return redirect(safe_next(form.next.data))
     else:
         errors = form.errors
     if wants_json:
         return jsonify(errors), 400
     flash("The preset was not saved: " + " ".join(m for ms in errors.values() for m in ms), "error")
-    return redirect(_safe_next(form.next.data))
+    return redirect(safe_next(form.next.data))
 
 
 @bp.route("/presets/<int:preset_id>/delete", methods=["POST"])
@@ -350,5 +350,5 @@ def delete_preset(preset_id):
     if ActionForm().validate_on_submit():
         presets.delete_preset(current_user, preset_id)
         flash("Preset deleted.", "info")
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))
 
