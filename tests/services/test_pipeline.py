@@ -6,12 +6,13 @@ import pytest
 from rq import Queue
 
 from jobs import tasks as task_jobs
-from webapp import queue, storage
+from webapp import coordination, queue, storage
 from webapp.extensions import db
 from webapp.models import PendingAction, ProcessingNode, Task, TaskStatus
 from webapp.models.base import utcnow
 from webapp.nodeclient import NodeClient
-from webapp.services import nodes, pipeline, rasters, ticks
+from webapp.services import console, nodes, pipeline, rasters, removals, ticks
+from webapp.services.pipeline import Step
 from tests.views.people import add_project
 from tests.support.fakenode import COMPLETED as NODE_COMPLETED, FakeNode, make_results_zip
 
@@ -70,7 +71,7 @@ def step_until(task_id, until, timeout=15):
         task = reload(task_id)
         if until(task):
             return task
-        time.sleep(0.02 if step.kind in ("poll", "done") else step.wait)
+        time.sleep(0.02 if step.kind in (Step.POLL, Step.DONE) else step.wait)
     raise AssertionError(f"timed out; task is {task and (task.status, task.last_error, task.pending_action)}")
 
 
@@ -118,9 +119,9 @@ def test_the_tick_job_drives_a_task_to_completed_under_its_lock(app, project, re
     try:
         register(fast)
         task_id = make_task(project)
-        assert task_jobs.tick(task_id) == "done"
+        assert task_jobs.tick(task_id) is task_jobs.Outcome.DONE
         assert reload(task_id).status == TaskStatus.COMPLETED
-        assert not queue.redis_connection().exists(pipeline.LOCK_KEY.format(task_id))
+        assert not queue.redis_connection().exists(coordination.LOCK_KEY.format(task_id))
     finally:
         fast.stop()
 
@@ -128,12 +129,12 @@ def test_the_tick_job_drives_a_task_to_completed_under_its_lock(app, project, re
 def test_a_tick_finds_the_lock_taken_and_leaves_the_task_to_its_holder(app, project, fake):
     register(fake)
     task_id = make_task(project)
-    holder = pipeline.TaskLock(task_id)
+    holder = coordination.TaskLock(task_id)
     assert holder.acquire()
     try:
-        assert task_jobs.tick(task_id) == "busy"
+        assert task_jobs.tick(task_id) is task_jobs.Outcome.BUSY
         assert reload(task_id).uuid == ""  # nothing was done
-        assert pipeline.take_wake(task_id)  # but the holder is told to look again
+        assert coordination.take_wake(task_id)  # but the holder is told to look again
     finally:
         holder.release()
 
@@ -145,9 +146,9 @@ def test_console_lines_are_appended_by_the_nodes_count_without_duplicates(app, p
     node_task = fake.committed_tasks()[0]
     node_task.output += ["line 3", "line 4"]
     path = storage.console_path(project.id, task_id)
-    pipeline._console_written.clear()  # as another worker process would start: it checks the file once
-    with open(path, "a") as console:  # a step that crashed after writing, before storing its count
-        console.write("line 3\n")
+    console._written.clear()  # as another worker process would start: it checks the file once
+    with open(path, "a") as file:  # a step that crashed after writing, before storing its count
+        file.write("line 3\n")
     step_until(task_id, lambda t: t.console_lines == 4)
     assert path.read_text().splitlines() == ["starting", "3 images", "line 3", "line 4"]
     assert fake.requests[-1][1].endswith("/info")
@@ -208,7 +209,7 @@ def test_with_no_node_online_the_task_waits_and_says_why(app, project):
     task_id = make_task(project)
     step = pipeline.advance(task_id)
     task = reload(task_id)
-    assert step.kind == "retry" and task.status == TaskStatus.QUEUED
+    assert step.kind is Step.RETRY and task.status == TaskStatus.QUEUED
     assert "Waiting for a processing node" in task.last_error
 
 
@@ -345,7 +346,7 @@ def test_cancel_while_running_cancels_on_the_node(app, project, fake):
     ask(task_id, PendingAction.CANCEL)
     task = step_until(task_id, lambda t: t.pending_action is None)
     assert task.status == TaskStatus.CANCELED and fake.committed_tasks()[0].status == 50
-    assert pipeline.advance(task_id).kind == "done"  # a canceled task needs nothing more
+    assert pipeline.advance(task_id).kind is Step.DONE  # a canceled task needs nothing more
 
 
 def test_cancel_of_a_completed_task_leaves_it_completed(app, project, fake):
@@ -411,7 +412,7 @@ def test_remove_with_the_node_down_still_removes_here_and_queues_the_node_remova
     jobs = Queue(app.config["RQ_QUEUE"], connection=queue.redis_connection()).jobs
     assert [(j.func_name, j.args) for j in jobs] == [(queue.REMOVE_FROM_NODE, (node.id, uuid))]
     fake.start()
-    assert pipeline.remove_from_node(node.id, uuid) is True and fake.tasks == {}
+    assert removals.remove_from_node(node.id, uuid) is True and fake.tasks == {}
 
 
 # --- what the reconciler finds ----------------------------------------------------------------------------------
@@ -434,15 +435,15 @@ def test_pending_work_is_derived_from_the_database(app, project):
 def test_the_webhook_wakes_the_task_only_with_its_token(app, client, project):
     task_id = make_task(project)
     app.config["WEBHOOK_BASE_URL"] = "http://aerie.example"
-    url = pipeline.webhook_url(task_id)
+    url = ticks.webhook_url(task_id)
     assert url.startswith(f"http://aerie.example/api/webhooks/task/{task_id}/")
     path = url.removeprefix("http://aerie.example")
-    assert client.post(path.replace(pipeline.webhook_token(task_id), "0" * 40)).status_code == 404
-    assert client.post(f"/api/webhooks/task/{task_id + 1}/{pipeline.webhook_token(task_id)}").status_code == 404
+    assert client.post(path.replace(ticks.webhook_token(task_id), "0" * 40)).status_code == 404
+    assert client.post(f"/api/webhooks/task/{task_id + 1}/{ticks.webhook_token(task_id)}").status_code == 404
     assert Queue(app.config["RQ_QUEUE"], connection=queue.redis_connection()).count == 0
     response = client.post(path, json={"uuid": "x", "status": {"code": NODE_COMPLETED}})
     assert response.status_code == 200 and response.get_json() == {"success": True}
-    assert pipeline.take_wake(task_id)
+    assert coordination.take_wake(task_id)
     assert [j.id for j in Queue(app.config["RQ_QUEUE"], connection=queue.redis_connection()).jobs] == [
         f"task-{task_id}"]
 

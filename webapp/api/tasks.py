@@ -7,7 +7,7 @@ from webapp.api.auth import caller, login_required
 from webapp.api.errors import NOT_AUTHENTICATED, api_error_response
 from webapp.api.helpers import int_arg, json_response, no_content, request_data, uploaded_files
 from webapp.api.serializers import task_json
-from webapp.services import assets, imports, projects, tasks, uploads
+from webapp.services import assets, console, imports, projects, tasks, uploads
 from webapp.services.errors import NotFound, ValidationError
 
 TASK = "/projects/<int:project_id>/tasks/<int:task_id>"
@@ -132,7 +132,7 @@ def remove(project_id, task_id):
 def output(project_id, task_id):
     """The console output from ?line= (at most ?limit= lines; negative: the last ones); ?f=json|raw."""
     task = tasks.get_task_for(caller(), project_id, task_id, "view")
-    lines, count = tasks.console_output(task, max(int_arg("line", 0), 0), int_arg("limit"))
+    lines, count = console.console_output(task, max(int_arg("line", 0), 0), int_arg("limit"))
     output_format = request.args.get("f", "")
     if output_format == "json":
         return json_response({"lines": lines, "count": count})

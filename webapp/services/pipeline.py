@@ -2,26 +2,24 @@
 
 Each step reads what it needs from the database and closes the transaction before any network or disk I/O, then
 re-reads the task and writes what it learned, only if the task is still the one it read (same node, same uuid).
-The jobs in jobs/tasks.py repeat these steps under a per-task Redis lock; the reconciler re-derives from the
-database which tasks have work pending, so a lost job, a dead worker or a flushed Redis only delay a task.
+The jobs in jobs/tasks.py repeat these steps under a per-task Redis lock (webapp/coordination.py); the reconciler
+re-derives from the database which tasks have work pending, so a lost job, a dead worker or a flushed Redis only
+delay a task.
 """
-import hashlib
-import hmac
+import enum
 import logging
-import threading
 import uuid as uuidlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from redis.exceptions import LockError, RedisError
 
-from webapp import queue, storage
+from webapp import storage
 from webapp.extensions import db
-from webapp.models import PendingAction, ProcessingNode, Task, TaskStatus
+from webapp.models import PendingAction, Task, TaskStatus
 from webapp.models.base import utcnow
 from webapp.nodeclient import NodeClient, NodeRejected, NodeUnreachable
-from webapp.services import assets, imports, nodes, rasters, ticks
+from webapp.services import assets, console, imports, nodes, rasters, removals, ticks
 
 log = logging.getLogger(__name__)
 
@@ -30,24 +28,31 @@ RETRY_SECONDS = 2.0  # wait after a transient node fault, before asking again
 NO_NODE_RETRY_SECONDS = 30.0  # wait for a node to come online (the reconciler comes back sooner)
 PROGRESS_WRITE_SECONDS = 0.5  # at most this often, write the upload progress
 RESULTS_ZIP = "results.zip"  # where a task's all.zip is downloaded, inside its folder
-WAKE_KEY = "aerie:task-wake:{}"
-LOCK_KEY = "aerie:task-lock:{}"
+
+
+class Step(enum.Enum):
+    """When the next step of a task is due."""
+
+    DONE = "done"  # nothing more to do until something changes
+    NOW = "now"  # at once
+    POLL = "poll"  # after the tick's polling interval
+    RETRY = "retry"  # after a wait of a given length
 
 
 @dataclass(frozen=True)
 class Next:
-    """What a step says about the next one: kind is "done", "now", "poll" or "retry" (after wait seconds)."""
+    """What a step says about the next one: its kind, and for Step.RETRY the seconds to wait."""
 
-    kind: str
+    kind: Step
     wait: float = 0.0
 
 
-DONE, NOW, POLL = Next("done"), Next("now"), Next("poll")
+DONE, NOW, POLL = Next(Step.DONE), Next(Step.NOW), Next(Step.POLL)
 
 
 def retry_in(seconds):
     """Come back after this many seconds."""
-    return Next("retry", seconds)
+    return Next(Step.RETRY, seconds)
 
 
 @dataclass(frozen=True)
@@ -110,10 +115,11 @@ def _unexpected_fault(task_id, error):
     if view is None:
         return DONE
     described = f"{type(error).__name__}: {error}"
-    return _node_fault(view, described, give_up=lambda waited: _fail(
-        view, f"Processing stopped after an error here for {int(waited)} s ({described}). "
-              "Restart the task once the problem is fixed."),
-        retrying=f"An error occurred here ({described})")
+    fault = _fault_clock(view)
+    if fault.over:
+        return _fail(view, f"Processing stopped after an error here for {int(fault.waited)} s ({described}). "
+                           "Restart the task once the problem is fixed.")
+    return _retry(view, fault, f"An error occurred here ({described})")
 
 
 def _advance(task_id):
@@ -235,7 +241,7 @@ def _upload(view):
         if resuming:
             _resume_upload(client, view, upload_uuid, paths, progress)
         else:
-            client.create_task(paths, view.options, view.name, upload_uuid, webhook_url(view.id), progress)
+            client.create_task(paths, view.options, view.name, upload_uuid, ticks.webhook_url(view.id), progress)
     except NodeUnreachable as error:
         return _node_fault(view, error)
     except NodeRejected as error:
@@ -256,7 +262,7 @@ def _resume_upload(client, view, upload_uuid, paths, progress):
     try:
         client.resume_upload(upload_uuid, paths, progress)
     except NodeRejected:  # the node never created it (or forgot it): create it now, under the same uuid
-        client.create_task(paths, view.options, view.name, upload_uuid, webhook_url(view.id), progress)
+        client.create_task(paths, view.options, view.name, upload_uuid, ticks.webhook_url(view.id), progress)
 
 
 def _progress_writer(task_id):
@@ -285,7 +291,7 @@ def _poll(view):
         return _node_fault(view, error)
     except NodeRejected as error:
         return _task_refused(view, client, error)
-    lines = _append_console(view, info["output"])
+    lines = console.append_console(view.project_id, view.id, view.console_lines, info["output"])
     fields = {"console_lines": lines, "running_progress": min(max(info["progress"], 0.0), 100.0) / 100.0,
               "processing_time": info["processing_time"], "node_error_since": None, "last_error": None}
     status = info["status"]
@@ -328,33 +334,6 @@ def _task_refused(view, client, error):
     return NOW
 
 
-_console_written = {}  # task id -> node line count this process last stored: skips re-checking its own file
-
-
-def _append_console(view, lines):
-    """Append the node's new console lines to the task's console file; the node's line count now stored."""
-    path = storage.console_path(view.project_id, view.id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if _console_written.get(view.id) != view.console_lines:
-        _trim_console(path, view.console_lines)
-    if lines:
-        with open(path, "a", encoding="utf-8") as console:
-            console.write("".join(f"{line}\n" for line in lines))
-    count = view.console_lines + len(lines)
-    _console_written[view.id] = count
-    return count
-
-
-def _trim_console(path, keep):
-    """Drop lines beyond the stored count: a step that crashed after writing them, before its commit, wrote them."""
-    if not path.exists():
-        return
-    with open(path, encoding="utf-8", errors="replace") as console:
-        existing = console.readlines()
-    if len(existing) > keep:
-        path.write_text("".join(existing[:keep]), encoding="utf-8")
-
-
 # --- results ----------------------------------------------------------------------------------------------------
 
 def _download(view):
@@ -374,10 +353,10 @@ def _download(view):
         zip_path.unlink(missing_ok=True)
         return _fail(view, f"The results from {view.node.label} could not be used: {error.message} "
                            "Restart the task to try again.")
-    _optimize_rasters(assets_dir)
+    rasters.optimize_rasters(assets_dir)
     _write(view, status=TaskStatus.COMPLETED, running_progress=1.0, available_assets=results.available_assets,
            size=storage.tree_size_mb(storage.task_dir(view.project_id, view.id)) - _size_mb(zip_path),
-           extent=_extent(assets_dir), last_error=None, node_error_since=None)
+           extent=rasters.results_extent(assets_dir), last_error=None, node_error_since=None)
     zip_path.unlink(missing_ok=True)
     log.info("task %s completed: %s", view.id, ", ".join(results.available_assets))
     return DONE
@@ -388,36 +367,6 @@ def _size_mb(path):
     return path.stat().st_size / (1024 * 1024) if path.exists() else 0.0
 
 
-def _rasters(assets_dir):
-    """The GeoTIFFs the maps read: the orthophoto and the elevation models."""
-    ortho = assets_dir / "odm_orthophoto" / "odm_orthophoto.tif"
-    return ([ortho] if ortho.is_file() else []) + sorted((assets_dir / "odm_dem").glob("*.tif"))
-
-
-def _optimize_rasters(assets_dir):
-    """Rewrite the rasters as cloud-optimized GeoTIFFs; a raster GDAL cannot read is left as it came."""
-    for path in _rasters(assets_dir):
-        try:
-            rasters.make_cog(path)
-        except Exception as error:  # noqa: BLE001 (rasterio raises many types; a bad raster must not stop the task)
-            log.warning("could not make %s cloud-optimized: %s", path, error)
-
-
-def _extent(assets_dir):
-    """[west, south, east, north] in WGS84 of the first raster, or None."""
-    import rasterio
-    from rasterio.warp import transform_bounds
-    for path in _rasters(assets_dir):
-        try:
-            with rasterio.open(path) as src:
-                if src.crs is None:
-                    continue
-                return [round(v, 8) for v in transform_bounds(src.crs, "EPSG:4326", *src.bounds)]
-        except Exception as error:  # noqa: BLE001
-            log.warning("could not read the extent of %s: %s", path, error)
-    return None
-
-
 # --- transient faults -------------------------------------------------------------------------------------------
 
 def _as_utc(moment):
@@ -425,26 +374,52 @@ def _as_utc(moment):
     return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _node_fault(view, error, give_up=None, retrying=None):
-    """A transient fault: retry for NODE_GRACE_SECONDS, saying so in last_error, then give up (fail the task).
+@dataclass(frozen=True)
+class FaultClock:
+    """How long a task's faults have lasted: since when, seconds waited, and when the grace period ends."""
 
-    give_up(seconds waited) replaces failing the task; retrying replaces the description of the fault.
-    """
+    since: datetime
+    waited: float
+    until: datetime
+
+    @property
+    def over(self):
+        """Whether the grace period is over: the fault is no longer retried."""
+        return self.waited >= (self.until - self.since).total_seconds()
+
+
+def _fault_clock(view):
+    """The clock of the task's faults, started now if this is the first one."""
     now = utcnow()
     since = _as_utc(view.node_error_since) or now
-    grace = current_app.config["NODE_GRACE_SECONDS"]
-    waited = (now - since).total_seconds()
-    label = view.node.label if view.node else "of this task"
-    if waited >= grace:
-        if give_up:
-            return give_up(waited)
-        return _fail(view, f"The processing node {label} did not answer for {int(waited)} s ({error}). "
-                           "Check that it is running, then restart the task.")
-    until = since + timedelta(seconds=grace)
-    log.info("task %s: fault (%s), retrying", view.id, error)
-    retrying = retrying or f"The processing node {label} is not answering ({error})"
-    _write(view, node_error_since=since, last_error=f"{retrying}; retrying until {until:%H:%M:%S} UTC.")
+    return FaultClock(since, (now - since).total_seconds(),
+                      since + timedelta(seconds=current_app.config["NODE_GRACE_SECONDS"]))
+
+
+def _retry(view, fault, described):
+    """Note the fault in last_error with the time retries end, and come back after RETRY_SECONDS."""
+    log.info("task %s: fault (%s), retrying", view.id, described)
+    _write(view, node_error_since=fault.since, last_error=f"{described}; retrying until {fault.until:%H:%M:%S} UTC.")
     return retry_in(RETRY_SECONDS)
+
+
+def _node_label(view):
+    """The task's node, as messages name it."""
+    return view.node.label if view.node else "of this task"
+
+
+def _not_answering(view, error):
+    """The fault retried while the node does not answer."""
+    return f"The processing node {_node_label(view)} is not answering ({error})"
+
+
+def _node_fault(view, error):
+    """A node that does not answer: retry for NODE_GRACE_SECONDS, saying so in last_error, then fail the task."""
+    fault = _fault_clock(view)
+    if fault.over:
+        return _fail(view, f"The processing node {_node_label(view)} did not answer for {int(fault.waited)} s "
+                           f"({error}). Check that it is running, then restart the task.")
+    return _retry(view, fault, _not_answering(view, error))
 
 
 # --- pending actions --------------------------------------------------------------------------------------------
@@ -474,9 +449,11 @@ def _cancel(view):
             else:
                 _forget_half_upload(client, view.upload_uuid)
         except NodeUnreachable as error:
-            return _node_fault(view, error, give_up=lambda waited, error=error: _cancel_here(
-                view, f"Canceled here, but the processing node {view.node.label} could not be told: it did not "
-                      f"answer for {int(waited)} s ({error})."))
+            fault = _fault_clock(view)
+            if not fault.over:
+                return _retry(view, fault, _not_answering(view, error))
+            return _cancel_here(view, f"Canceled here, but the processing node {view.node.label} could not be told: "
+                                      f"it did not answer for {int(fault.waited)} s ({error}).")
         except NodeRejected:
             pass  # the node had already ended or forgotten it: nothing left to stop there
     return _cancel_here(view, None)
@@ -503,7 +480,7 @@ def _remove(view):
         try:
             _client(view).remove(node_uuid)
         except NodeUnreachable:
-            queue.enqueue(queue.REMOVE_FROM_NODE, view.node.id, node_uuid)
+            removals.queue_node_removals([(view.node.id, node_uuid)])
         except NodeRejected:
             pass  # already gone from the node
     storage.remove_tree(storage.task_dir(view.project_id, view.id))
@@ -523,15 +500,16 @@ def _restart(view):
         try:
             on_node = _restart_on_node(client, view)
         except NodeUnreachable as error:
-            return _node_fault(view, error, give_up=lambda waited, error=error: _restart_refused(
-                view, f"Could not restart: the processing node {view.node.label} did not answer for {int(waited)} s "
-                      f"({error})."))
+            fault = _fault_clock(view)
+            if not fault.over:
+                return _retry(view, fault, _not_answering(view, error))
+            return _restart_refused(view, f"Could not restart: the processing node {view.node.label} did not answer "
+                                          f"for {int(fault.waited)} s ({error}).")
         except NodeRejected as error:
             return _restart_refused(view, f"The processing node {view.node.label} could not restart it: {error}")
     storage.remove_tree(storage.assets_dir(view.project_id, view.id))
     (storage.task_dir(view.project_id, view.id) / RESULTS_ZIP).unlink(missing_ok=True)
-    storage.console_path(view.project_id, view.id).unlink(missing_ok=True)
-    _console_written.pop(view.id, None)
+    console.clear_console(view.project_id, view.id)
     fields = dict(status=TaskStatus.QUEUED, running_progress=0.0, processing_time=-1, last_error=None,
                   available_assets=[], extent=None, console_lines=0, node_error_since=None,
                   size=storage.tree_size_mb(storage.task_dir(view.project_id, view.id)))
@@ -565,119 +543,3 @@ def _restart_refused(view, message):
     """The restart could not be done: say why and leave the task as it was."""
     _write(view, clear_action=True, last_error=message, node_error_since=None)
     return NOW
-
-
-# --- removing a deleted task's copy from its node ---------------------------------------------------------------
-
-def remove_from_node(node_id, node_uuid, attempts=3, wait_seconds=2.0):
-    """Remove a deleted task's copy from its node; a node that does not answer is asked a few times."""
-    node = db.session.get(ProcessingNode, node_id)
-    if node is None or not node_uuid:
-        db.session.rollback()
-        return False
-    client = NodeClient.for_node(node, timeout=current_app.config["NODE_TIMEOUT_SECONDS"])
-    db.session.commit()
-    for attempt in range(attempts):
-        try:
-            client.remove(node_uuid)
-            return True
-        except NodeRejected:
-            return False  # the node does not have it (any more)
-        except NodeUnreachable as error:
-            log.info("could not remove %s from node %s (%s)", node_uuid, node_id, error)
-            if attempt + 1 < attempts:
-                threading.Event().wait(wait_seconds)
-    return False
-
-
-# --- triggers: ticks, wake-ups, webhooks, locks -----------------------------------------------------------------
-
-def webhook_token(task_id):
-    """The secret part of a task's webhook URL: an HMAC of its id with the app's secret key."""
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"task-webhook:{int(task_id)}".encode(), hashlib.sha256).hexdigest()[:40]
-
-
-def webhook_url(task_id):
-    """The URL a node calls when the task ends, or None when WEBHOOK_BASE_URL is not set."""
-    base = (current_app.config.get("WEBHOOK_BASE_URL") or "").rstrip("/")
-    return f"{base}/api/webhooks/task/{int(task_id)}/{webhook_token(task_id)}" if base else None
-
-
-def webhook_received(task_id, token):
-    """A node said the task ended: wake its tick at once. False when the token is not the task's."""
-    # Compared as bytes: compare_digest raises TypeError on a str with non-ASCII characters (a 500 for any caller).
-    if not hmac.compare_digest(str(token).encode(), webhook_token(task_id).encode()):
-        return False
-    wake(task_id)
-    ticks.enqueue_tick(task_id)
-    return True
-
-
-def wake(task_id):
-    """Interrupt the wait of a tick running for this task, so that it steps at once."""
-    try:
-        conn = queue.redis_connection()
-        key = WAKE_KEY.format(int(task_id))
-        conn.rpush(key, 1)
-        conn.expire(key, 60)
-    except RedisError as error:
-        log.warning("could not wake task %s: %s", task_id, error)
-
-
-def wait_for_wake(task_id, seconds):
-    """Wait up to seconds, returning early (True) when the task is woken."""
-    key = WAKE_KEY.format(int(task_id))
-    conn = queue.redis_connection()
-    woken = conn.blpop([key], timeout=max(seconds, 0.01)) is not None
-    if woken:
-        conn.delete(key)
-    return woken
-
-
-def take_wake(task_id):
-    """Whether the task was woken since the last wait (and forget it)."""
-    return bool(queue.redis_connection().delete(WAKE_KEY.format(int(task_id))))
-
-
-class TaskLock:
-    """A per-task Redis lock with a TTL, kept alive by a heartbeat thread while its holder works.
-
-    A worker that dies stops its heartbeat, so the lock frees itself after TASK_LOCK_SECONDS.
-    """
-
-    def __init__(self, task_id):
-        self.ttl = current_app.config["TASK_LOCK_SECONDS"]
-        self.lock = queue.redis_connection().lock(LOCK_KEY.format(int(task_id)), timeout=self.ttl,
-                                                  blocking=False, thread_local=False)
-        self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._thread = None
-
-    def acquire(self):
-        """Take the lock if it is free; start the heartbeat."""
-        if not self.lock.acquire(blocking=False):
-            return False
-        self._thread = threading.Thread(target=self._beat, name="task-lock-heartbeat", daemon=True)
-        self._thread.start()
-        return True
-
-    def _beat(self):
-        """Renew the TTL every third of it; note a lock lost (expired, taken) so the holder can stop."""
-        while not self._stop.wait(self.ttl / 3):
-            try:
-                self.lock.extend(self.ttl, replace_ttl=True)
-            except (LockError, RedisError) as error:
-                log.warning("task lock %s lost: %s", self.lock.name, error)
-                self.lost.set()
-                return
-
-    def release(self):
-        """Stop the heartbeat and free the lock."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        try:
-            self.lock.release()
-        except (LockError, RedisError):
-            pass  # expired or lost: nothing to free

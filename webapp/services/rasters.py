@@ -1,4 +1,5 @@
-"""Raster files of a task's results: turn GeoTIFFs into cloud-optimized GeoTIFFs (COGs) for fast tiling."""
+"""Raster files of a task's results: turn GeoTIFFs into cloud-optimized GeoTIFFs (COGs) for fast tiling, and read
+their extent."""
 import logging
 import os
 import uuid
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import rasterio
 import rasterio.shutil
+from rasterio.warp import transform_bounds
 
 log = logging.getLogger(__name__)
 
@@ -45,3 +47,34 @@ def make_cog(path):
         raise
     log.info("converted %s to a cloud-optimized GeoTIFF", path)
     return True
+
+
+# --- a task's results --------------------------------------------------------------------------------------------
+
+def result_rasters(assets_dir):
+    """The GeoTIFFs the maps read: the orthophoto and the elevation models."""
+    assets_dir = Path(assets_dir)
+    ortho = assets_dir / "odm_orthophoto" / "odm_orthophoto.tif"
+    return ([ortho] if ortho.is_file() else []) + sorted((assets_dir / "odm_dem").glob("*.tif"))
+
+
+def optimize_rasters(assets_dir):
+    """Rewrite the rasters as cloud-optimized GeoTIFFs; a raster GDAL cannot read is left as it came."""
+    for path in result_rasters(assets_dir):
+        try:
+            make_cog(path)
+        except Exception as error:  # noqa: BLE001 (rasterio raises many types; a bad raster must not stop the task)
+            log.warning("could not make %s cloud-optimized: %s", path, error)
+
+
+def results_extent(assets_dir):
+    """[west, south, east, north] in WGS84 of the first raster, or None."""
+    for path in result_rasters(assets_dir):
+        try:
+            with rasterio.open(path) as src:
+                if src.crs is None:
+                    continue
+                return [round(v, 8) for v in transform_bounds(src.crs, "EPSG:4326", *src.bounds)]
+        except Exception as error:  # noqa: BLE001
+            log.warning("could not read the extent of %s: %s", path, error)
+    return None

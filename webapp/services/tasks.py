@@ -1,5 +1,5 @@
 """Tasks: creating them with their images (at once or in parts), changing, deleting, the actions a user asks
-for (cancel, restart, remove) and their console. Imports of finished results are services/imports.py.
+for (cancel, restart, remove). Their console is services/console.py, imports of finished results are services/imports.py.
 
 Processing itself is the pipeline's (jobs/tasks.py): services set the state in the database, commit, then queue
 the task's tick.
@@ -260,15 +260,3 @@ def remove_task(task):
     db.session.commit()
     queue_tick(task.id)
     return task
-
-
-# Console
-
-def console_output(task, line=0, limit=None):
-    """(lines from `line` on, at most `limit` of them (negative: the last ones), total line count)."""
-    path = storage.console_path(task.project_id, task.id)
-    lines = path.read_text(errors="replace").splitlines() if path.is_file() else []
-    selected = lines[max(line, 0):]
-    if limit is not None:
-        selected = selected[limit:] if limit < 0 else selected[:limit]
-    return selected, len(lines)

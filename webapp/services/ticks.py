@@ -1,10 +1,13 @@
-"""Queueing a task's tick (its next pipeline step), and the ticks of every task the database says has work pending.
-
-Services queue a tick after they commit a change the pipeline must act on; the reconciler queues the pending ones.
+"""What sets off a task's tick (its next pipeline step): services after they commit a change, the reconciler for
+every task the database says has work pending, and a node's webhook when a task ends there.
 """
+import hashlib
+import hmac
+
+from flask import current_app
 from sqlalchemy import or_
 
-from webapp import queue
+from webapp import coordination, queue
 from webapp.extensions import db
 from webapp.models import Task, TaskStatus
 
@@ -38,3 +41,25 @@ def enqueue_pending_ticks():
     for task_id in ids:
         enqueue_tick(task_id)
     return len(ids)
+
+
+def webhook_token(task_id):
+    """The secret part of a task's webhook URL: an HMAC of its id with the app's secret key."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"task-webhook:{int(task_id)}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def webhook_url(task_id):
+    """The URL a node calls when the task ends, or None when WEBHOOK_BASE_URL is not set."""
+    base = (current_app.config.get("WEBHOOK_BASE_URL") or "").rstrip("/")
+    return f"{base}/api/webhooks/task/{int(task_id)}/{webhook_token(task_id)}" if base else None
+
+
+def webhook_received(task_id, token):
+    """A node said the task ended: wake its tick at once. False when the token is not the task's."""
+    # Compared as bytes: compare_digest raises TypeError on a str with non-ASCII characters (a 500 for any caller).
+    if not hmac.compare_digest(str(token).encode(), webhook_token(task_id).encode()):
+        return False
+    coordination.wake(task_id)
+    enqueue_tick(task_id)
+    return True

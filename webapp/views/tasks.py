@@ -9,7 +9,7 @@ from webapp.forms.helpers import add_service_errors
 from webapp.forms.tasks import (AUTO_NODE, ActionForm, NewTaskForm, PresetForm, PublicTaskForm, RenameTaskForm,
                                 RestartTaskForm)
 from webapp.models import PendingAction, ProcessingNode, TaskStatus
-from webapp.services import nodes, presets, projects, tasks
+from webapp.services import console, nodes, presets, projects, tasks
 from webapp.security import safe_next
 from webapp.services.errors import ValidationError
 
@@ -217,7 +217,7 @@ def detail(project_id, task_id):
     """A task: its state, details, console, downloads and actions."""
     task = _task(project_id, task_id)
     permissions = projects.project_permissions(current_user, task.project)
-    lines, count = tasks.console_output(task, limit=-CONSOLE_TAIL)
+    lines, count = console.console_output(task, limit=-CONSOLE_TAIL)
     restart_form = RestartTaskForm()
     restart_form.set_stages(_rerun_stages(task))
     rename_form = RenameTaskForm(name=task.name)
