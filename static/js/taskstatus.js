@@ -1,29 +1,27 @@
 /* Shared by the dashboard and the task page: a task's status in words, its progress bars and its ticking elapsed
-   time, updated from the API's task JSON. The words match the server-rendered ones (views/tasks.py). */
+   time, updated from the API's task JSON. The codes and words come with the page (#task-vocabulary, written from
+   views/task_display.py), so that they match the server-rendered ones. */
 window.AerieTasks = (function () {
   "use strict";
-  const STATUS = {10: "Queued", 20: "Running", 30: "Failed", 40: "Completed", 50: "Canceled"};
-  const TONE = {20: "primary", 30: "danger", 40: "success", 50: "secondary"};
-  const PENDING = {1: "Canceling…", 2: "Removing…", 3: "Restarting…"};
-  const RUNNING = 20;
+  const WORDS = JSON.parse(document.getElementById("task-vocabulary").textContent);
+  const {QUEUED, RUNNING, FAILED} = WORDS.codes;
 
   function statusLabel(task) {
-    if (PENDING[task.pending_action]) return PENDING[task.pending_action];
-    if (task.partial) return "Uploading images";
-    if ((task.status === null || task.status === 10) && !task.uuid) {
-      return task.processing_node === null ? "Waiting for a node" : "Uploading to the node";
+    if (WORDS.pending[task.pending_action]) return WORDS.pending[task.pending_action];
+    if (task.partial) return WORDS.uploading;
+    if ((task.status === null || task.status === QUEUED) && !task.uuid) {
+      return task.processing_node === null ? WORDS.waitingForNode : WORDS.uploadingToNode;
     }
-    return STATUS[task.status] || "Unknown";
+    return WORDS.status[task.status] || WORDS.unknown;
   }
 
   function statusTone(task) {
-    if (task.pending_action) return "warning";
-    return TONE[task.status] || "info";
+    if (task.pending_action) return WORDS.pendingTone;
+    return WORDS.tone[task.status] || WORDS.defaultTone;
   }
 
   function isActive(task) {
-    return Boolean(task.partial || task.pending_action || task.status === null || task.status === 10 ||
-                   task.status === RUNNING);
+    return Boolean(task.partial || task.pending_action || WORDS.active.includes(task.status));
   }
 
   function formatDuration(ms) {
@@ -90,8 +88,8 @@ window.AerieTasks = (function () {
     if (error) {
       error.textContent = task.last_error || "";
       error.classList.toggle("d-none", !task.last_error);
-      error.classList.toggle("text-danger", task.status === 30);
-      error.classList.toggle("text-body-secondary", task.status !== 30);
+      error.classList.toggle("text-danger", task.status === FAILED);
+      error.classList.toggle("text-body-secondary", task.status !== FAILED);
     }
     const images = container.querySelector("[data-field=images]");
     if (images) images.textContent = `${task.images_count} image${task.images_count === 1 ? "" : "s"}`;

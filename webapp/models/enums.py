@@ -12,6 +12,10 @@ class TaskStatus(IntEnum):
     CANCELED = 50
 
 
+# The statuses of a task with processing still to do (None: not queued yet, while its images are uploaded).
+ACTIVE_STATUSES = (None, TaskStatus.QUEUED, TaskStatus.RUNNING)
+
+
 class PendingAction(IntEnum):
     """What a user asked to be done to a task; the worker carries it out and clears it."""
 

@@ -16,14 +16,13 @@ from flask import current_app
 
 from webapp import storage
 from webapp.extensions import db
-from webapp.models import PendingAction, Task, TaskStatus
+from webapp.models import ACTIVE_STATUSES, PendingAction, Task, TaskStatus
 from webapp.models.base import utcnow
 from webapp.nodeclient import NodeClient, NodeRejected, NodeUnreachable
 from webapp.services import assets, console, imports, nodes, rasters, removals, ticks
 
 log = logging.getLogger(__name__)
 
-ACTIVE = (None, TaskStatus.QUEUED, TaskStatus.RUNNING)  # statuses with processing still to do
 RETRY_SECONDS = 2.0  # wait after a transient node fault, before asking again
 NO_NODE_RETRY_SECONDS = 30.0  # wait for a node to come online (the reconciler comes back sooner)
 PROGRESS_WRITE_SECONDS = 0.5  # at most this often, write the upload progress
@@ -129,7 +128,7 @@ def _advance(task_id):
         return DONE
     if view.pending_action:
         return _carry_out_action(view)
-    if view.partial or view.status not in ACTIVE:
+    if view.partial or view.status not in ACTIVE_STATUSES:
         return DONE
     if view.import_url:
         imports.run_import(task_id)
@@ -438,7 +437,7 @@ def _carry_out_action(view):
 
 def _cancel(view):
     """Stop a queued or running task, on its node too; a task already finished stays as it is."""
-    if view.status not in ACTIVE:
+    if view.status not in ACTIVE_STATUSES:
         _write(view, clear_action=True)
         return NOW
     if view.node is not None and (view.uuid or view.upload_uuid):
@@ -526,7 +525,7 @@ def _restart_on_node(client, view):
         # A task failed here because its node did not answer for the grace period may be running there again once
         # the node is back (a restarted node takes its running tasks up again): stop it there too, or the node
         # refuses the restart (tests/faults/test_node_outage.py).
-        if view.status in ACTIVE or client.task_info(view.uuid)["status"] in (TaskStatus.QUEUED, TaskStatus.RUNNING):
+        if view.status in ACTIVE_STATUSES or client.task_info(view.uuid)["status"] in (TaskStatus.QUEUED, TaskStatus.RUNNING):
             try:
                 client.cancel(view.uuid)  # the node restarts only ended tasks
             except NodeRejected:

@@ -9,7 +9,7 @@ from sqlalchemy import or_
 
 from webapp import coordination, queue
 from webapp.extensions import db
-from webapp.models import Task, TaskStatus
+from webapp.models import ACTIVE_STATUSES, Task
 
 TICK_JOB_TIMEOUT = 6 * 3600  # an upload or download of a large task may take this long in one job
 
@@ -26,7 +26,7 @@ def enqueue_tick(task_id, job_id=None):
 
 def pending_task_ids():
     """The ids of the tasks with work to do, as the database says: active and complete, or with an action."""
-    active = [TaskStatus.QUEUED, TaskStatus.RUNNING]
+    active = [status for status in ACTIVE_STATUSES if status is not None]
     query = db.session.query(Task.id).filter(or_(
         Task.pending_action.isnot(None),
         (or_(Task.status.in_(active), Task.status.is_(None)) & Task.partial.is_(False))))

@@ -1,7 +1,8 @@
-"""Pages of tasks: a new task (upload), a task's page with its console and downloads, its actions, and presets."""
-from datetime import datetime, timezone
+"""Pages of tasks: a new task (upload), a task's page with its console and downloads, and its actions.
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+How a task is shown on any page is views/task_display.py; presets are views/presets.py.
+"""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from webapp.api.serializers import node_json, task_json
@@ -10,7 +11,6 @@ from webapp.forms.tasks import (AUTO_NODE, ActionForm, NewTaskForm, PresetForm, 
                                 RestartTaskForm)
 from webapp.models import PendingAction, ProcessingNode, TaskStatus
 from webapp.services import console, nodes, presets, projects, tasks
-from webapp.security import safe_next
 from webapp.services.errors import ValidationError
 
 bp = Blueprint("tasks", __name__)
@@ -19,11 +19,6 @@ bp = Blueprint("tasks", __name__)
 ODM_STAGES = ["dataset", "split", "merge", "opensfm", "openmvs", "odm_filterpoints", "odm_meshing", "mvs_texturing",
               "odm_georeferencing", "odm_dem", "odm_orthophoto", "odm_report", "odm_postprocess"]
 CONSOLE_TAIL = 500  # console lines rendered with the page; the script fetches the rest as they come
-ACTIVE_STATUSES = (None, TaskStatus.QUEUED, TaskStatus.RUNNING)
-STATUS_LABELS = {TaskStatus.QUEUED: "Queued", TaskStatus.RUNNING: "Running", TaskStatus.FAILED: "Failed",
-                 TaskStatus.COMPLETED: "Completed", TaskStatus.CANCELED: "Canceled"}
-PENDING_LABELS = {PendingAction.CANCEL: "Canceling…", PendingAction.REMOVE: "Removing…",
-                  PendingAction.RESTART: "Restarting…"}
 # Hints for errors a user can act on, by words found in the message (lower case); the first match wins.
 ERROR_HINTS = [
     (("match", "reconstruct", "no features", "could not align", "sfm", "3d points", "overlap", "texture"),
@@ -38,81 +33,6 @@ ERROR_HINTS = [
     (("disk", "space"), "A disk is full. Free some space on the server or the node, then restart."),
 ]
 DEFAULT_HINT = "Restart the task; if it fails again, the first error line in the console below tells why."
-
-
-# Shown on several pages (the dashboard too), so registered for every template.
-
-@bp.app_template_global()
-def task_status_label(task):
-    """What a task is doing, in words (the same words dashboard.js and task.js write)."""
-    if task.pending_action in PENDING_LABELS:
-        return PENDING_LABELS[task.pending_action]
-    if task.partial:
-        return "Uploading images"
-    if task.status in (None, TaskStatus.QUEUED) and not task.uuid:
-        return "Waiting for a node" if task.processing_node_id is None else "Uploading to the node"
-    return STATUS_LABELS.get(task.status, "Unknown")
-
-
-@bp.app_template_global()
-def task_status_tone(task):
-    """The Bootstrap colour of a task's status badge."""
-    if task.pending_action:
-        return "warning"
-    return {TaskStatus.FAILED: "danger", TaskStatus.COMPLETED: "success", TaskStatus.CANCELED: "secondary",
-            TaskStatus.RUNNING: "primary"}.get(task.status, "info")
-
-
-@bp.app_template_global()
-def task_is_active(task):
-    """Whether a task may still change by itself (uploading, queued, running, or an action pending)."""
-    return bool(task.partial or task.pending_action or task.status in ACTIVE_STATUSES)
-
-
-def _as_utc(moment):
-    """A datetime as timezone-aware UTC (SQLite gives naive ones back)."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
-
-
-@bp.app_template_global()
-def task_elapsed_ms(task, now=None):
-    """The task's elapsed time in ms, computed here so that a reload shows the same time the page was ticking.
-
-    The node's processing time when known (plus the time since it was measured, while running); before that,
-    the time since the task was created, while it is active; None when unknown.
-    """
-    now = now or datetime.now(timezone.utc)
-    if task.processing_time is not None and task.processing_time >= 0:
-        if task.status == TaskStatus.RUNNING and task.updated_at is not None:
-            since = (now - _as_utc(task.updated_at)).total_seconds() * 1000
-            return int(task.processing_time + max(since, 0))
-        return int(task.processing_time)
-    if task_is_active(task):
-        return int(max((now - _as_utc(task.created_at)).total_seconds() * 1000, 0))
-    return None
-
-
-@bp.app_template_global()
-def task_elapsed_ticking(task):
-    """Whether the elapsed time runs on: processing time while running, time since creation while active."""
-    if task.processing_time is not None and task.processing_time >= 0:
-        return task.status == TaskStatus.RUNNING and not task.pending_action
-    return task_is_active(task)
-
-
-@bp.app_template_filter("duration")
-def duration(milliseconds):
-    """Milliseconds as 1h 02m 03s / 2m 03s / 3s (the same format as the scripts write)."""
-    if milliseconds is None:
-        return "—"
-    seconds = int(milliseconds // 1000)
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m {seconds:02d}s"
-    if minutes:
-        return f"{minutes}m {seconds:02d}s"
-    return f"{seconds}s"
 
 
 def explain_error(message):
@@ -163,7 +83,7 @@ def _render_new_task(project, form, node_rows, user_presets, status=200):
         "nodes": [node_json(node) for node, _ in node_rows],
         "presets": [{"id": p.id, "name": p.name, "options": p.options, "system": p.system} for p in user_presets],
         "taskUrl": url_for("tasks.detail", project_id=project.id, task_id=0).replace("/0/", "/{id}/"),
-        "presetUrl": url_for("tasks.save_preset"),
+        "presetUrl": url_for("presets.save_preset"),
     }
     return render_template("tasks/new.html", project=project, form=form, page_data=page_data,
                            any_online=any(online for _, online in node_rows), presets=user_presets,
@@ -317,38 +237,3 @@ def edit(project_id, task_id):
     else:
         flash(" ".join(form.name.errors) or "The name could not be saved.", "error")
     return _back_to(task)
-
-
-@bp.route("/presets", methods=["POST"])
-@login_required
-def save_preset():
-    """Save options as a named preset. Scripts ask for JSON (to keep the page and its chosen files); forms redirect."""
-    form = PresetForm()
-    wants_json = request.accept_mimetypes.best == "application/json"
-    if form.validate_on_submit():
-        try:
-            preset = presets.save_preset(current_user, form.name.data, form.options.data)
-        except ValidationError as error:
-            errors = error.field_errors or {"__all__": [error.message]}
-        else:
-            if wants_json:
-                return jsonify({"id": preset.id, "name": preset.name, "options": preset.options, "system": False})
-            flash(f"Preset “{preset.name}” saved.", "success")
-            return redirect(safe_next(form.next.data))
-    else:
-        errors = form.errors
-    if wants_json:
-        return jsonify(errors), 400
-    flash("The preset was not saved: " + " ".join(m for ms in errors.values() for m in ms), "error")
-    return redirect(safe_next(form.next.data))
-
-
-@bp.route("/presets/<int:preset_id>/delete", methods=["POST"])
-@login_required
-def delete_preset(preset_id):
-    """Delete one of the user's own presets."""
-    if ActionForm().validate_on_submit():
-        presets.delete_preset(current_user, preset_id)
-        flash("Preset deleted.", "info")
-    return redirect(safe_next(request.form.get("next")))
-
