@@ -37,7 +37,7 @@ def create_app(config=None):
     login_manager.init_app(app)
 
     from webapp import models  # noqa: F401  (registers the models with SQLAlchemy)
-    from webapp.api import bp as api_bp
+    from webapp.api import register_api
     from webapp.cli import register_commands
     from webapp.errors import register_error_handlers
     from webapp.security import register_security_headers, register_url_converters
@@ -45,7 +45,7 @@ def create_app(config=None):
 
     register_url_converters(app)
     register_views(app)
-    app.register_blueprint(api_bp)
+    register_api(app)
     register_error_handlers(app)
     register_commands(app)
     register_security_headers(app)

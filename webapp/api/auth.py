@@ -1,5 +1,5 @@
 """Who is calling: JWT or named API token (Authorization: JWT|Bearer, or ?jwt=), else the session cookie with
-its CSRF header for unsafe methods. Also POST /api/token-auth/ and the API's error handlers."""
+its CSRF header for unsafe methods. Also POST /api/token-auth/."""
 import functools
 
 from flask import g, request
@@ -9,7 +9,7 @@ from wtforms import ValidationError as CSRFValidationError
 
 from webapp.api.blueprint import bp, route
 from webapp.api.errors import NOT_AUTHENTICATED, api_error_response
-from webapp.api.helpers import json_response, request_data
+from webapp.api.helpers import caller, json_response, request_data
 from webapp.services import ratelimit, tokens
 from webapp.services.errors import ValidationError
 
@@ -56,11 +56,6 @@ def identify_caller():
     return None
 
 
-def caller():
-    """The authenticated user of this request, or None."""
-    return g.get("api_user")
-
-
 def login_required(view):
     """Refuse anonymous callers with 403 (as WebODM)."""
     @functools.wraps(view)
@@ -96,20 +91,3 @@ def token_auth():
     if user is None:
         raise ValidationError(field_errors={"non_field_errors": [BAD_CREDENTIALS]})
     return json_response({"token": tokens.issue_jwt(user)})
-
-
-@bp.errorhandler(ValidationError)
-def validation_error(error):
-    """400 with {"field": [...]} or {"detail": message}."""
-    if error.field_errors:
-        body = dict(error.field_errors)
-        if error.message:
-            body.setdefault("detail", error.message)
-        return json_response(body, 400)
-    return json_response({"detail": error.message or "Bad request."}, 400)
-
-
-@bp.errorhandler(ratelimit.TooManyAttempts)
-def too_many_attempts(error):
-    """429 with the time to wait."""
-    return json_response({"detail": error.message}, 429, headers={"Retry-After": str(error.retry_after)})

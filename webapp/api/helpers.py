@@ -1,9 +1,14 @@
-"""Small helpers of the API views: JSON responses that keep field order, request bodies, query parameters."""
+"""Small helpers of the API views: the caller, JSON responses that keep field order, request bodies, query parameters."""
 import json
 
-from flask import current_app, request
+from flask import current_app, g, request
 
 from webapp.services.errors import ValidationError
+
+
+def caller():
+    """The authenticated user of this request (set by webapp.api.auth), or None."""
+    return g.get("api_user")
 
 
 def json_response(data, status=200, headers=None):

@@ -2,8 +2,8 @@
 from flask import request
 
 from webapp.api.blueprint import route
-from webapp.api.auth import admin_required, caller, login_required
-from webapp.api.helpers import json_response, no_content, request_data
+from webapp.api.auth import admin_required, login_required
+from webapp.api.helpers import caller, json_response, no_content, request_data
 from webapp.api.serializers import node_json
 from webapp.services import nodes
 

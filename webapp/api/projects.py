@@ -4,8 +4,8 @@ import json
 from flask import request, url_for
 
 from webapp.api.blueprint import route
-from webapp.api.auth import caller, login_required
-from webapp.api.helpers import int_arg, json_response, no_content, request_data
+from webapp.api.auth import login_required
+from webapp.api.helpers import caller, int_arg, json_response, no_content, request_data
 from webapp.api.serializers import project_json
 from webapp.services import projects, sharing
 from webapp.services.errors import ValidationError

@@ -2,25 +2,17 @@
 from flask import Response, request, send_file
 
 from webapp import storage
-from webapp.api.blueprint import bp, route
-from webapp.api.auth import caller, login_required
-from webapp.api.errors import NOT_AUTHENTICATED, api_error_response
-from webapp.api.helpers import int_arg, json_response, no_content, request_data, uploaded_files
+from webapp.api.blueprint import route
+from webapp.api.auth import login_required
+from webapp.api.errors import api_error_response
+from webapp.api.helpers import caller, int_arg, json_response, no_content, request_data, uploaded_files
 from webapp.api.serializers import task_json
 from webapp.services import assets, console, imports, projects, tasks, uploads
-from webapp.services.errors import NotFound, ValidationError
+from webapp.services.errors import ValidationError
 
 TASK = "/projects/<int:project_id>/tasks/<int:task_id>"
 IMAGE_FIELDS = ("images", "images[]")
 ASSET_MISSING = "Asset does not exist"
-
-
-@bp.errorhandler(NotFound)
-def not_found(error):
-    """404 for a logged-in caller; an anonymous one is told to authenticate (403), as WebODM does."""
-    if caller() is None:
-        return api_error_response(403, detail=NOT_AUTHENTICATED)
-    return api_error_response(404)
 
 
 def _is_true(value):

@@ -9,9 +9,8 @@ from flask import current_app, request
 
 from webapp import storage
 from webapp.api.blueprint import route
-from webapp.api.auth import caller
 from webapp.api.errors import api_error_response
-from webapp.api.helpers import int_arg, json_response
+from webapp.api.helpers import caller, int_arg, json_response
 from webapp.services import thumbnails, tiles
 from webapp.services.errors import ValidationError
 from webapp.services.tasks import get_task_for

@@ -1,7 +1,7 @@
 """Named long-lived API tokens of the caller: list, create (the secret is shown once), revoke."""
 from webapp.api.blueprint import route
-from webapp.api.auth import caller, login_required
-from webapp.api.helpers import json_response, no_content, request_data
+from webapp.api.auth import login_required
+from webapp.api.helpers import caller, json_response, no_content, request_data
 from webapp.api.serializers import api_token_json
 from webapp.services import tokens
 
