@@ -1,4 +1,7 @@
-"""Where projects, tasks, images and assets live on disk (MEDIA_ROOT/project/<id>/task/<id>/), with safe joins."""
+"""Where projects, tasks, images and assets live on disk (MEDIA_ROOT/project/<id>/task/<id>/), with safe joins.
+
+Every path under MEDIA_ROOT is built here, so that one module tells what a task's folder holds.
+"""
 import os
 import shutil
 import uuid
@@ -22,14 +25,40 @@ def spool_dir():
     return media_root() / "uploads" / ".spool"
 
 
+def import_staging_dir(user_id=None):
+    """Where results zips of imports are received: sent whole (shared), or in chunks (one folder per user)."""
+    staging = media_root() / "uploads" / "import"
+    return staging if user_id is None else staging / str(int(user_id))
+
+
 def project_dir(project_id):
     """The folder of one project's files."""
     return media_root() / "project" / str(int(project_id))
 
 
 def task_dir(project_id, task_id):
-    """The folder of one task: images/, assets/ and the console log."""
+    """The folder of one task: images/, assets/, the console log, and what is on its way in (chunks, zips)."""
     return project_dir(project_id) / "task" / str(int(task_id))
+
+
+def chunks_dir(project_id, task_id):
+    """Where chunked uploads to a partial task are assembled (outside images/, which goes to the node)."""
+    return task_dir(project_id, task_id) / "chunks"
+
+
+def results_zip_path(project_id, task_id):
+    """Where a task's all.zip is downloaded from its node, before it is extracted into assets/."""
+    return task_dir(project_id, task_id) / "results.zip"
+
+
+def import_zip_path(project_id, task_id):
+    """Where the results zip of an import by URL is downloaded, before it is extracted into assets/."""
+    return task_dir(project_id, task_id) / "import.zip"
+
+
+def cache_dir(project_id, task_id, kind):
+    """A task's cache of rendered images of one kind ("tiles", "thumbnail")."""
+    return task_dir(project_id, task_id) / "cache" / kind
 
 
 def images_dir(project_id, task_id):

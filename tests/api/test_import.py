@@ -133,7 +133,7 @@ def test_import_by_url_queues_a_task_that_the_worker_step_completes(app, client,
     task = db.session.get(Task, task_id)
     assert task.status == TaskStatus.COMPLETED
     assert task.available_assets == ["all.zip", "orthophoto.tif", "georeferenced_model.laz", "cameras.json"]
-    assert not (storage.task_dir(project.id, task_id) / "import.zip").exists()
+    assert not storage.import_zip_path(project.id, task_id).exists()
 
 
 def test_import_by_url_fails_the_task_with_a_clear_error(app, client, users, project, results_server):

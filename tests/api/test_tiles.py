@@ -186,7 +186,7 @@ def test_tiles_carry_an_etag_and_a_matching_if_none_match_is_304(client, users, 
     etag = first.headers["ETag"]
     assert first.status_code == 200 and etag.startswith('"')
     assert "private" in first.headers["Cache-Control"] and "max-age=" in first.headers["Cache-Control"]
-    cached = list((storage.task_dir(task.project_id, task.id) / "cache" / "tiles").rglob("*.png"))
+    cached = list(storage.cache_dir(task.project_id, task.id, "tiles").rglob("*.png"))
     assert len(cached) == 1 and cached[0].read_bytes() == first.data
     again = client.get(url(task, tail), headers={**headers, "If-None-Match": etag})
     assert again.status_code == 304 and again.data == b""

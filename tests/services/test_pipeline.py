@@ -110,7 +110,7 @@ def test_a_task_goes_from_queued_to_completed_with_its_assets(app, project, fake
     assert task.size > 0.2
     console = storage.console_path(project.id, task_id).read_text().splitlines()
     assert console == ["starting", "3 images", "ended with status 40"] and task.console_lines == 3
-    assert not (storage.task_dir(project.id, task_id) / pipeline.RESULTS_ZIP).exists()
+    assert not storage.results_zip_path(project.id, task_id).exists()
     assert fake.count("/task/new/init") == 1
 
 
@@ -291,7 +291,7 @@ def test_a_corrupt_results_zip_fails_the_task_saying_why(app, project, fake):
     task = step_until(task_id, is_status(TaskStatus.FAILED))
     assert "could not be used" in task.last_error and "zip" in task.last_error
     assert not storage.assets_dir(project.id, task_id).exists()
-    assert not (storage.task_dir(project.id, task_id) / pipeline.RESULTS_ZIP).exists()
+    assert not storage.results_zip_path(project.id, task_id).exists()
 
 
 def test_an_upload_interrupted_by_a_crash_resumes_into_the_same_node_task(app, project, fake):
@@ -453,7 +453,7 @@ def test_an_error_here_is_retried_then_fails_the_task_saying_what_happened(app, 
     register(fake)
     task_id = make_task(project)
     step_until(task_id, running_on_node(fake))
-    (storage.task_dir(project.id, task_id) / pipeline.RESULTS_ZIP).mkdir()  # the download cannot be written
+    storage.results_zip_path(project.id, task_id).mkdir()  # the download cannot be written
     fake.finish()
     task = step_until(task_id, lambda t: t.node_error_since is not None)
     assert task.status == TaskStatus.RUNNING and "An error occurred here (IsADirectoryError" in task.last_error

@@ -30,7 +30,7 @@ def _viewable_task(project_id, task_id):
 
 def _cache_dir(task, kind):
     """The task's own cache folder of one kind (tiles, thumbnail), beside its assets so all.zip leaves it out."""
-    return storage.task_dir(task.project_id, task.id) / "cache" / kind
+    return storage.cache_dir(task.project_id, task.id, kind)
 
 
 def _flag(name):

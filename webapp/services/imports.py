@@ -18,7 +18,7 @@ from webapp.services.tasks import drop_new_task, queue_tick
 
 def _import_staging(user):
     """Where chunked uploads of results zips for an import are assembled, per user."""
-    return storage.media_root() / "uploads" / "import" / str(int(user.id))
+    return storage.import_staging_dir(user.id)
 
 
 def import_task_from_zip(project, zip_path, name=""):
@@ -48,7 +48,7 @@ def _finish_import(task, results):
 
 def import_task_from_upload(project, upload, name=""):
     """A completed task from a results zip sent whole (a FileStorage)."""
-    staging = storage.media_root() / "uploads" / "import"
+    staging = storage.import_staging_dir()
     staging.mkdir(parents=True, exist_ok=True)
     zip_path = staging / f"{uuid.uuid4().hex}.zip"
     try:
@@ -93,7 +93,7 @@ def run_import(task_id):
     url, project_id = task.import_url, task.project_id
     task.status = TaskStatus.RUNNING
     db.session.commit()
-    zip_path = storage.task_dir(project_id, task_id) / "import.zip"
+    zip_path = storage.import_zip_path(project_id, task_id)
     try:
         assets.download_results(url, zip_path, current_app.config["IMPORT_ALLOW_PRIVATE"])
         results = assets.extract_results_zip(zip_path, storage.assets_dir(project_id, task_id))

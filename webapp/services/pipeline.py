@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 RETRY_SECONDS = 2.0  # wait after a transient node fault, before asking again
 NO_NODE_RETRY_SECONDS = 30.0  # wait for a node to come online (the reconciler comes back sooner)
 PROGRESS_WRITE_SECONDS = 0.5  # at most this often, write the upload progress
-RESULTS_ZIP = "results.zip"  # where a task's all.zip is downloaded, inside its folder
 
 
 class Step(enum.Enum):
@@ -337,7 +336,7 @@ def _task_refused(view, client, error):
 
 def _download(view):
     """Stream all.zip to disk (resuming a partial file), extract it safely, make COGs, mark the task completed."""
-    zip_path = storage.task_dir(view.project_id, view.id) / RESULTS_ZIP
+    zip_path = storage.results_zip_path(view.project_id, view.id)
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         _client(view).download_results(view.uuid, zip_path)
@@ -507,7 +506,7 @@ def _restart(view):
         except NodeRejected as error:
             return _restart_refused(view, f"The processing node {view.node.label} could not restart it: {error}")
     storage.remove_tree(storage.assets_dir(view.project_id, view.id))
-    (storage.task_dir(view.project_id, view.id) / RESULTS_ZIP).unlink(missing_ok=True)
+    storage.results_zip_path(view.project_id, view.id).unlink(missing_ok=True)
     console.clear_console(view.project_id, view.id)
     fields = dict(status=TaskStatus.QUEUED, running_progress=0.0, processing_time=-1, last_error=None,
                   available_assets=[], extent=None, console_lines=0, node_error_since=None,

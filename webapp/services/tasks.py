@@ -87,8 +87,8 @@ def _images_dir(task):
 
 
 def _chunks_dir(task):
-    """Where chunked uploads to a partial task are assembled (outside images/, which goes to the node)."""
-    return storage.task_dir(task.project_id, task.id) / "chunks"
+    """Where chunked uploads to a partial task are assembled."""
+    return storage.chunks_dir(task.project_id, task.id)
 
 
 def _refresh_file_fields(task):
