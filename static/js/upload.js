@@ -1,29 +1,30 @@
-/* New task page: drag and drop, the options editor and presets, and a chunked upload through the API that retries
-   on failure and resumes after a reload, or from another browser (?resume=<task id>), sending only what the server
-   lacks: the server's GET upload/ is the truth, localStorage only remembers which task to offer.
+/* New task page: drag and drop, and a chunked upload through the API that retries on failure and resumes after a
+   reload, or from another browser (?resume=<task id>), sending only what the server lacks: the server's GET upload/
+   is the truth, localStorage only remembers which task to offer. The options editor and presets are
+   options_editor.js; the API's URLs and the "automatic node" value come with the page (#page-data).
    Without this script the form still works: it posts the files in one request. */
-(function () {
-  "use strict";
-  document.documentElement.classList.add("js");
-  const form = document.getElementById("new-task-form");
-  if (!form) return;
+import {startOptionsEditor} from "./options_editor.js";
+import {errorText} from "./responses.js";
 
-  const page = JSON.parse(document.getElementById("page-data").textContent);
+document.documentElement.classList.add("js");
+const form = document.getElementById("new-task-form");
+if (form) startUploader(form, JSON.parse(document.getElementById("page-data").textContent));
+
+function startUploader(form, page) {
   const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+  const editor = startOptionsEditor(form, page, csrfToken);
   // Read when an upload starts (tests make them smaller to exercise many chunks and quick retries).
   const chunkSize = () => Number(form.dataset.chunkSize) || 2 * 1024 * 1024;
   const retryFirstMs = () => Number(form.dataset.retryDelay) || 1000;
   const PARALLEL_FILES = 2;
   const RETRY_MAX_MS = 15000;
   const STORE_KEY = "aerie-upload-project-" + page.project;
-  const tasksUrl = "/api/projects/" + page.project + "/tasks/";
+  const taskUrl = (id, kind = "task") => page.api[kind].replace("{id}", id);  // kind: task, upload or commit
   const $ = (id) => document.getElementById(id);
   const ui = {
     dropZone: $("drop-zone"), images: form.elements.images, gcp: form.elements.gcp, list: $("file-list"),
-    summary: $("file-summary"), node: form.elements.processing_node, preset: form.elements.preset,
-    name: form.elements.name, options: form.elements.options, editor: $("options-editor"),
-    optionsCount: $("options-count"), optionsSource: $("options-source"), optionsPanel: $("options-panel"),
-    presetName: $("preset-name"), presetSave: $("preset-save"), presetMessage: $("preset-message"),
+    summary: $("file-summary"), node: form.elements.processing_node, name: form.elements.name,
+    options: form.elements.options, optionsPanel: $("options-panel"),
     progress: $("upload-progress"), bar: $("upload-bar"), status: $("upload-status"), retryNow: $("retry-now"),
     error: $("upload-error"), start: $("start-button"), banner: $("resume-banner"), bannerText: $("resume-text"),
     discard: $("resume-discard"),
@@ -65,16 +66,6 @@
   }
   function saveState(state) { localStorage.setItem(STORE_KEY, JSON.stringify(state)); }
   function clearState() { localStorage.removeItem(STORE_KEY); }
-
-  async function errorText(response) {
-    try {
-      const body = await response.json();
-      if (body.detail) return body.detail;
-      return Object.entries(body).map(([field, messages]) => [].concat(messages).join(" ")).join(" ");
-    } catch (e) {
-      return "The server answered " + response.status + ".";
-    }
-  }
 
   // ---- choosing files
 
@@ -159,177 +150,6 @@
     if (!uploading && event.dataTransfer) addFiles(event.dataTransfer.files, false);
   });
 
-  // ---- the options editor, built from the node's options (NodeODM's /options)
-
-  function nodeById(id) { return page.nodes.find((node) => String(node.id) === String(id)); }
-
-  function optionsOfChoice() {
-    const node = nodeById(ui.node.value);
-    if (node) return {options: node.available_options, source: `Options of ${node.label}.`};
-    // Automatic: the options every online node offers (any node's when none is online).
-    const online = page.nodes.filter((n) => n.online);
-    const pool = online.length ? online : page.nodes;
-    if (!pool.length) return {options: [], source: "No processing node yet: options appear once one is added."};
-    const common = pool[0].available_options.filter((option) =>
-      pool.every((n) => n.available_options.some((o) => o.name === option.name)));
-    return {options: common, source: "Options that every online node offers."};
-  }
-
-  function editorValues() {
-    const values = {};
-    ui.editor.querySelectorAll("[data-option]").forEach((input) => {
-      values[input.dataset.option] = input.type === "checkbox" ? String(input.checked) : input.value;
-    });
-    return values;
-  }
-
-  function renderEditor(values) {
-    const {options, source} = optionsOfChoice();
-    ui.optionsSource.textContent = source;
-    ui.editor.replaceChildren(...options.filter((o) => o.name !== "rerun-from").map((option) =>
-      optionRow(option, option.name in values ? values[option.name] : option.value)));
-    onOptionsChanged();
-  }
-
-  function optionRow(option, value) {
-    const id = "option-" + option.name;
-    const row = document.createElement("div");
-    row.className = "option-row mb-2";
-    let input;
-    if (option.type === "bool") {
-      row.classList.add("form-check");
-      input = document.createElement("input");
-      input.type = "checkbox";
-      input.className = "form-check-input";
-      input.checked = String(value).toLowerCase() === "true";
-    } else if (option.type === "enum" && Array.isArray(option.domain)) {
-      input = document.createElement("select");
-      input.className = "form-select form-select-sm";
-      for (const choice of option.domain) input.add(new Option(choice === "" ? "(none)" : choice, choice));
-      input.value = String(value);
-    } else {
-      input = document.createElement("input");
-      input.type = "text";
-      input.inputMode = option.type === "int" || option.type === "float" ? "decimal" : "text";
-      input.className = "form-control form-control-sm";
-      input.value = String(value ?? "");
-    }
-    input.id = id;
-    input.dataset.option = option.name;
-    input.setAttribute("aria-describedby", id + "-help");
-    const label = document.createElement("label");
-    label.className = option.type === "bool" ? "form-check-label" : "form-label small mb-0";
-    label.htmlFor = id;
-    label.textContent = option.name;
-    const help = document.createElement("div");
-    help.className = "form-text mt-0";
-    help.id = id + "-help";
-    help.textContent = option.help + (typeof option.domain === "string" && option.type !== "bool"
-      ? ` (${option.domain}; default ${option.value === "" ? "none" : option.value})` : "");
-    const feedback = document.createElement("div");
-    feedback.className = "invalid-feedback";
-    feedback.id = id + "-error";
-    if (option.type === "bool") row.append(input, label, help, feedback);
-    else row.append(label, input, help, feedback);
-    input.addEventListener("input", onOptionsChanged);
-    input.addEventListener("change", onOptionsChanged);
-    return row;
-  }
-
-  // A value typed as its option says, or throws an Error saying what is wrong.
-  function typedValue(option, raw) {
-    if (option.type === "bool") return raw === "true";
-    if (option.type === "int" || option.type === "float") {
-      const text = raw.trim();
-      const number = Number(text);
-      if (text === "" || !Number.isFinite(number)) throw new Error("Enter a number.");
-      if (option.type === "int" && !Number.isInteger(number)) throw new Error("Enter a whole number.");
-      checkDomain(number, option.domain);
-      return number;
-    }
-    if (Array.isArray(option.domain) && option.domain.length && !option.domain.includes(raw)) {
-      throw new Error("Choose one of " + option.domain.join(", ") + ".");
-    }
-    return raw;
-  }
-
-  // A numeric domain such as "integer >= 1" or "integer: -1 (no resize) or >= 320": one " or " part must hold.
-  function checkDomain(number, domain) {
-    if (typeof domain !== "string") return;
-    const comparison = /(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)/g;
-    const literal = /(^|[^\d.])(-?\d+(?:\.\d+)?)(?![\d.])/g;
-    const parts = domain.split(" or ").filter((p) => p.match(comparison) || p.match(literal));
-    const holds = (part) => {
-      const tests = [...part.matchAll(comparison)];
-      if (!tests.length) return [...part.matchAll(literal)].some((m) => number === Number(m[2]));
-      return tests.every(([, op, limit]) => ({">=": number >= limit, ">": number > limit, "<=": number <= limit,
-                                              "<": number < limit})[op]);
-    };
-    if (parts.length && !parts.some(holds)) throw new Error(`Out of range (${domain}).`);
-  }
-
-  // [{name, value}] of the options that differ from the node's defaults; marks invalid inputs.
-  function collectOptions() {
-    const {options} = optionsOfChoice();
-    const values = editorValues();
-    const chosenOptions = [];
-    let firstInvalid = null;
-    for (const option of options) {
-      if (!(option.name in values)) continue;
-      const input = document.getElementById("option-" + option.name);
-      try {
-        const value = typedValue(option, values[option.name]);
-        input.classList.remove("is-invalid");
-        input.setAttribute("aria-describedby", input.id + "-help");
-        if (String(value) !== String(typedDefault(option))) chosenOptions.push({name: option.name, value});
-      } catch (problem) {
-        input.classList.add("is-invalid");
-        input.setAttribute("aria-describedby", input.id + "-error " + input.id + "-help");
-        document.getElementById(input.id + "-error").textContent = problem.message;
-        firstInvalid = firstInvalid || input;
-      }
-    }
-    return {options: chosenOptions, firstInvalid};
-  }
-
-  function typedDefault(option) {
-    try { return typedValue(option, String(option.value)); } catch (e) { return option.value; }
-  }
-
-  function onOptionsChanged() {
-    const {options} = collectOptions();
-    ui.options.value = JSON.stringify(options);
-    ui.optionsCount.textContent = options.length + " changed";
-  }
-
-  function applyPreset() {
-    const preset = page.presets.find((p) => String(p.id) === ui.preset.value);
-    const values = {};
-    for (const option of (preset ? preset.options : [])) values[option.name] = String(option.value);
-    renderEditor(values);
-  }
-
-  ui.node.addEventListener("change", () => renderEditor(editorValues()));
-  ui.preset.addEventListener("change", applyPreset);
-
-  ui.presetSave.addEventListener("click", async () => {
-    const {options, firstInvalid} = collectOptions();
-    if (firstInvalid) { firstInvalid.focus(); return; }
-    const body = new FormData();
-    body.append("csrf_token", csrfToken);
-    body.append("name", ui.presetName.value);
-    body.append("options", JSON.stringify(options));
-    const response = await fetch(page.presetUrl, {method: "POST", body, headers: {Accept: "application/json"}});
-    if (!response.ok) { ui.presetMessage.textContent = await errorText(response); return; }
-    const preset = await response.json();
-    page.presets = page.presets.filter((p) => p.id !== preset.id).concat([preset]);
-    if (![...ui.preset.options].some((o) => o.value === String(preset.id))) {
-      ui.preset.add(new Option(preset.name, String(preset.id)));
-    }
-    ui.preset.value = String(preset.id);
-    ui.presetMessage.textContent = `Preset “${preset.name}” saved.`;
-  });
-
   // ---- the upload
 
   function showError(message) {
@@ -346,8 +166,8 @@
   }
 
   function lockSettings(locked) {
-    [ui.name, ui.node, ui.preset, ui.presetSave].forEach((el) => { el.disabled = locked; });
-    ui.editor.querySelectorAll("[data-option]").forEach((el) => { el.disabled = locked; });
+    ui.name.disabled = locked;
+    editor.lock(locked);
   }
 
   function updateProgress(state) {
@@ -406,10 +226,10 @@
     body.append("partial", "true");
     body.append("name", ui.name.value);
     body.append("options", ui.options.value || "[]");
-    const automatic = ui.node.value === "auto";
+    const automatic = ui.node.value === page.autoNode;
     body.append("auto_processing_node", String(automatic));
     if (!automatic) body.append("processing_node", ui.node.value);
-    const response = await post(tasksUrl, body, "the task");
+    const response = await post(page.api.tasks, body, "the task");
     if (!response.ok) throw new UploadStopped(await errorText(response));
     return response.json();
   }
@@ -432,7 +252,7 @@
       body.append("dzchunkbyteoffset", String(start));
       body.append("dztotalfilesize", String(f.size));
       body.append("images", f.file.slice(start, end), f.name);
-      const response = await post(tasksUrl + state.taskId + "/upload/", body, f.name);
+      const response = await post(taskUrl(state.taskId, "upload"), body, f.name);
       if (response.status === 404) throw new UploadStopped("This task was removed meanwhile: start a new one.");
       if (!response.ok) {
         // The server dropped what it had of this file: a later try starts it afresh under a new id.
@@ -473,7 +293,7 @@
   // ---- what the server already holds (GET upload/), the truth whichever browser began the upload
 
   async function fetchServerState(taskId) {
-    const response = await fetch(tasksUrl + taskId + "/upload/", {headers: {Accept: "application/json"}});
+    const response = await fetch(taskUrl(taskId, "upload"), {headers: {Accept: "application/json"}});
     if (!response.ok) throw new UploadStopped(await errorText(response));
     return response.json();
   }
@@ -529,7 +349,7 @@
       Object.values(resumeState.files).filter((e) => e.image && e.done).forEach((e) => images.add(e.key));
     }
     if (images.size < 2) return "Choose at least 2 photos.";
-    const {firstInvalid} = collectOptions();
+    const {firstInvalid} = editor.collectOptions();
     if (firstInvalid) {
       ui.optionsPanel.open = true;
       firstInvalid.focus();
@@ -560,11 +380,11 @@
           " refused (see the list). Remove them, then press the button again: the files already sent stay.");
       }
       ui.status.textContent = "Starting processing…";
-      const response = await post(tasksUrl + state.taskId + "/commit/", new FormData(), "the last step");
+      const response = await post(taskUrl(state.taskId, "commit"), new FormData(), "the last step");
       if (!response.ok) throw new UploadStopped(await errorText(response));
       clearState();
       window.removeEventListener("beforeunload", warnOnLeave);
-      window.location.assign(page.taskUrl.replace("{id}", state.taskId));
+      window.location.assign(page.taskPage.replace("{id}", state.taskId));
     } catch (error) {
       window.removeEventListener("beforeunload", warnOnLeave);
       resumeState = loadState();
@@ -594,7 +414,7 @@
     if (!taskId) return;
     let task = null, server = null;
     try {
-      const response = await fetch(tasksUrl + taskId + "/", {headers: {Accept: "application/json"}});
+      const response = await fetch(taskUrl(taskId), {headers: {Accept: "application/json"}});
       if (response.ok) task = await response.json();
       else if (response.status !== 404) return;  // not sure: keep the state for next time
       if (task && task.partial) server = await fetchServerState(task.id);
@@ -615,7 +435,8 @@
     ui.banner.classList.remove("d-none");
     ui.start.textContent = "Resume the upload";
     ui.name.value = task.name;  // the task already has its settings: show them, locked
-    ui.node.value = task.auto_processing_node || task.processing_node === null ? "auto" : String(task.processing_node);
+    const automatic = task.auto_processing_node || task.processing_node === null;
+    ui.node.value = automatic ? page.autoNode : String(task.processing_node);
     lockSettings(true);
     markAlreadySent();
     renderFiles();
@@ -624,7 +445,7 @@
   ui.discard.addEventListener("click", async () => {
     const state = resumeState || loadState();
     if (state) {
-      await fetch(tasksUrl + state.taskId + "/", {method: "DELETE", headers: {"X-CSRFToken": csrfToken}});
+      await fetch(taskUrl(state.taskId), {method: "DELETE", headers: {"X-CSRFToken": csrfToken}});
     }
     clearState();
     resumeState = null;
@@ -635,6 +456,5 @@
     renderFiles();
   });
 
-  applyPreset();
   offerResume();
-})();
+}

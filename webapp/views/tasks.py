@@ -76,14 +76,24 @@ def _new_task_form():
     return form, node_rows, user_presets
 
 
+def _task_url_template(endpoint, project_id):
+    """The address of a task's endpoint with {id} in place of the task id, for the scripts to fill in."""
+    return url_for(endpoint, project_id=project_id, task_id=0).replace("/0/", "/{id}/")
+
+
 def _render_new_task(project, form, node_rows, user_presets, status=200):
     """The new-task page with its form, the nodes (with their options, for the editor) and the presets."""
     page_data = {
         "project": project.id,
         "nodes": [node_json(node) for node, _ in node_rows],
         "presets": [{"id": p.id, "name": p.name, "options": p.options, "system": p.system} for p in user_presets],
-        "taskUrl": url_for("tasks.detail", project_id=project.id, task_id=0).replace("/0/", "/{id}/"),
+        "autoNode": AUTO_NODE,
+        "taskPage": _task_url_template("tasks.detail", project.id),
         "presetUrl": url_for("presets.save_preset"),
+        "api": {"tasks": url_for("api.list_tasks", project_id=project.id),
+                "task": _task_url_template("api.get_task", project.id),
+                "upload": _task_url_template("api.upload", project.id),
+                "commit": _task_url_template("api.commit", project.id)},
     }
     return render_template("tasks/new.html", project=project, form=form, page_data=page_data,
                            any_online=any(online for _, online in node_rows), presets=user_presets,
