@@ -7,7 +7,7 @@ from werkzeug.serving import make_server
 from webapp.embedded_redis import start_embedded_redis
 from tests.support.apps import running_app
 from tests.support.web import csrf_token_of, free_port
-from tests.views.people import add_user
+from tests.support.factories import add_user
 
 
 @pytest.fixture(scope="session")

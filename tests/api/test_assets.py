@@ -6,7 +6,8 @@ import zipfile
 
 import pytest
 
-from tests.api.helpers import auth, results_zip
+from tests.support.images import results_zip
+from tests.support.web import auth
 
 from webapp import storage
 from webapp.extensions import db

@@ -1,7 +1,7 @@
 """Bodies of the wrong shape or types get a JSON 400 on every writing endpoint, never a server error."""
 import pytest
 
-from tests.api.helpers import auth
+from tests.support.web import auth
 
 from webapp.extensions import db
 from webapp.models import Project, ProcessingNode, Task, TaskStatus

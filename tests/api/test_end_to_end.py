@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from tests.localnode.livenode import LiveNode
+from tests.support.livenode import LiveNode
 from tests.support.datasets import dataset_images
 
 from webapp.config import ROOT

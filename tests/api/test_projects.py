@@ -1,7 +1,7 @@
 """Projects: list (plain and paged), create, get, update, delete, sharing; every role and the error shapes."""
 import pytest
 
-from tests.api.helpers import auth
+from tests.support.web import auth
 
 from webapp import storage
 from webapp.extensions import db

@@ -9,7 +9,7 @@ from PIL import Image
 from rio_tiler.colormap import cmap as rio_colormaps
 from rio_tiler.io import Reader
 
-from tests.api.helpers import auth
+from tests.support.web import auth
 from tests.support import maps
 from webapp import storage
 from webapp.extensions import db

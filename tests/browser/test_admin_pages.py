@@ -1,7 +1,7 @@
 """In a real browser: administrators reach the admin pages from the menu; other users cannot reach them at all."""
 from playwright.sync_api import expect
 
-from tests.views.people import add_user
+from tests.support.factories import add_user
 
 ADMIN_ONLY = ["/admin/users", "/admin/users/new", "/admin/queues", "/nodes/new"]
 

@@ -1,7 +1,7 @@
 """In a real browser: the dashboard's task rows follow their tasks live, and the elapsed time survives a reload."""
 from playwright.sync_api import expect
 
-from tests.browser.taskpages import log_in
+from tests.support.browser import log_in
 from webapp.extensions import db
 from webapp.models import Task, TaskStatus
 from webapp.services import projects, tasks

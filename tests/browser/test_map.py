@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from pyproj import Geod
 
 from tests.support import maps
-from tests.views.people import add_user
+from tests.support.factories import add_user
 from webapp.extensions import db
 from webapp.models import Project
 

@@ -1,7 +1,7 @@
 """In a real browser, two users side by side: one shares a project, the other sees and changes it."""
 from playwright.sync_api import expect
 
-from tests.views.people import add_user
+from tests.support.factories import add_user
 
 
 def log_in(page, base_url, name):

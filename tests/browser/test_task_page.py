@@ -1,7 +1,7 @@
 """In a real browser: the task page follows its task and console live, and asks before removing it."""
 from playwright.sync_api import expect
 
-from tests.browser.taskpages import log_in
+from tests.support.browser import log_in
 from webapp import storage
 from webapp.extensions import db
 from webapp.models import PendingAction, Task, TaskStatus

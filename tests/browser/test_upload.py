@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from localnode.engine.options import OPTIONS
-from tests.browser.taskpages import SMALL_CHUNK, ChunkGate, drop_files, log_in, use_small_chunks
+from tests.support.browser import SMALL_CHUNK, ChunkGate, drop_files, log_in, use_small_chunks
 from tests.support.datasets import dataset_images
 from webapp import storage
 from webapp.extensions import db

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from tests.faults.conftest import MEDIA_MB
-from tests.faults.helpers import COMPLETED, FULL, chunks_of, send_chunk
+from tests.support.faults import COMPLETED, FULL, chunks_of, send_chunk
 
 MB = 1024 * 1024
 

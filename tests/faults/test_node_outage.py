@@ -2,7 +2,7 @@
 restarted, finishes the task); a longer one fails the task with a message saying what happened."""
 import time
 
-from tests.faults.helpers import COMPLETED, FAILED, FULL, RUNNING, wait_row
+from tests.support.faults import COMPLETED, FAILED, FULL, RUNNING, wait_row
 
 RETRY_SECONDS = 2.0  # the pipeline's wait between two attempts after a node fault (webapp.services.pipeline)
 

@@ -2,7 +2,7 @@
 task still completes, once, with every asset."""
 import time
 
-from tests.faults.helpers import COMPLETED, FULL, QUICK, RUNNING, wait_row
+from tests.support.faults import COMPLETED, FULL, QUICK, RUNNING, wait_row
 
 
 def test_worker_killed_during_the_upload_to_the_node(healthy, photos):

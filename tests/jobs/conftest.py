@@ -13,7 +13,7 @@ from webapp import storage
 from webapp.config import ROOT
 from webapp.extensions import db
 from webapp.models import Task, TaskStatus
-from tests.views.people import add_project
+from tests.support.factories import add_project
 from tests.support.fakenode import FakeNode, make_results_zip
 
 

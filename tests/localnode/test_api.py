@@ -15,7 +15,7 @@ from localnode.engine.options import ENGINE_NAME, ENGINE_VERSION, OPTIONS
 from pyodm import Node
 
 from tests.localnode.conftest import QUICK
-from tests.localnode.livenode import LiveNode, wait_for_status
+from tests.support.livenode import LiveNode, wait_for_status
 
 COMPLETED = 40
 

@@ -6,7 +6,7 @@ import sys
 import psutil
 
 from tests.localnode.conftest import QUICK
-from tests.localnode.livenode import ROOT, LiveNode, engine_processes, wait_for_status
+from tests.support.livenode import ROOT, LiveNode, engine_processes, wait_for_status
 
 QUEUED, RUNNING, FAILED, COMPLETED, CANCELED = 10, 20, 30, 40, 50
 REQUEUED_NOTE = "queued to run again"

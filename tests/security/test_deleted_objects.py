@@ -1,6 +1,6 @@
 """What is deleted leaves nothing behind that a new object could inherit (SQLite reuses the ids of deleted rows)."""
-from tests.api.helpers import auth
-from tests.views.people import add_user
+from tests.support.web import auth
+from tests.support.factories import add_user
 from webapp.extensions import db
 from webapp.models import Project, ProjectShare, Task
 

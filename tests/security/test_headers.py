@@ -3,7 +3,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support import maps
-from tests.views.people import add_user, signed_in
+from tests.support.factories import add_user
+from tests.support.web import signed_in
 from webapp.extensions import db
 from webapp.models import Project
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.maps import lonlat_of_pixel, tile_and_pixel, write_orthophoto
 from tests.support.web import free_port
-from tests.views.people import add_user
+from tests.support.factories import add_user
 from tests.security.conftest import SHARED
 from webapp import storage
 from webapp.extensions import db

@@ -3,8 +3,9 @@ import io
 
 import pytest
 
-from tests.api.helpers import auth, image_files, jpeg_bytes, results_zip
-from tests.views.people import add_user
+from tests.support.images import image_files, jpeg_bytes, results_zip
+from tests.support.web import auth
+from tests.support.factories import add_user
 from webapp import storage
 from webapp.extensions import db
 from webapp.models import Project

@@ -12,7 +12,7 @@ from webapp.models import PendingAction, ProcessingNode, Task, TaskStatus
 from webapp.models.base import utcnow
 from webapp.nodeclient import NodeClient
 from webapp.services import nodes, pipeline, rasters
-from tests.views.people import add_project
+from tests.support.factories import add_project
 from tests.support.fakenode import COMPLETED as NODE_COMPLETED, FakeNode, make_results_zip
 
 

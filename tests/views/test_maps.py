@@ -6,7 +6,8 @@ import re
 import pytest
 
 from tests.support import maps
-from tests.views.people import add_user, signed_in
+from tests.support.factories import add_user
+from tests.support.web import signed_in
 from webapp.extensions import db
 from webapp.models import Task, TaskStatus
 from webapp.services import projects, sharing

@@ -1,7 +1,8 @@
 """The project settings page: rename, describe, share, delete; for the owner, shared users, strangers, admins."""
 import pytest
 
-from tests.views.people import add_user, post, signed_in
+from tests.support.factories import add_user
+from tests.support.web import post, signed_in
 from webapp import storage
 from webapp.extensions import db
 from webapp.models import Project, ProjectShare, Task

@@ -4,8 +4,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.api.helpers import image_files
-from tests.views.people import add_user, post, signed_in
+from tests.support.images import image_files
+from tests.support.factories import add_user
+from tests.support.web import post, signed_in
 from webapp import storage
 from webapp.extensions import db
 from webapp.models import PendingAction, Preset, ProcessingNode, ProjectShare, Task, TaskStatus

@@ -4,7 +4,7 @@ import json
 import numpy as np
 from PIL import Image
 
-from tests.localnode.engine.enginerun import make_task, run_engine
+from tests.support.enginerun import make_task, run_engine
 from tests.support.datasets import dataset_images
 
 QUICK = {"resize-to": 640}

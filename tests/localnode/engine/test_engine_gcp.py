@@ -9,7 +9,7 @@ import numpy as np
 import pycolmap
 import pytest
 
-from tests.localnode.engine.enginerun import make_task, run_engine
+from tests.support.enginerun import make_task, run_engine
 from tests.support.datasets import dataset_images
 
 OPTIONS = {"resize-to": 640, "end-with": "opensfm"}

@@ -14,7 +14,7 @@ import pycolmap
 import pytest
 import rasterio
 
-from tests.localnode.engine.enginerun import run_engine, write_options
+from tests.support.enginerun import run_engine, write_options
 from tests.support.synthetic_survey import Survey, write_photos
 
 SURVEY = Survey()
