@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from tests.support.images import image_files, jpeg_bytes, results_zip
+from tests.support.images import jpeg_bytes, results_zip
 from tests.support.web import auth
 from tests.support.factories import add_user
 from webapp import storage
