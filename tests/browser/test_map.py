@@ -7,9 +7,8 @@ from playwright.sync_api import expect
 from pyproj import Geod
 
 from tests.support import maps
-from tests.support.factories import add_user
+from tests.support.factories import add_project, add_user
 from webapp.extensions import db
-from webapp.models import Project
 
 GEOD = Geod(ellps="WGS84")
 
@@ -26,10 +25,7 @@ def log_in(page, base_url, name):
 @pytest.fixture
 def task(app):
     """A completed task of olga's with an orthophoto, a DSM and three camera positions."""
-    olga = add_user("olga")
-    project = Project(owner_id=olga.id, name="Quarry")
-    db.session.add(project)
-    db.session.commit()
+    project = add_project(add_user("olga"), name="Quarry")
     return maps.completed_task(project, name="North pit")
 
 

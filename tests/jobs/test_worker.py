@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from rq import Queue
 
+from tests.support.factories import add_node
 from webapp import queue
 from webapp.config import ROOT
 from webapp.extensions import db
@@ -53,9 +54,7 @@ def run_worker_until_empty(app):
 
 
 def test_reconciler_job_refreshes_a_node_through_a_real_worker(app, info_server):
-    node = ProcessingNode(hostname="127.0.0.1", port=info_server)
-    db.session.add(node)
-    db.session.commit()
+    node = add_node(hostname="127.0.0.1", port=info_server)
     queue.enqueue(queue.RECONCILE, job_id="reconcile")
     result = run_worker_until_empty(app)
     assert result.returncode == 0, result.stderr
