@@ -8,6 +8,8 @@ import pytest
 from tests.faults.conftest import MEDIA_MB
 from tests.support.faults import COMPLETED, FULL, chunks_of, send_chunk
 
+pytestmark = pytest.mark.slow  # a whole stack of processes
+
 MB = 1024 * 1024
 
 

@@ -17,6 +17,8 @@ from pyodm import Node
 from tests.localnode.conftest import QUICK
 from tests.support.livenode import LiveNode, wait_for_status
 
+pytestmark = pytest.mark.slow  # runs tasks through the engine on a real node
+
 COMPLETED = 40
 
 

@@ -12,6 +12,8 @@ from localnode.engine.metadata import read_metadata
 from tests.support.enginerun import make_task, run_engine
 from tests.support.datasets import dataset_images
 
+pytestmark = pytest.mark.slow  # runs the engine
+
 CASES = [  # (dataset, first photo, number of photos, fast-orthophoto)
     ("brighton_beach", 0, 3, True),
     ("brighton_beach", 1, 3, True),     # distortion refined freely put these cameras 61 m up, not 40

@@ -17,6 +17,8 @@ import rasterio
 from tests.support.enginerun import run_engine, write_options
 from tests.support.synthetic_survey import Survey, write_photos
 
+pytestmark = pytest.mark.slow  # runs the engine
+
 SURVEY = Survey()
 
 
