@@ -11,7 +11,7 @@ import pytest
 from webapp.config import ROOT
 from webapp.extensions import db
 from webapp.models import Task, TaskStatus
-from tests.support.factories import add_project, queued_task
+from tests.support.factories import FAKE_JPEG, add_project, queued_task
 from tests.support.fakenode import FakeNode, make_results_zip
 
 
@@ -60,7 +60,7 @@ def fake_images(tmp_path):
     for number in range(6):
         path = tmp_path / "photos" / f"IMG_{number}.JPG"
         path.parent.mkdir(exist_ok=True)
-        path.write_bytes(b"\xff\xd8 not really a jpeg " * 500)
+        path.write_bytes(FAKE_JPEG)
         paths.append(path)
     return paths
 
