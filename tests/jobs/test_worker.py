@@ -42,6 +42,7 @@ def info_server():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server.server_port
     server.shutdown()
+    server.server_close()
 
 
 def run_worker_until_empty(app):
