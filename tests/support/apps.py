@@ -23,8 +23,9 @@ def _fresh_globals(sender, **extra):
 class ClosingClient(FlaskClient):
     """A test client whose responses are closed when the app is disposed, as a WSGI server closes each one.
 
-    A file download holds its file open until its response is closed: left to the garbage collector, it would
-    raise a ResourceWarning (an error under `filterwarnings = error`) in whichever test happens to collect it.
+    A file download holds its file open until its response is closed, and werkzeug spools a request body over
+    500 KB to a temporary file that it never closes: left to the garbage collector, they would raise a
+    ResourceWarning (an error under `filterwarnings = error`) in whichever test happens to collect them.
     """
 
     def open(self, *args, **kwargs):
@@ -35,9 +36,10 @@ class ClosingClient(FlaskClient):
 
 
 def _close_responses(application):
-    """Close every response that the app's test clients received."""
+    """Close every response that the app's test clients received, and the body of its request."""
     for response in application.extensions.pop("test_responses", []):
         response.close()
+        response.request.environ["wsgi.input"].close()
 
 
 @contextmanager
