@@ -15,6 +15,8 @@ from webapp.config import ROOT
 from webapp.extensions import db
 from webapp.models import ProcessingNode
 
+pytestmark = pytest.mark.slow  # real `flask worker` processes
+
 NODE_INFO = {"version": "2.2.1", "taskQueueCount": 3, "maxImages": 500, "engine": "test-engine",
              "engineVersion": "9.9", "totalMemory": 1, "availableMemory": 1, "cpuCores": 2, "maxParallelTasks": 1}
 NODE_OPTIONS = [{"name": "dsm", "type": "bool", "value": "false", "domain": "bool", "help": "Make a DSM."}]
