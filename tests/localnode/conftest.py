@@ -74,3 +74,4 @@ def webhook():
     receiver = WebhookReceiver()
     yield receiver
     receiver.server.shutdown()
+    receiver.server.server_close()
