@@ -7,7 +7,18 @@ from werkzeug.serving import make_server
 from webapp.embedded_redis import start_embedded_redis
 from tests.support.apps import running_app
 from tests.support.web import csrf_token_of, free_port
-from tests.views.people import add_user
+from tests.support.factories import add_user
+
+
+# Fixtures whose tests are slow wherever they are: the browser, real worker processes, a whole stack.
+SLOW_FIXTURES = {"browser", "processes", "stack"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark `slow` the tests that use a slow fixture (modules that run the engine mark themselves)."""
+    for item in items:
+        if SLOW_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,13 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 
 from tests.support.web import free_port
 from webapp.config import ROOT
+
+pytestmark = pytest.mark.slow  # a whole stack of processes
 
 
 def wait_for_line(process, text, seconds):

@@ -6,11 +6,13 @@ import zipfile
 
 import pytest
 
-from tests.api.helpers import auth, results_zip
+from tests.support.factories import add_task
+from tests.support.images import results_zip
+from tests.support.web import auth
 
 from webapp import storage
 from webapp.extensions import db
-from webapp.models import Task, TaskStatus
+from webapp.models import TaskStatus
 from webapp.services import assets
 
 RESULTS = {
@@ -26,9 +28,7 @@ RESULTS = {
 @pytest.fixture
 def done_task(project):
     """A completed task whose assets folder holds RESULTS."""
-    task = Task(project_id=project.id, name="done", status=TaskStatus.COMPLETED)
-    db.session.add(task)
-    db.session.commit()
+    task = add_task(project, name="done", status=TaskStatus.COMPLETED)
     folder = storage.assets_dir(project.id, task.id)
     for name, data in RESULTS.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,6 @@
 """Authentication: token-auth, JWT in its three places, named API tokens, sessions with CSRF, the login limiter."""
 from tests.api.conftest import PASSWORD
-from tests.api.helpers import auth
-from tests.support.web import csrf_token_of
+from tests.support.web import auth, csrf_token_of
 
 from webapp.models import ApiToken
 from webapp.services import tokens

@@ -1,10 +1,11 @@
 """Bodies of the wrong shape or types get a JSON 400 on every writing endpoint, never a server error."""
 import pytest
 
-from tests.api.helpers import auth
+from tests.support.factories import add_node, add_task
+from tests.support.web import auth
 
 from webapp.extensions import db
-from webapp.models import Project, ProcessingNode, Task, TaskStatus
+from webapp.models import Project, TaskStatus
 
 ODD_VALUES = [None, 7, 1.5, True, [], {}, ["x"], {"a": 1}]
 
@@ -12,10 +13,8 @@ ODD_VALUES = [None, 7, 1.5, True, [], {}, ["x"], {"a": 1}]
 @pytest.fixture
 def targets(users, project):
     """A task and a node to aim at."""
-    task = Task(project_id=project.id, name="kept", status=TaskStatus.FAILED)
-    node = ProcessingNode(hostname="n.example", port=3000)
-    db.session.add_all([task, node])
-    db.session.commit()
+    task = add_task(project, name="kept", status=TaskStatus.FAILED)
+    node = add_node(hostname="n.example")
     return {"p": project.id, "t": task.id, "n": node.id}
 
 

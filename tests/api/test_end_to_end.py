@@ -9,11 +9,13 @@ import time
 import pytest
 import requests
 
-from tests.localnode.livenode import LiveNode
+from tests.support.livenode import LiveNode
 from tests.support.datasets import dataset_images
 
 from webapp.config import ROOT
 from webapp.services import accounts
+
+pytestmark = pytest.mark.slow  # runs tasks through the engine on a real node
 
 # Small, so that a real run of the whole engine on a few photos takes seconds, not minutes.
 OPTIONS = '[{"name": "resize-to", "value": 640}]'

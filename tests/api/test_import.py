@@ -5,7 +5,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.api.helpers import auth, results_zip
+from tests.support.images import results_zip
+from tests.support.web import auth
 
 from webapp import queue, storage
 from webapp.extensions import db

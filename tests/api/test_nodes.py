@@ -1,12 +1,12 @@
 """Processing nodes: list, get, options for users; create (after a first refresh), update, delete for admins."""
 import pytest
 
-from tests.api.helpers import auth
-from tests.localnode.livenode import LiveNode
+from tests.support.web import auth
+from tests.support.factories import add_node, add_task
+from tests.support.livenode import LiveNode
 
 from webapp.extensions import db
 from webapp.models import ProcessingNode, Task
-from webapp.models.base import utcnow
 
 NODE_FIELDS = ["id", "hostname", "port", "label", "online", "api_version", "engine", "engine_version",
                "queue_count", "max_images", "last_refreshed", "available_options"]
@@ -20,17 +20,8 @@ def live_node(tmp_path_factory):
     node.stop()
 
 
-def add_node(hostname="10.9.9.9", port=3000, options=(), online=True, **fields):
-    """A node row, as a refresh would have left it."""
-    node = ProcessingNode(hostname=hostname, port=port, token="t0ken", available_options=list(options),
-                          last_refreshed=utcnow() if online else None, **fields)
-    db.session.add(node)
-    db.session.commit()
-    return node
-
-
 def test_list_hides_the_token_from_users_and_shows_it_to_admins(client, users):
-    node = add_node(label="Fast one", engine="odm", queue_count=2)
+    node = add_node(label="Fast one", engine="odm", queue_count=2, token="t0ken", online=True)
     as_user = client.get("/api/processingnodes/", headers=auth(users["viewer"])).json
     assert [list(n) for n in as_user] == [NODE_FIELDS]
     assert as_user[0]["label"] == "Fast one" and as_user[0]["online"] is True and as_user[0]["queue_count"] == 2
@@ -43,16 +34,16 @@ def test_list_hides_the_token_from_users_and_shows_it_to_admins(client, users):
 
 
 def test_label_defaults_to_host_and_port_and_offline_nodes_say_so(client, users):
-    add_node(hostname="n1.example", port=3001, online=False)
+    add_node(hostname="n1.example", port=3001)
     listed = client.get("/api/processingnodes/", headers=auth(users["owner"])).json
     assert listed[0]["label"] == "n1.example:3001" and listed[0]["online"] is False
     assert listed[0]["last_refreshed"] is None
 
 
 def test_has_available_options_and_ordering(client, users):
-    bare = add_node(hostname="a.example")
-    rich = add_node(hostname="b.example", options=[{"name": "dsm", "type": "bool", "value": "false",
-                                                    "domain": "bool", "help": "DSM"}])
+    bare = add_node(hostname="a.example", online=True)
+    rich = add_node(hostname="b.example", online=True, available_options=[
+        {"name": "dsm", "type": "bool", "value": "false", "domain": "bool", "help": "DSM"}])
     headers = auth(users["owner"])
     assert [n["id"] for n in client.get("/api/processingnodes/?has_available_options=true",
                                         headers=headers).json] == [rich.id]
@@ -63,15 +54,15 @@ def test_has_available_options_and_ordering(client, users):
 def test_options_are_those_every_online_node_offers(client, users):
     dsm = {"name": "dsm", "type": "bool", "value": "false", "domain": "bool", "help": "Make a DSM"}
     fast = {"name": "fast-orthophoto", "type": "bool", "value": "false", "domain": "bool", "help": "Skip"}
-    add_node(hostname="a.example", options=[dsm, fast])
-    add_node(hostname="b.example", options=[dsm])
-    add_node(hostname="c.example", options=[], online=False)  # offline nodes do not count
+    add_node(hostname="a.example", available_options=[dsm, fast], online=True)
+    add_node(hostname="b.example", available_options=[dsm], online=True)
+    add_node(hostname="c.example", available_options=[])  # offline nodes do not count
     assert client.get("/api/processingnodes/options/", headers=auth(users["owner"])).json == [dsm]
     assert client.get("/api/processingnodes/options/").status_code == 403
 
 
 def test_options_are_empty_with_no_online_node(client, users):
-    add_node(online=False, options=[{"name": "dsm"}])
+    add_node(available_options=[{"name": "dsm"}])
     assert client.get("/api/processingnodes/options", headers=auth(users["owner"])).json == []
 
 
@@ -108,7 +99,7 @@ def test_create_refuses_bad_addresses(client, users, data, field):
 
 
 def test_only_admins_create_update_or_delete(client, users):
-    node = add_node()
+    node = add_node(online=True)
     for who, status in (("owner", 403), (None, 403)):
         headers = auth(users[who]) if who else {}
         assert client.post("/api/processingnodes/", headers=headers,
@@ -123,7 +114,7 @@ def test_only_admins_create_update_or_delete(client, users):
 
 
 def test_admin_updates_a_node_against_the_real_one(client, users, live_node):
-    node = add_node(hostname="127.0.0.1", port=1, online=False)
+    node = add_node(hostname="127.0.0.1", port=1)
     response = client.patch(f"/api/processingnodes/{node.id}/", headers=auth(users["admin"]),
                             json={"port": live_node.port, "token": "node-secret", "label": "Moved"})
     assert response.status_code == 200
@@ -136,10 +127,8 @@ def test_admin_updates_a_node_against_the_real_one(client, users, live_node):
 
 
 def test_admin_deletes_a_node_and_its_tasks_forget_it(client, users, project):
-    node = add_node()
-    task = Task(project_id=project.id, processing_node_id=node.id)
-    db.session.add(task)
-    db.session.commit()
+    node = add_node(online=True)
+    task = add_task(project, processing_node_id=node.id)
     assert client.delete(f"/api/processingnodes/{node.id}/", headers=auth(users["admin"])).status_code == 204
     db.session.expire_all()
     assert db.session.get(ProcessingNode, node.id) is None

@@ -1,7 +1,7 @@
 """The OpenAPI description matches the server: every route of the api blueprint is in it, and nothing else."""
 import re
 
-from tests.api.helpers import auth
+from tests.support.web import auth
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -45,7 +45,7 @@ def test_openapi_references_resolve_and_path_parameters_are_declared(client):
 
 def test_the_task_schema_lists_the_fields_the_server_sends(client, users, project):
     spec = client.get("/api/openapi.json").json
-    from tests.api.helpers import image_files
+    from tests.support.images import image_files
     task = client.post(f"/api/projects/{project.id}/tasks/", headers=auth(users["owner"]),
                        data={"images": image_files(2)}).json
     assert list(spec["components"]["schemas"]["Task"]["properties"]) == list(task)

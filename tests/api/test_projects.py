@@ -1,7 +1,8 @@
 """Projects: list (plain and paged), create, get, update, delete, sharing; every role and the error shapes."""
 import pytest
 
-from tests.api.helpers import auth
+from tests.support.factories import add_task
+from tests.support.web import auth
 
 from webapp import storage
 from webapp.extensions import db
@@ -107,9 +108,7 @@ def test_put_changes_fields_and_bad_input_changes_nothing(client, users, project
 
 
 def test_owner_deletes_the_project_its_tasks_and_files(client, users, project):
-    task = Task(project_id=project.id, name="t")
-    db.session.add(task)
-    db.session.commit()
+    task = add_task(project, name="t")
     folder = storage.task_dir(project.id, task.id)
     folder.mkdir(parents=True)
     (folder / "console.txt").write_text("x")

@@ -3,11 +3,13 @@ import io
 
 import pytest
 
-from tests.api.helpers import auth, image_files, jpeg_bytes
+from tests.support.images import image_files, jpeg_bytes
+from tests.support.factories import add_node, add_task, queued_task
+from tests.support.web import auth
 
 from webapp import queue, storage
 from webapp.extensions import db
-from webapp.models import ProcessingNode, Task, TaskStatus
+from webapp.models import Task, TaskStatus
 
 TASK_FIELDS = ["id", "project", "processing_node", "images_count", "uuid", "name", "processing_time",
                "auto_processing_node", "status", "last_error", "options", "ground_control_points", "created_at",
@@ -25,21 +27,10 @@ def queued_job(job_id):
     return queue.job_queue().fetch_job(job_id)
 
 
-def make_task(project, **fields):
-    """A task stored directly, as the pipeline would leave it."""
-    task = Task(project_id=project.id, **{"name": "stored", "status": TaskStatus.QUEUED, **fields})
-    db.session.add(task)
-    db.session.commit()
-    return task
-
-
 @pytest.fixture
 def node(app):
     """A registered processing node (not reachable: the API only stores the choice)."""
-    node = ProcessingNode(hostname="node.example", port=3000, label="Node A", token="secret")
-    db.session.add(node)
-    db.session.commit()
-    return node
+    return add_node(label="Node A", token="secret")
 
 
 def test_create_stores_images_queues_processing_and_answers_the_task(client, users, project, node):
@@ -123,8 +114,8 @@ def test_upload_over_the_configured_limit_is_413_json(app, client, users, projec
 
 
 def test_list_filters_by_status_and_orders(client, users, project):
-    first = make_task(project, name="b", status=TaskStatus.COMPLETED)
-    second = make_task(project, name="a", status=TaskStatus.FAILED)
+    first = add_task(project, name="b", status=TaskStatus.COMPLETED)
+    second = add_task(project, name="a", status=TaskStatus.FAILED)
     headers = auth(users["viewer"])
     assert [t["id"] for t in client.get(tasks_url(project), headers=headers).json] == [first.id, second.id]
     assert [t["id"] for t in client.get(tasks_url(project) + "?status=30", headers=headers).json] == [second.id]
@@ -139,7 +130,7 @@ def test_list_filters_by_status_and_orders(client, users, project):
 @pytest.mark.parametrize("who, status", [("owner", 200), ("viewer", 200), ("admin", 200), ("stranger", 404),
                                          (None, 403)])
 def test_get_by_role(client, users, project, who, status):
-    task = make_task(project)
+    task = queued_task(project)
     response = client.get(f"{tasks_url(project)}{task.id}", headers=auth(users[who]) if who else {})
     assert response.status_code == status
     if status == 200:
@@ -147,7 +138,7 @@ def test_get_by_role(client, users, project, who, status):
 
 
 def test_public_task_is_readable_by_anyone_but_not_changeable(client, users, project):
-    task = make_task(project, public=True)
+    task = queued_task(project, public=True)
     assert client.get(f"{tasks_url(project)}{task.id}/").status_code == 200
     assert client.get(f"{tasks_url(project)}{task.id}/", headers=auth(users["stranger"])).status_code == 200
     assert client.patch(f"{tasks_url(project)}{task.id}/", headers=auth(users["stranger"]),
@@ -156,14 +147,14 @@ def test_public_task_is_readable_by_anyone_but_not_changeable(client, users, pro
 
 
 def test_task_of_another_project_is_404(client, users, project):
-    task = make_task(project)
+    task = queued_task(project)
     other = client.post("/api/projects/", json={"name": "Other"}, headers=auth(users["owner"])).json
     response = client.get(f"/api/projects/{other['id']}/tasks/{task.id}/", headers=auth(users["owner"]))
     assert response.status_code == 404 and response.json == {"detail": "Not found."}
 
 
 def test_patch_and_put_change_writable_fields_and_ignore_read_only_ones(client, users, project, node):
-    task = make_task(project, images_count=5)
+    task = queued_task(project, images_count=5)
     url = f"{tasks_url(project)}{task.id}/"
     patched = client.patch(url, headers=auth(users["editor"]), json={
         "name": "Renamed", "processing_node": node.id, "auto_processing_node": False, "public": True,
@@ -180,17 +171,17 @@ def test_patch_and_put_change_writable_fields_and_ignore_read_only_ones(client, 
 
 
 def test_patch_with_bad_input_changes_nothing(client, users, project):
-    task = make_task(project)
+    task = queued_task(project)
     url = f"{tasks_url(project)}{task.id}/"
     response = client.patch(url, headers=auth(users["owner"]), json={"name": "New", "options": "{not json"})
     assert response.status_code == 400 and "options" in response.json
     db.session.refresh(task)
-    assert task.name == "stored"
+    assert task.name == "Survey"
     assert client.patch(url, headers=auth(users["viewer"]), json={"name": "x"}).status_code == 404
 
 
 def test_delete_removes_files_and_asks_the_worker_to_remove_it_from_its_node(client, users, project, node):
-    task = make_task(project, uuid="node-uuid-1", processing_node_id=node.id)
+    task = queued_task(project, uuid="node-uuid-1", processing_node_id=node.id)
     folder = storage.task_dir(project.id, task.id)
     (folder / "images").mkdir(parents=True)
     (folder / "images" / "a.jpg").write_bytes(b"x")
@@ -202,14 +193,14 @@ def test_delete_removes_files_and_asks_the_worker_to_remove_it_from_its_node(cli
 
 
 def test_delete_of_a_task_never_sent_to_a_node_queues_no_removal(client, users, project):
-    task = make_task(project)
+    task = queued_task(project)
     assert client.delete(f"{tasks_url(project)}{task.id}", headers=auth(users["owner"])).status_code == 204
     assert not [job for job in queue.job_queue().get_jobs() if job.func_name == queue.REMOVE_FROM_NODE]
 
 
 def test_cancel_sets_the_pending_action_of_queued_or_running_tasks_only(client, users, project):
-    running = make_task(project, status=TaskStatus.RUNNING)
-    done = make_task(project, status=TaskStatus.COMPLETED)
+    running = add_task(project, status=TaskStatus.RUNNING)
+    done = add_task(project, status=TaskStatus.COMPLETED)
     for task in (running, done):
         response = client.post(f"{tasks_url(project)}{task.id}/cancel/", headers=auth(users["editor"]))
         assert response.status_code == 200 and response.json == {"success": True}
@@ -222,7 +213,7 @@ def test_cancel_sets_the_pending_action_of_queued_or_running_tasks_only(client, 
 
 
 def test_restart_stores_new_options_and_queues_the_task(client, users, project):
-    task = make_task(project, status=TaskStatus.FAILED, options=[{"name": "dsm", "value": True}])
+    task = add_task(project, status=TaskStatus.FAILED, options=[{"name": "dsm", "value": True}])
     url = f"{tasks_url(project)}{task.id}/restart/"
     response = client.post(url, headers=auth(users["editor"]),
                            data={"options": '[{"name": "rerun-from", "value": "odm_meshing"}]'})
@@ -238,7 +229,7 @@ def test_restart_stores_new_options_and_queues_the_task(client, users, project):
 
 
 def test_remove_needs_delete_permission(client, users, project):
-    task = make_task(project)
+    task = queued_task(project)
     url = f"{tasks_url(project)}{task.id}/remove/"
     assert client.post(url, headers=auth(users["editor"])).status_code == 404
     response = client.post(url, headers=auth(users["deleter"]))
@@ -248,7 +239,7 @@ def test_remove_needs_delete_permission(client, users, project):
 
 
 def test_console_output_with_line_limit_and_formats(client, users, project):
-    task = make_task(project)
+    task = queued_task(project)
     console = storage.console_path(project.id, task.id)
     console.parent.mkdir(parents=True)
     console.write_text("".join(f"line {i}\n" for i in range(6)))
@@ -263,6 +254,6 @@ def test_console_output_with_line_limit_and_formats(client, users, project):
     assert raw.mimetype == "text/plain" and raw.get_data(as_text=True) == "line 5"
     assert client.get(url + "?line=x", headers=headers).status_code == 400
     assert client.get(url + "?f=xml", headers=headers).status_code == 400
-    empty = make_task(project)
+    empty = queued_task(project)
     assert client.get(f"{tasks_url(project)}{empty.id}/output/?f=json", headers=headers).json == \
         {"lines": [], "count": 0}

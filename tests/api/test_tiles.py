@@ -9,7 +9,8 @@ from PIL import Image
 from rio_tiler.colormap import cmap as rio_colormaps
 from rio_tiler.io import Reader
 
-from tests.api.helpers import auth
+from tests.support.factories import add_task
+from tests.support.web import auth
 from tests.support import maps
 from webapp import storage
 from webapp.extensions import db
@@ -236,10 +237,8 @@ def test_thumbnail_is_a_small_png_of_the_orthophoto(client, users, task):
 
 
 def test_thumbnail_of_a_task_without_orthophoto_is_404(client, users, project):
-    from webapp.models import Task, TaskStatus
-    bare = Task(project_id=project.id, name="failed", status=TaskStatus.FAILED)
-    db.session.add(bare)
-    db.session.commit()
+    from webapp.models import TaskStatus
+    bare = add_task(project, name="failed", status=TaskStatus.FAILED)
     response = client.get(url(bare, "thumbnail.png"), headers=auth(users["owner"]))
     assert response.status_code == 404 and response.json == {"detail": "Not found."}
 

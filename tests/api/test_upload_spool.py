@@ -1,7 +1,8 @@
 """Big uploads are spooled beside the media and stored by a hard link: exact bytes, nothing left behind."""
 import io
 
-from tests.api.helpers import auth, jpeg_bytes
+from tests.support.images import jpeg_bytes
+from tests.support.web import auth
 from webapp import storage
 from webapp.models import Task
 

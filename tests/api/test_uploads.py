@@ -3,7 +3,8 @@ import io
 
 import pytest
 
-from tests.api.helpers import auth, image_files, jpeg_bytes
+from tests.support.images import image_files, jpeg_bytes
+from tests.support.web import auth
 
 from webapp import queue, storage
 from webapp.extensions import db

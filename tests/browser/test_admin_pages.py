@@ -1,18 +1,10 @@
 """In a real browser: administrators reach the admin pages from the menu; other users cannot reach them at all."""
 from playwright.sync_api import expect
 
-from tests.views.people import add_user
+from tests.support.browser import log_in
+from tests.support.factories import add_user
 
 ADMIN_ONLY = ["/admin/users", "/admin/users/new", "/admin/queues", "/nodes/new"]
-
-
-def log_in(page, base_url, name):
-    """Log in through the login page."""
-    page.goto(base_url + "/login")
-    page.get_by_label("Username").fill(name)
-    page.get_by_label("Password").fill(f"{name}-password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Projects")).to_be_visible()
 
 
 def test_a_non_administrator_cannot_reach_admin_pages(page, live_server):

@@ -1,7 +1,8 @@
 """In a real browser: the dashboard's task rows follow their tasks live, and the elapsed time survives a reload."""
 from playwright.sync_api import expect
 
-from tests.browser.taskpages import log_in
+from tests.support.browser import log_in
+from tests.support.factories import add_task
 from webapp.extensions import db
 from webapp.models import Task, TaskStatus
 from webapp.services import projects, tasks
@@ -9,11 +10,9 @@ from webapp.services import projects, tasks
 
 def test_task_rows_follow_their_tasks_without_reloading(page, live_server, admin):
     project = projects.create_project(admin, "Coast")
-    task = Task(project_id=project.id, name="Cliffs", images_count=3, status=TaskStatus.QUEUED)
-    done = Task(project_id=project.id, name="Old run", images_count=5, status=TaskStatus.COMPLETED,
-                processing_time=61_000, running_progress=1.0, upload_progress=1.0)
-    db.session.add_all([task, done])
-    db.session.commit()
+    task = add_task(project, name="Cliffs", images_count=3, status=TaskStatus.QUEUED)
+    add_task(project, name="Old run", images_count=5, status=TaskStatus.COMPLETED, processing_time=61_000,
+             running_progress=1.0, upload_progress=1.0)
     log_in(page, live_server, "admin", "admin-password")
     row = page.locator(".task-row").filter(has_text="Cliffs")
     expect(row.locator("[data-field=status]")).to_have_text("Waiting for a node")

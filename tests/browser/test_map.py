@@ -7,29 +7,17 @@ from playwright.sync_api import expect
 from pyproj import Geod
 
 from tests.support import maps
-from tests.views.people import add_user
+from tests.support.browser import log_in
+from tests.support.factories import add_project, add_user
 from webapp.extensions import db
-from webapp.models import Project
 
 GEOD = Geod(ellps="WGS84")
-
-
-def log_in(page, base_url, name):
-    """Log in through the login page."""
-    page.goto(base_url + "/login")
-    page.get_by_label("Username").fill(name)
-    page.get_by_label("Password").fill(f"{name}-password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Projects")).to_be_visible()
 
 
 @pytest.fixture
 def task(app):
     """A completed task of olga's with an orthophoto, a DSM and three camera positions."""
-    olga = add_user("olga")
-    project = Project(owner_id=olga.id, name="Quarry")
-    db.session.add(project)
-    db.session.commit()
+    project = add_project(add_user("olga"), name="Quarry")
     return maps.completed_task(project, name="North pit")
 
 

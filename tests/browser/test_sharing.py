@@ -1,16 +1,8 @@
 """In a real browser, two users side by side: one shares a project, the other sees and changes it."""
 from playwright.sync_api import expect
 
-from tests.views.people import add_user
-
-
-def log_in(page, base_url, name):
-    """Log in through the login page."""
-    page.goto(base_url + "/login")
-    page.get_by_label("Username").fill(name)
-    page.get_by_label("Password").fill(f"{name}-password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Projects")).to_be_visible()
+from tests.support.browser import log_in
+from tests.support.factories import add_user
 
 
 def test_share_a_project_and_see_it_as_the_other_user(page, second_page, live_server):

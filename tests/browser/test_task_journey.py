@@ -5,9 +5,9 @@ import zipfile
 
 from playwright.sync_api import expect
 
-from tests.browser.taskpages import drop_files
+from tests.support.browser import drop_files
 from tests.jobs.conftest import processes  # noqa: F401  (the fixture starting real `flask worker` processes)
-from tests.localnode.livenode import LiveNode
+from tests.support.livenode import LiveNode
 from tests.support.datasets import dataset_images
 from webapp.services import nodes
 

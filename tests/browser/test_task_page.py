@@ -1,20 +1,17 @@
 """In a real browser: the task page follows its task and console live, and asks before removing it."""
 from playwright.sync_api import expect
 
-from tests.browser.taskpages import log_in
+from tests.support.browser import log_in
+from tests.support.factories import add_task
 from webapp import storage
 from webapp.extensions import db
 from webapp.models import PendingAction, Task, TaskStatus
 from webapp.services import projects
 
 
-def add_task(project, **fields):
+def running_task(project, **fields):
     """A task as the pipeline leaves it while running on a node."""
-    task = Task(project_id=project.id, name="Cliffs", images_count=3, uuid="node-uuid", upload_progress=1.0,
-                **fields)
-    db.session.add(task)
-    db.session.commit()
-    return task
+    return add_task(project, name="Cliffs", images_count=3, uuid="node-uuid", upload_progress=1.0, **fields)
 
 
 def write(task, **fields):
@@ -28,7 +25,7 @@ def write(task, **fields):
 
 def test_the_console_and_progress_follow_a_running_task_without_reloading(page, live_server, admin):
     project = projects.create_project(admin, "Coast")
-    task = add_task(project, status=TaskStatus.RUNNING, running_progress=0.2, processing_time=4_000)
+    task = running_task(project, status=TaskStatus.RUNNING, running_progress=0.2, processing_time=4_000)
     console = storage.console_path(project.id, task.id)
     console.parent.mkdir(parents=True)
     console.write_text("[dataset] Running\n")
@@ -55,7 +52,7 @@ def test_the_console_and_progress_follow_a_running_task_without_reloading(page, 
 
 def test_remove_asks_first(page, live_server, admin):
     project = projects.create_project(admin, "Coast")
-    task = add_task(project, status=TaskStatus.COMPLETED, processing_time=60_000, running_progress=1.0)
+    task = running_task(project, status=TaskStatus.COMPLETED, processing_time=60_000, running_progress=1.0)
     log_in(page, live_server, "admin", "admin-password")
     page.goto(f"{live_server}/projects/{project.id}/tasks/{task.id}/")
 

@@ -3,17 +3,17 @@ the options editor, presets and the GCP file."""
 import json
 import re
 import math
-from datetime import datetime, timezone
 
 import pytest
 from playwright.sync_api import expect
 
 from localnode.engine.options import OPTIONS
-from tests.browser.taskpages import SMALL_CHUNK, ChunkGate, drop_files, log_in, use_small_chunks
+from tests.support.factories import add_node
+from tests.support.browser import SMALL_CHUNK, ChunkGate, drop_files, log_in, use_small_chunks
 from tests.support.datasets import dataset_images
 from webapp import storage
 from webapp.extensions import db
-from webapp.models import Preset, ProcessingNode, Task
+from webapp.models import Preset, Task
 from webapp.services import projects
 
 
@@ -153,11 +153,7 @@ def test_after_a_reload_the_upload_resumes_without_sending_finished_files_again(
 @pytest.fixture
 def node(app):
     """A processing node record offering the built-in engine's options (its server is not needed here)."""
-    node = ProcessingNode(hostname="127.0.0.1", port=1, label="Built-in", available_options=OPTIONS,
-                          last_refreshed=datetime.now(timezone.utc))
-    db.session.add(node)
-    db.session.commit()
-    return node
+    return add_node(hostname="127.0.0.1", port=1, label="Built-in", available_options=OPTIONS, online=True)
 
 
 def test_options_from_the_node_are_checked_saved_as_a_preset_and_sent(page, live_server, project, photos, node,

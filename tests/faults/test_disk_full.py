@@ -6,7 +6,9 @@ import subprocess
 import pytest
 
 from tests.faults.conftest import MEDIA_MB
-from tests.faults.helpers import COMPLETED, FULL, chunks_of, send_chunk
+from tests.support.faults import COMPLETED, FULL, chunks_of, send_chunk
+
+pytestmark = pytest.mark.slow  # a whole stack of processes
 
 MB = 1024 * 1024
 

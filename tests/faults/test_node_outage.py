@@ -2,7 +2,11 @@
 restarted, finishes the task); a longer one fails the task with a message saying what happened."""
 import time
 
-from tests.faults.helpers import COMPLETED, FAILED, FULL, RUNNING, wait_row
+import pytest
+
+from tests.support.faults import COMPLETED, FAILED, FULL, RUNNING, wait_row
+
+pytestmark = pytest.mark.slow  # a whole stack of processes
 
 RETRY_SECONDS = 2.0  # the pipeline's wait between two attempts after a node fault (webapp.services.pipeline)
 

@@ -1,7 +1,11 @@
 """Redis restarted with its data flushed while a task runs, and the web server killed during a chunked upload."""
 import time
 
-from tests.faults.helpers import COMPLETED, FULL, RUNNING, chunks_of, send_chunk, wait_row
+import pytest
+
+from tests.support.faults import COMPLETED, FULL, RUNNING, chunks_of, send_chunk, wait_row
+
+pytestmark = pytest.mark.slow  # a whole stack of processes
 
 
 def test_redis_restarted_empty_while_a_task_runs(healthy, photos):

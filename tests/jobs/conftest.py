@@ -1,7 +1,6 @@
 """Fixtures of the pipeline job tests: real worker and scheduler processes, a live localnode, tasks with images."""
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -9,11 +8,10 @@ import time
 
 import pytest
 
-from webapp import storage
 from webapp.config import ROOT
 from webapp.extensions import db
 from webapp.models import Task, TaskStatus
-from tests.views.people import add_project
+from tests.support.factories import FAKE_JPEG, add_project, queued_task
 from tests.support.fakenode import FakeNode, make_results_zip
 
 
@@ -24,17 +22,8 @@ def project(app):
 
 
 def make_task(project, images, node=None, options=None, **fields):
-    """A queued task with copies of the given image files, as the API creates it (the caller queues its tick)."""
-    task = Task(project_id=project.id, name="Field", status=TaskStatus.QUEUED, images_count=len(images),
-                processing_node_id=node.id if node else None, auto_processing_node=node is None,
-                options=options or [], **fields)
-    db.session.add(task)
-    db.session.commit()
-    folder = storage.images_dir(project.id, task.id)
-    folder.mkdir(parents=True)
-    for image in images:
-        shutil.copyfile(image, folder / image.name)
-    return task.id
+    """A queued task with copies of the given image files, as the API creates it (the caller queues its tick); its id."""
+    return queued_task(project, node, images=images, name="Field", options=options or [], **fields).id
 
 
 def reload(task_id):
@@ -71,7 +60,7 @@ def fake_images(tmp_path):
     for number in range(6):
         path = tmp_path / "photos" / f"IMG_{number}.JPG"
         path.parent.mkdir(exist_ok=True)
-        path.write_bytes(b"\xff\xd8 not really a jpeg " * 500)
+        path.write_bytes(FAKE_JPEG)
         paths.append(path)
     return paths
 

@@ -1,10 +1,14 @@
 """Real worker and scheduler processes drive tasks through a fake node; workers die mid-way and tasks still finish."""
 import time
 
+import pytest
+
 from webapp import queue
 from webapp.models import TaskStatus
 from webapp.services import nodes, ticks
 from tests.jobs.conftest import kill, make_task, reload, wait_for
+
+pytestmark = pytest.mark.slow  # real worker processes and the built-in node running the engine
 
 
 def completed(task):

@@ -9,6 +9,8 @@ from webapp.services import nodes, rasters, ticks
 from tests.jobs.conftest import make_task, reload, wait_for
 from tests.support.datasets import dataset_images
 
+pytestmark = pytest.mark.slow  # real worker processes and the built-in node running the engine
+
 FAST = [{"name": "resize-to", "value": 640}, {"name": "fast-orthophoto", "value": True}]
 QUICK = FAST + [{"name": "end-with", "value": "dataset"}]  # for the tests about the lifecycle, not the results
 

@@ -9,10 +9,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from rq import Queue
 
+from tests.support.factories import add_node
 from webapp import queue
 from webapp.config import ROOT
 from webapp.extensions import db
 from webapp.models import ProcessingNode
+
+pytestmark = pytest.mark.slow  # real `flask worker` processes
 
 NODE_INFO = {"version": "2.2.1", "taskQueueCount": 3, "maxImages": 500, "engine": "test-engine",
              "engineVersion": "9.9", "totalMemory": 1, "availableMemory": 1, "cpuCores": 2, "maxParallelTasks": 1}
@@ -41,6 +44,7 @@ def info_server():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server.server_port
     server.shutdown()
+    server.server_close()
 
 
 def run_worker_until_empty(app):
@@ -53,9 +57,7 @@ def run_worker_until_empty(app):
 
 
 def test_reconciler_job_refreshes_a_node_through_a_real_worker(app, info_server):
-    node = ProcessingNode(hostname="127.0.0.1", port=info_server)
-    db.session.add(node)
-    db.session.commit()
+    node = add_node(hostname="127.0.0.1", port=info_server)
     queue.enqueue(queue.RECONCILE, job_id="reconcile")
     result = run_worker_until_empty(app)
     assert result.returncode == 0, result.stderr

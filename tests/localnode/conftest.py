@@ -5,7 +5,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.localnode.livenode import LiveNode
+from tests.support.livenode import LiveNode
 from tests.support.datasets import dataset_images
 
 # Options that make the real engine stop after its first stage: a task completes in a second or two.
@@ -74,3 +74,4 @@ def webhook():
     receiver = WebhookReceiver()
     yield receiver
     receiver.server.shutdown()
+    receiver.server.server_close()

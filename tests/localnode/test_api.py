@@ -15,7 +15,9 @@ from localnode.engine.options import ENGINE_NAME, ENGINE_VERSION, OPTIONS
 from pyodm import Node
 
 from tests.localnode.conftest import QUICK
-from tests.localnode.livenode import LiveNode, wait_for_status
+from tests.support.livenode import LiveNode, wait_for_status
+
+pytestmark = pytest.mark.slow  # runs tasks through the engine on a real node
 
 COMPLETED = 40
 

@@ -7,7 +7,9 @@ import pytest
 from pyodm.exceptions import NodeResponseError
 
 from tests.localnode.conftest import QUICK
-from tests.localnode.livenode import LiveNode, engine_processes, wait_for_status
+from tests.support.livenode import LiveNode, engine_processes, wait_for_status
+
+pytestmark = pytest.mark.slow  # runs tasks through the engine on a real node
 
 QUEUED, RUNNING, FAILED, COMPLETED, CANCELED = 10, 20, 30, 40, 50
 SMALL = {"resize-to": 640}

@@ -3,10 +3,14 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 import psutil
 
 from tests.localnode.conftest import QUICK
-from tests.localnode.livenode import ROOT, LiveNode, engine_processes, wait_for_status
+from tests.support.livenode import ROOT, LiveNode, engine_processes, wait_for_status
+
+pytestmark = pytest.mark.slow  # runs tasks through the engine on a real node
 
 QUEUED, RUNNING, FAILED, COMPLETED, CANCELED = 10, 20, 30, 40, 50
 REQUEUED_NOTE = "queued to run again"

@@ -13,6 +13,8 @@ import pytest
 
 from webapp.extensions import db
 
+pytestmark = pytest.mark.slow  # a whole stack of processes
+
 
 @pytest.fixture(autouse=True)
 def on_postgresql(app):

@@ -11,6 +11,8 @@ import pytest
 from tests.support.datasets import dataset_images
 from tests.support.stack import Stack
 
+pytestmark = pytest.mark.slow  # a whole stack of processes
+
 QUICK = json.dumps([{"name": "resize-to", "value": 640}, {"name": "end-with", "value": "dataset"}])
 TASKS = 4
 

@@ -2,8 +2,8 @@
 import pytest
 
 from tests.support.apps import running_app
-from tests.support.web import csrf_token_of
-from tests.views.people import add_user, signed_in
+from tests.support.web import csrf_token_of, signed_in
+from tests.support.factories import add_user
 from webapp.services import tokens
 
 # Users of the matrix; the project of each case is owned by `owner` and shared with viewer, changer and deleter.

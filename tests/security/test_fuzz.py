@@ -10,6 +10,8 @@ from hypothesis import HealthCheck
 
 from tests.security.test_matrix import _new_target
 
+pytestmark = pytest.mark.slow  # schemathesis sends hundreds of generated requests through the whole API
+
 EXAMPLES_PER_OPERATION = 30
 
 

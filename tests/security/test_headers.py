@@ -3,18 +3,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support import maps
-from tests.views.people import add_user, signed_in
-from webapp.extensions import db
-from webapp.models import Project
+from tests.support.factories import add_project, add_user
+from tests.support.web import signed_in
 
 
 @pytest.fixture
 def olga_task(app):
     """olga (an administrator, so that every page opens) with a completed task holding an orthophoto and DSM."""
-    olga = add_user("olga", admin=True)
-    project = Project(owner_id=olga.id, name="Quarry")
-    db.session.add(project)
-    db.session.commit()
+    project = add_project(add_user("olga", admin=True), name="Quarry")
     return maps.completed_task(project, name="North pit")
 
 

@@ -1,6 +1,6 @@
 """Login rate limiting, on the web form and on /api/token-auth/, per account and per address, shared by both."""
 from tests.support.web import csrf_token_of
-from tests.views.people import add_user
+from tests.support.factories import add_user
 
 
 def _form_login(client, username, password):

@@ -13,11 +13,11 @@ import pytest
 
 from tests.support.maps import lonlat_of_pixel, tile_and_pixel, write_orthophoto
 from tests.support.web import free_port
-from tests.views.people import add_user
+from tests.support.factories import add_node, add_project, add_task, add_user, share
 from tests.security.conftest import SHARED
 from webapp import storage
 from webapp.extensions import db
-from webapp.models import Preset, ProcessingNode, Project, ProjectShare, Task, TaskStatus
+from webapp.models import Preset, TaskStatus
 from webapp.services import assets, tokens
 
 ROLES = ("owner", "viewer", "changer", "deleter", "stranger", "anonymous", "admin", "public_task", "public_project")
@@ -205,14 +205,10 @@ def _new_target(people, kind):
     kind: "private", "public_task" (the task is public, its project is not) or "public_project".
     """
     users = {name: person.user for name, person in people.items()}
-    project = Project(owner_id=users["owner"].id, name="Target", public=kind == "public_project")
-    db.session.add(project)
-    db.session.commit()
+    project = add_project(users["owner"], name="Target", public=kind == "public_project")
     for name, flags in SHARED.items():
-        db.session.add(ProjectShare(project_id=project.id, user_id=users[name].id, can_view=True, **flags))
-    task = Task(project_id=project.id, name="target", status=TaskStatus.COMPLETED, public=kind == "public_task")
-    db.session.add(task)
-    db.session.commit()
+        share(project, users[name], **flags)
+    task = add_task(project, name="target", status=TaskStatus.COMPLETED, public=kind == "public_task")
     folder = storage.assets_dir(project.id, task.id)
     write_orthophoto(folder / ORTHOPHOTO)
     task.available_assets = assets.available_assets(folder)
@@ -229,9 +225,9 @@ def _values(people, role, counter):
     other = add_user(f"target{counter[0]}", admin=True)  # admin: so that revoke-admin has a role to revoke
     token, _ = tokens.create_api_token(owner, "target")
     preset = Preset(owner_id=owner.id, name=f"preset{counter[0]}", options=[])
-    node = ProcessingNode(hostname=_loopback(counter[0]), port=free_port(), label="target node")
-    db.session.add_all([preset, node])
+    db.session.add(preset)
     db.session.commit()
+    node = add_node(hostname=_loopback(counter[0]), port=free_port(), label="target node")
     return {"project_id": project.id, "task_id": task.id, "token_id": token.id, "user_id": other.id,
             "node_id": node.id, "preset_id": preset.id, "job_id": "no-such-job", "username": "viewer",
             "token": "wrong-token", "layer": "orthophoto", "z": ZOOM, "x": TILE.x, "y": TILE.y, "scale": 2,

@@ -4,9 +4,9 @@ import secrets
 
 import pytest
 
+from tests.support.factories import add_node
 from tests.support.apps import running_app
 from tests.security.test_matrix import MATRIX, _url, _values
-from webapp.extensions import db
 from webapp.models import ApiToken, ProcessingNode, User
 from webapp.services import tokens
 
@@ -27,8 +27,7 @@ def secure_app(tmp_path_factory, redis_url):
 @pytest.fixture(scope="module")
 def secret_values(secure_app, people):
     """Every secret stored: node tokens, password hashes, API token secrets and hashes, the SECRET_KEY."""
-    db.session.add(ProcessingNode(hostname="node.example", port=3000, token=NODE_TOKEN, label="with token"))
-    db.session.commit()
+    add_node(token=NODE_TOKEN, label="with token")
     _, api_secret = tokens.create_api_token(people["owner"].user, "owner's script")
     values = {"SECRET_KEY": SECRET_KEY, "node token": NODE_TOKEN, "API token": api_secret}
     values.update({f"password hash of {u.username}": u.password_hash for u in User.query.all()})

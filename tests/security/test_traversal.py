@@ -3,11 +3,10 @@ import io
 
 import pytest
 
-from tests.api.helpers import auth, image_files, jpeg_bytes, results_zip
-from tests.views.people import add_user
+from tests.support.images import jpeg_bytes, results_zip
+from tests.support.web import auth
+from tests.support.factories import add_project, add_user
 from webapp import storage
-from webapp.extensions import db
-from webapp.models import Project
 
 EVIL_NAMES = ["../../escaped.jpg", "..\\..\\escaped.jpg", "/tmp/escaped.jpg", "images/../../escaped.jpg"]
 
@@ -16,10 +15,7 @@ EVIL_NAMES = ["../../escaped.jpg", "..\\..\\escaped.jpg", "/tmp/escaped.jpg", "i
 def owner_project(app):
     """(owner, project) with a partial task ready for uploads."""
     owner = add_user("owner")
-    project = Project(owner_id=owner.id, name="P")
-    db.session.add(project)
-    db.session.commit()
-    return owner, project
+    return owner, add_project(owner, name="P")
 
 
 def _files_outside(root, folder):

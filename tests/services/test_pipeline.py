@@ -13,7 +13,7 @@ from webapp.models.base import utcnow
 from webapp.nodeclient import NodeClient
 from webapp.services import console, nodes, pipeline, rasters, removals, ticks
 from webapp.services.pipeline import Step
-from tests.views.people import add_project
+from tests.support.factories import add_node, add_project, queued_task
 from tests.support.fakenode import COMPLETED as NODE_COMPLETED, FakeNode, make_results_zip
 
 
@@ -43,17 +43,9 @@ def register(fake_node):
 
 
 def make_task(project, node=None, images=3, **fields):
-    """A queued task with a few small image files, as the API creates it."""
-    fields = {"status": TaskStatus.QUEUED, "options": [{"name": "resize-to", "value": 640}], **fields}
-    task = Task(project_id=project.id, name="Field", images_count=images, processing_node_id=node.id if node else None,
-                auto_processing_node=node is None, **fields)
-    db.session.add(task)
-    db.session.commit()
-    folder = storage.images_dir(project.id, task.id)
-    folder.mkdir(parents=True)
-    for number in range(images):
-        (folder / f"IMG_{number}.JPG").write_bytes(b"\xff\xd8 fake jpeg " * 100)
-    return task.id
+    """A queued task with a few fake image files, as the API creates it; its id."""
+    fields = {"name": "Field", "options": [{"name": "resize-to", "value": 640}], **fields}
+    return queued_task(project, node, fake_images=images, **fields).id
 
 
 def reload(task_id):
@@ -168,11 +160,8 @@ def test_a_node_failure_is_reported_with_its_message(app, project, fake):
 
 def test_automatic_choice_is_the_online_node_with_the_shortest_queue_that_admits_the_task(app, project):
     def node(port, queue_count, max_images=None, online=True):
-        row = ProcessingNode(hostname="127.0.0.1", port=port, queue_count=queue_count, max_images=max_images,
-                             last_refreshed=utcnow() - timedelta(seconds=10 if online else 600))
-        db.session.add(row)
-        db.session.commit()
-        return row
+        return add_node(hostname="127.0.0.1", port=port, queue_count=queue_count, max_images=max_images,
+                        last_refreshed=utcnow() - timedelta(seconds=10 if online else 600))
     busy, small, offline, free = node(1001, 3), node(1002, 0, max_images=2), node(1003, 0, online=False), node(1004, 1)
     assert nodes.choose_node(3).id == free.id
     assert nodes.choose_node(2).id == small.id  # admits 2 images, and has the shortest queue

@@ -8,9 +8,10 @@ from rasterio.enums import ColorInterp
 from rasterio.transform import from_origin
 from rasterio.warp import transform as transform_points
 
+from tests.support.factories import add_task
 from webapp import storage
 from webapp.extensions import db
-from webapp.models import Task, TaskStatus
+from webapp.models import TaskStatus
 from webapp.services import assets
 
 WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
@@ -81,9 +82,7 @@ def shots_geojson(count=3):
 
 def completed_task(project, name="mapped", public=False, dsm=True, dtm=False, shots=True, colour=RED):
     """A completed task of project whose assets folder holds an orthophoto (and a DSM, DTM, shots if asked)."""
-    task = Task(project_id=project.id, name=name, status=TaskStatus.COMPLETED, public=public)
-    db.session.add(task)
-    db.session.commit()
+    task = add_task(project, name=name, status=TaskStatus.COMPLETED, public=public)
     folder = storage.assets_dir(project.id, task.id)
     write_orthophoto(folder / "odm_orthophoto" / "odm_orthophoto.tif", colour)
     if dsm:

@@ -3,7 +3,8 @@ import re
 
 import pytest
 
-from tests.views.people import add_user, post, signed_in
+from tests.support.factories import add_user
+from tests.support.web import post, signed_in
 from webapp.extensions import db
 from webapp.models import ApiToken
 

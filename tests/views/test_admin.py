@@ -2,8 +2,8 @@
 import pytest
 from rq import SimpleWorker, Worker
 
-from tests.support.web import free_port
-from tests.views.people import add_user, post, signed_in
+from tests.support.web import free_port, post, signed_in
+from tests.support.factories import add_user
 from webapp import queue
 from webapp.extensions import db
 from webapp.models import User

@@ -1,6 +1,8 @@
 """The dashboard lists the user's projects and creates new ones."""
+from tests.support.factories import share
 from tests.support.web import csrf_token_of
 
+from webapp.extensions import db
 from webapp.models import Project
 from webapp.services import projects
 
@@ -44,26 +46,19 @@ def test_users_see_only_their_projects_and_those_shared_with_them(client, admin,
     login("bob", "bob-password")
     page = client.get("/").get_data(as_text=True)
     assert "Bob&#39;s field" in page and "Carol&#39;s quarry" not in page
-    from webapp.extensions import db
-    from webapp.models import ProjectShare
-    db.session.add(ProjectShare(project_id=carols.id, user_id=bob.id, can_view=True))
-    db.session.commit()
+    share(carols, bob)
     assert "Carol&#39;s quarry" in client.get("/").get_data(as_text=True)
 
 
 def test_settings_and_new_task_links_only_for_users_who_may_change_the_project(client, admin, make_user, login):
-    from webapp.extensions import db
-    from webapp.models import ProjectShare
     bob, carol = make_user("bob"), make_user("carol")
     shared = projects.create_project(carol, "Carol's quarry")
-    db.session.add(ProjectShare(project_id=shared.id, user_id=bob.id, can_view=True))
-    db.session.commit()
+    bobs_share = share(shared, bob)
     login("bob", "bob-password")
     page = client.get("/").get_data(as_text=True)
     assert "Carol&#39;s quarry" in page
     assert f"/projects/{shared.id}/settings" not in page and f"/projects/{shared.id}/tasks/new" not in page
-    share = ProjectShare.query.one()
-    share.can_change = True
+    bobs_share.can_change = True
     db.session.commit()
     page = client.get("/").get_data(as_text=True)
     assert f"/projects/{shared.id}/settings" in page and f"/projects/{shared.id}/tasks/new" in page

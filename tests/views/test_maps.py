@@ -6,9 +6,10 @@ import re
 import pytest
 
 from tests.support import maps
-from tests.views.people import add_user, signed_in
+from tests.support.factories import add_task, add_user
+from tests.support.web import signed_in
 from webapp.extensions import db
-from webapp.models import Task, TaskStatus
+from webapp.models import TaskStatus
 from webapp.services import projects, sharing
 
 
@@ -97,9 +98,8 @@ def test_a_public_task_map_is_read_only_and_open_to_anyone_with_the_link(app, cl
 
 def test_the_project_map_shows_every_completed_task_with_layers(app, client, project, task):
     second = maps.completed_task(project, name="South pit", dsm=False, shots=False, colour=maps.BLUE)
-    db.session.add(Task(project_id=project.id, name="still running", status=TaskStatus.RUNNING))
-    db.session.add(Task(project_id=project.id, name="completed, no rasters", status=TaskStatus.COMPLETED))
-    db.session.commit()
+    add_task(project, name="still running", status=TaskStatus.RUNNING)
+    add_task(project, name="completed, no rasters", status=TaskStatus.COMPLETED)
     browser = signed_in(app, "vera")
     response = browser.get(f"/projects/{project.id}/map")
     assert response.status_code == 200
@@ -124,8 +124,7 @@ def test_a_public_project_map_opens_without_login_and_an_empty_one_says_so(app, 
 
 
 def test_the_dashboard_shows_thumbnails_and_map_links_of_completed_tasks(app, project, task):
-    db.session.add(Task(project_id=project.id, name="still running", status=TaskStatus.RUNNING))
-    db.session.commit()
+    add_task(project, name="still running", status=TaskStatus.RUNNING)
     browser = signed_in(app, "vera")
     html = browser.get("/").get_data(as_text=True)
     thumbnails = re.findall(r'<img class="task-thumbnail[^>]*src="([^"]+)"', html)

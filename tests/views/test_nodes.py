@@ -1,9 +1,9 @@
 """Processing node pages: listed for everyone; added, edited, refreshed and removed by administrators only."""
 import pytest
 
-from tests.localnode.livenode import LiveNode
-from tests.support.web import free_port
-from tests.views.people import add_user, post, signed_in
+from tests.support.livenode import LiveNode
+from tests.support.web import free_port, post, signed_in
+from tests.support.factories import add_user
 from webapp.extensions import db
 from webapp.models import ProcessingNode
 from webapp.services import nodes

@@ -1,7 +1,8 @@
 """The project settings page: rename, describe, share, delete; for the owner, shared users, strangers, admins."""
 import pytest
 
-from tests.views.people import add_user, post, signed_in
+from tests.support.factories import add_task, add_user
+from tests.support.web import post, signed_in
 from webapp import storage
 from webapp.extensions import db
 from webapp.models import Project, ProjectShare, Task
@@ -173,9 +174,7 @@ def test_admin_manages_any_project(app, project):
 
 
 def test_owner_deletes_the_project_with_its_tasks_and_files(app, project):
-    task = Task(project_id=project.id, name="Flight 1")
-    db.session.add(task)
-    db.session.commit()
+    task = add_task(project, name="Flight 1")
     image = storage.images_dir(project.id, task.id) / "a.jpg"
     image.parent.mkdir(parents=True)
     image.write_bytes(b"jpeg")

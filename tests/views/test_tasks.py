@@ -4,11 +4,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.api.helpers import image_files
-from tests.views.people import add_user, post, signed_in
+from tests.support.images import image_files
+from tests.support.factories import add_node, add_task, add_user, share
+from tests.support.web import post, signed_in
 from webapp import storage
 from webapp.extensions import db
-from webapp.models import PendingAction, Preset, ProcessingNode, ProjectShare, Task, TaskStatus
+from webapp.models import PendingAction, Preset, Task, TaskStatus
 from webapp.services import presets, projects, tasks
 
 
@@ -28,14 +29,6 @@ def project(owner):
 def olga(app, owner):
     """A client logged in as Olga."""
     return signed_in(app, "olga")
-
-
-def add_task(project, **fields):
-    """A task stored as the pipeline would leave it (committed, with the given fields)."""
-    task = Task(project_id=project.id, name=fields.pop("name", "Survey"), **fields)
-    db.session.add(task)
-    db.session.commit()
-    return task
 
 
 def reload(task):
@@ -89,9 +82,7 @@ def test_the_plain_form_refuses_a_preset_of_someone_else(olga, project, app):
 def test_the_new_task_page_says_when_there_is_no_node(olga, project):
     page = olga.get(f"/projects/{project.id}/tasks/new").get_data(as_text=True)
     assert "No processing node yet" in page
-    db.session.add(ProcessingNode(hostname="node", port=3000, label="Big node", queue_count=2,
-                                  last_refreshed=datetime.now(timezone.utc)))
-    db.session.commit()
+    add_node(hostname="node", label="Big node", queue_count=2, online=True)
     page = olga.get(f"/projects/{project.id}/tasks/new").get_data(as_text=True)
     assert "No processing node" not in page and "Big node (2 in queue)" in page
 
@@ -100,9 +91,7 @@ def test_the_new_task_page_says_when_there_is_no_node(olga, project):
 def test_only_users_who_may_change_the_project_add_tasks(app, project, who, status):
     user = add_user(who)
     if who != "stranger":
-        db.session.add(ProjectShare(project_id=project.id, user_id=user.id, can_view=True,
-                                    can_change=who == "editor"))
-        db.session.commit()
+        share(project, user, can_change=who == "editor")
     assert signed_in(app, who).get(f"/projects/{project.id}/tasks/new").status_code == status
 
 
@@ -112,9 +101,7 @@ def test_visitors_are_sent_to_log_in(client, project):
 
 
 def test_the_task_page_shows_details_error_console_and_downloads(olga, project):
-    node = ProcessingNode(hostname="node", port=3000, label="Big node")
-    db.session.add(node)
-    db.session.commit()
+    node = add_node(hostname="node", label="Big node")
     task = add_task(project, status=TaskStatus.FAILED, processing_node_id=node.id, images_count=12,
                     last_error="Not enough matches between the images.", processing_time=65_000,
                     options=[{"name": "dsm", "value": True}], available_assets=["all.zip", "orthophoto.tif"])
@@ -149,8 +136,7 @@ def test_another_users_task_is_not_found(app, project, who):
 def test_a_viewer_sees_the_task_but_cannot_change_it(app, project):
     task = add_task(project, status=TaskStatus.RUNNING)
     viewer = add_user("vic")
-    db.session.add(ProjectShare(project_id=project.id, user_id=viewer.id, can_view=True))
-    db.session.commit()
+    share(project, viewer)
     client = signed_in(app, "vic")
     page = client.get(task_url(task)).get_data(as_text=True)
     assert "Survey" in page and "Cancel processing" not in page and "Remove task" not in page
@@ -296,8 +282,7 @@ def test_a_partial_task_offers_to_resume_its_upload_to_those_who_may_change_it(a
     partial = add_task(project, name="Half sent", partial=True)
     add_task(project, name="Done", status=TaskStatus.COMPLETED)
     viewer = add_user("vic")
-    db.session.add(ProjectShare(project_id=project.id, user_id=viewer.id, can_view=True))
-    db.session.commit()
+    share(project, viewer)
     client = signed_in(app, who)
     resume_link = f'href="/projects/{project.id}/tasks/new?resume={partial.id}"'
     dashboard = client.get("/").get_data(as_text=True)
@@ -324,8 +309,7 @@ def test_share_a_task_publicly_then_make_it_private(app, olga, project):
 def test_a_viewer_cannot_share_a_task_publicly(app, owner, project):
     task = add_task(project, status=TaskStatus.COMPLETED)
     viewer = add_user("vera")
-    db.session.add(ProjectShare(project_id=project.id, user_id=viewer.id, can_view=True))
-    db.session.commit()
+    share(project, viewer)
     client = signed_in(app, "vera")
     assert "Share publicly" not in client.get(task_url(task)).get_data(as_text=True)
     assert post(client, task_url(task, "public"), {"public": "true"}).status_code == 404

@@ -1,11 +1,15 @@
 """The engine on bad input: it exits with code 1 and one `@@error` line a user can act on."""
 import json
 
+import pytest
+
 import numpy as np
 from PIL import Image
 
-from tests.localnode.engine.enginerun import make_task, run_engine
+from tests.support.enginerun import make_task, run_engine
 from tests.support.datasets import dataset_images
+
+pytestmark = pytest.mark.slow  # runs the engine
 
 QUICK = {"resize-to": 640}
 

@@ -14,8 +14,10 @@ from scipy.spatial import cKDTree
 
 from localnode.engine.geo import utm_epsg
 from localnode.engine.metadata import read_metadata
-from tests.localnode.engine.enginerun import make_task, run_engine, write_options
+from tests.support.enginerun import make_task, run_engine, write_options
 from tests.support.datasets import DATASETS_DIR, dataset_images
+
+pytestmark = pytest.mark.slow  # runs the engine
 
 OPTIONS = {"resize-to": 800, "min-num-features": 2048, "dsm": True}
 

@@ -9,8 +9,10 @@ import numpy as np
 import pycolmap
 import pytest
 
-from tests.localnode.engine.enginerun import make_task, run_engine
+from tests.support.enginerun import make_task, run_engine
 from tests.support.datasets import dataset_images
+
+pytestmark = pytest.mark.slow  # runs the engine
 
 OPTIONS = {"resize-to": 640, "end-with": "opensfm"}
 SURVEY_OFFSET = np.array([3.0, -2.0, 1.5])  # where the "surveyed" points lie, from where GPS put them (m)

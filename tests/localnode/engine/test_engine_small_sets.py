@@ -9,8 +9,10 @@ from pyproj import Transformer
 from rasterio.transform import rowcol
 
 from localnode.engine.metadata import read_metadata
-from tests.localnode.engine.enginerun import make_task, run_engine
+from tests.support.enginerun import make_task, run_engine
 from tests.support.datasets import dataset_images
+
+pytestmark = pytest.mark.slow  # runs the engine
 
 CASES = [  # (dataset, first photo, number of photos, fast-orthophoto)
     ("brighton_beach", 0, 3, True),

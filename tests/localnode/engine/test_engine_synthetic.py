@@ -14,8 +14,10 @@ import pycolmap
 import pytest
 import rasterio
 
-from tests.localnode.engine.enginerun import run_engine, write_options
+from tests.support.enginerun import run_engine, write_options
 from tests.support.synthetic_survey import Survey, write_photos
+
+pytestmark = pytest.mark.slow  # runs the engine
 
 SURVEY = Survey()
 

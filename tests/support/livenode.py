@@ -30,7 +30,8 @@ class LiveNode:
         self.log = []
         self._ready = threading.Event()
         self.port = None
-        threading.Thread(target=self._read_output, daemon=True).start()
+        self._reader = threading.Thread(target=self._read_output, daemon=True)
+        self._reader.start()
         if not self._ready.wait(START_SECONDS) or self.port is None:
             self.stop(signal.SIGKILL)
             raise RuntimeError("localnode did not start:\n" + "\n".join(self.log))
@@ -72,6 +73,8 @@ class LiveNode:
             else:
                 self.process.send_signal(sig)
         self.process.wait(timeout=30)
+        self._reader.join(timeout=10)  # the rest of its output, up to the end of the pipe
+        self.process.stdout.close()
 
 
 def wait_for_status(task, statuses, timeout=120):

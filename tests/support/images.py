@@ -1,10 +1,8 @@
-"""Helpers of the API tests: small real images with GPS EXIF, results zips, and auth headers."""
+"""Files for the tests: small real images with GPS EXIF, results zips."""
 import io
 import zipfile
 
 from PIL import Image
-
-from webapp.services import tokens
 
 GPS_IFD = 0x8825
 
@@ -42,8 +40,3 @@ def results_zip(entries):
         for name, data in entries.items():
             archive.writestr(name, data)
     return out.getvalue()
-
-
-def auth(user):
-    """Authorization headers of a JWT for user."""
-    return {"Authorization": f"JWT {tokens.issue_jwt(user)}"}

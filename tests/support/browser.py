@@ -8,11 +8,11 @@ from playwright.sync_api import expect
 SMALL_CHUNK = 256 * 1024  # photos of about 1 MB then travel in 4-5 chunks each
 
 
-def log_in(page, base_url, username, password):
-    """Log in through the login page."""
+def log_in(page, base_url, username, password=None):
+    """Log in through the login page (with the factories' password '<username>-password' unless given)."""
     page.goto(base_url + "/login")
     page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
+    page.get_by_label("Password").fill(password or f"{username}-password")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Projects")).to_be_visible()
 
