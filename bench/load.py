@@ -117,6 +117,7 @@ class Results:
     def __init__(self):
         self.times = defaultdict(list)
         self.errors = defaultdict(Counter)  # kind -> {"status_500" or an exception's class: count}
+        self.examples = {}  # (kind, cause) -> the first error's request and answer (or exception message)
         self.lock = threading.Lock()
 
     def timed(self, kind, call, expected=(200,)):
@@ -125,14 +126,17 @@ class Results:
         try:
             response = call()
             cause = None if response.status_code in expected else f"status_{response.status_code}"
+            example = cause and (f"{response.request.method} {response.request.path_url}: "
+                                 f"{response.text[:200].strip()}")
         except Exception as error:  # noqa: BLE001 (any failure of a request is an error of the run, counted)
-            response, cause = None, type(error).__name__
+            response, cause, example = None, type(error).__name__, str(error)[:300]
         elapsed = time.perf_counter() - started
         with self.lock:
             if cause is None:
                 self.times[kind].append(elapsed)
             else:
                 self.errors[kind][cause] += 1
+                self.examples.setdefault((kind, cause), example)
         return response if cause is None else None
 
 
@@ -243,6 +247,7 @@ def report(results, elapsed, clients):
         figure(f"{kind}_errors", sum(errors.values()), "requests")
         for cause, count in sorted(errors.items()):
             figure(f"{kind}_errors_{cause}", count, "requests")
+            print(f"# {kind} {cause}, first: {results.examples[kind, cause]}", file=sys.stderr, flush=True)
     figure("total_requests_per_second", len(every) / elapsed, "req/s")
     if every:
         figure("total_latency_p50", percentile(every, 0.5) * 1000, "ms")
