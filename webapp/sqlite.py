@@ -5,8 +5,8 @@
   at once with "database is locked".
 - synchronous=NORMAL: with WAL, a commit writes to the log without waiting for the disk (fsync happens at
   checkpoints); the database stays consistent after a crash, and a power cut loses at most the last commits.
-  In the default journal a commit waited for two fsyncs with the whole database locked, which on a busy disk
-  took longer than the busy timeout of the readers queued behind it.
+  In the default journal a commit waits for two fsyncs with the whole database locked, readers included, which
+  on a busy disk can outlast the 5 s Python's sqlite3 waits on a lock by default.
 - Write transactions begin with BEGIN IMMEDIATE: the write lock is taken when the transaction starts (waiting on
   the busy timeout), never upgraded from a read transaction, which SQLite refuses at once (SQLITE_BUSY, without
   waiting) when another connection wrote meanwhile. Python's sqlite3 (its legacy transaction control, which
