@@ -69,21 +69,26 @@ def add_server_arguments(parser):
                         help="with --base: the gunicorn master's process id, for the memory and CPU figures")
     parser.add_argument("--web-workers", type=int, default=WEB_WORKERS,
                         help=f"gunicorn worker processes of the server started (default {WEB_WORKERS}, as make run)")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
+                        help="the database of the server started (default: $DATABASE_URL, else SQLite in its folder)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="start a throwaway PostgreSQL server (Debian's package) and use a new database on it")
 
 
 class Stack:
-    """An Aerie started from this checkout on free ports: embedded Redis, migrated SQLite, one user, gunicorn.
+    """An Aerie started from this checkout on free ports: embedded Redis, a migrated database (SQLite in its folder
+    unless database_url is given), one user, gunicorn.
 
     No RQ worker runs, so tasks created by a benchmark stay queued and nothing competes for the processors.
     Everything lives in one temporary folder, removed on close.
     """
 
-    def __init__(self, web_workers=WEB_WORKERS):
+    def __init__(self, web_workers=WEB_WORKERS, database_url=None):
         self.folder = Path(tempfile.mkdtemp(prefix="aerie-bench-"))
         self.instance = self.folder / "instance"
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.database_url = f"sqlite:///{self.instance / 'aerie.sqlite'}"
+        self.database_url = database_url or f"sqlite:///{self.instance / 'aerie.sqlite'}"
         self.redis = self.web = None
         self.web_log = self.folder / "gunicorn.log"
         try:
@@ -95,7 +100,8 @@ class Stack:
     def _env(self, redis_url):
         """The environment of the server's processes: everything under the temporary instance folder."""
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MEDIA_ROOT", "SECRET_KEY")}
-        env.update(INSTANCE_DIR=str(self.instance), REDIS_URL=redis_url, FLASK_APP="app", PYTHONUNBUFFERED="1")
+        env.update(INSTANCE_DIR=str(self.instance), REDIS_URL=redis_url, FLASK_APP="app", PYTHONUNBUFFERED="1",
+                   DATABASE_URL=self.database_url)
         return env
 
     def _flask(self, env, *args):
@@ -158,7 +164,18 @@ class Server:
     """What a benchmark talks to: its own Stack, or a running Aerie given by --base (then stack is None)."""
 
     def __init__(self, args):
-        self.stack = None if args.base else Stack(args.web_workers)
+        self.postgres = None
+        database_url = getattr(args, "database_url", None)
+        if getattr(args, "postgres", False) and not args.base:
+            from tests.support.postgres import ThrowawayPostgres
+            self.postgres = ThrowawayPostgres()
+            database_url = self.postgres.new_database()
+        try:
+            self.stack = None if args.base else Stack(args.web_workers, database_url)
+        except BaseException:
+            if self.postgres is not None:
+                self.postgres.stop()
+            raise
         self.base = (args.base or self.stack.base).rstrip("/")
         self.username = args.username if args.base else USERNAME
         self.password = args.password if args.base else PASSWORD
@@ -170,9 +187,11 @@ class Server:
         return self.master.children() if self.master is not None else []
 
     def close(self):
-        """Stop the stack this benchmark started, if any."""
+        """Stop the stack (and the PostgreSQL server) this benchmark started, if any."""
         if self.stack is not None:
             self.stack.close()
+        if self.postgres is not None:
+            self.postgres.stop()
 
     def __enter__(self):
         return self

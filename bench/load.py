@@ -8,17 +8,25 @@ SQLite, no worker) and seeds a completed task with a synthetic orthophoto; with 
 leaves the tile clients out (no known orthophoto there).
 
 Usage: .venv/bin/python bench/load.py [--quick] [--seconds S] [--dashboards N] [--lists N] [--tiles N]
-       [--uploads N] [--base URL --username U --password P --server-pid PID]
---quick: 15 s of load with fewer clients (a run under a minute).
+       [--uploads N] [--database-url URL | --postgres]
+       [--base URL --username U --password P --server-pid PID --server-log FILE]
+--quick: 15 s of load with fewer clients (a run under a minute). --postgres: the server started uses a throwaway
+PostgreSQL server (Debian's package) instead of SQLite.
 Prints one figure per line: `name value unit`: requests per second, latency percentiles (ms) and errors per kind
-and in total, and the gunicorn processes' memory (RSS) before, at peak and after.
+and in total, each error by cause (`{kind}_errors_status_500`, `{kind}_errors_ReadTimeout`...), the exceptions
+the server logged (`server_exception_<class>_<message>`; their routes go to stderr), and the gunicorn
+processes' memory (RSS) before, at peak and after.
 """
 import argparse
 import io
 import random
+import re
+import sys
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
+
+import requests
 
 from common import (MB, MemorySampler, Server, add_server_arguments, api_session, checked, figure, percentile)
 
@@ -37,6 +45,7 @@ def parse_args():
     parser.add_argument("--lists", type=int, help="task-list clients (default 4, quick 2)")
     parser.add_argument("--tiles", type=int, help="tile clients (default 4, quick 2)")
     parser.add_argument("--uploads", type=int, help="upload clients (default 2, quick 1)")
+    parser.add_argument("--server-log", help="with --base: the server's log, to report the exceptions it logged")
     add_server_arguments(parser)
     args = parser.parse_args()
     defaults = dict(seconds=(15, 60), dashboards=(4, 8), lists=(2, 4), tiles=(2, 4), uploads=(1, 2))
@@ -105,28 +114,49 @@ def tile_urls(tilejson, levels=3):
 # --- the clients ------------------------------------------------------------------------------------------------
 
 class Results:
-    """Latencies and errors per client kind, shared by the client threads."""
+    """Latencies, and errors by cause, per client kind; shared by the client threads."""
 
     def __init__(self):
         self.times = defaultdict(list)
-        self.errors = defaultdict(int)
+        self.errors = defaultdict(Counter)  # kind -> {"status_500" or an exception's class: count}
+        self.examples = {}  # (kind, cause) -> the first error's request and answer (or exception message)
+        self.resent = Counter()  # kind -> requests sent again after a kept-alive connection closed under them
         self.lock = threading.Lock()
 
     def timed(self, kind, call, expected=(200,)):
-        """Run call() (a request), recording its latency, or an error when its status is not expected."""
+        """Run call() (a request), recording its latency, or an error and its cause when its status is not expected."""
         started = time.perf_counter()
         try:
-            response = call()
-            ok = response.status_code in expected
-        except Exception:  # noqa: BLE001 (any failure of a request is an error of the run, counted)
-            response, ok = None, False
+            response = self._send(kind, call)
+            cause = None if response.status_code in expected else f"status_{response.status_code}"
+            example = cause and (f"{response.request.method} {response.request.path_url}: "
+                                 f"{response.text[:200].strip()}")
+        except Exception as error:  # noqa: BLE001 (any failure of a request is an error of the run, counted)
+            response, cause, example = None, type(error).__name__, str(error)[:300]
         elapsed = time.perf_counter() - started
         with self.lock:
-            if ok:
+            if cause is None:
                 self.times[kind].append(elapsed)
             else:
-                self.errors[kind] += 1
-        return response if ok else None
+                self.errors[kind][cause] += 1
+                self.examples.setdefault((kind, cause), example)
+        return response if cause is None else None
+
+    def _send(self, kind, call):
+        """call(), sent once more when the server closed the kept-alive connection as it went out, as browsers do.
+
+        gunicorn closes a connection idle for its keep-alive (2 s); a client thread of this loaded process that
+        sends its next request at that moment sees "Connection aborted" without an answer: the request was not
+        read, so sending it again is safe. Counted in `{kind}_resent`.
+        """
+        try:
+            return call()
+        except requests.ConnectionError as error:
+            if "Connection aborted" not in str(error):
+                raise
+        with self.lock:
+            self.resent[kind] += 1
+        return call()
 
 
 def dashboard(session, base, project, tasks, results, stop, rng):
@@ -209,6 +239,9 @@ def run(args, server):
             thread.join(timeout=120)
         elapsed = time.perf_counter() - started
     report(results, elapsed, len(clients))
+    log_path = server.stack.web_log if server.stack is not None else args.server_log
+    if log_path:
+        report_server_exceptions(logged_exceptions(open(log_path, errors="replace").read()))
     if server.master is not None:
         figure("server_rss_before", memory.before / MB, "MB")
         figure("server_rss_peak", memory.peak / MB, "MB")
@@ -229,12 +262,64 @@ def report(results, elapsed, clients):
         if times:
             for name, fraction in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
                 figure(f"{kind}_latency_{name}", percentile(times, fraction) * 1000, "ms")
-        figure(f"{kind}_errors", results.errors.get(kind, 0), "requests")
+        errors = results.errors.get(kind, Counter())
+        figure(f"{kind}_resent", results.resent[kind], "requests")
+        figure(f"{kind}_errors", sum(errors.values()), "requests")
+        for cause, count in sorted(errors.items()):
+            figure(f"{kind}_errors_{cause}", count, "requests")
+            print(f"# {kind} {cause}, first: {results.examples[kind, cause]}", file=sys.stderr, flush=True)
     figure("total_requests_per_second", len(every) / elapsed, "req/s")
     if every:
         figure("total_latency_p50", percentile(every, 0.5) * 1000, "ms")
         figure("total_latency_p99", percentile(every, 0.99) * 1000, "ms")
-    figure("total_errors", sum(results.errors.values()), "requests")
+    figure("total_errors", sum(sum(errors.values()) for errors in results.errors.values()), "requests")
+
+
+# --- what the server logged -------------------------------------------------------------------------------------
+
+# A log record of webapp/errors.py's handler: "... ERROR webapp.errors: unhandled error on GET /api/...".
+LOGGED_REQUEST = re.compile(r" (?:ERROR|CRITICAL) [\w.]+: unhandled error on (\w+) (\S+)")
+EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit)): ?(.*)$")
+RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d")
+
+
+def logged_exceptions(text):
+    """(exception, route) of every unhandled error in a server log; the exception is its last "Class: message"
+    line (the one that ended the traceback), the route has its numbers replaced by {id}."""
+    found, route, exception = [], None, None
+    for line in text.splitlines() + ["0000-00-00 00:00:00 end"]:
+        if RECORD_START.match(line):
+            if route is not None:
+                found.append((exception or "(no traceback)", route))
+            request = LOGGED_REQUEST.search(line)
+            route = _route(*request.groups()) if request else None
+            exception = None
+        elif route is not None and (match := EXCEPTION_LINE.match(line)):
+            exception = f"{match.group(1)}: {match.group(2)[:160]}"
+    return found
+
+
+def _route(method, path):
+    """A request's method and path, its numbers replaced by {id} (so that requests to one route count together)."""
+    return method + " " + re.sub(r"/\d+", "/{id}", path)
+
+
+def _figure_name(exception):
+    """A figure name for "module.Class: message": "Class_message", words joined by _, at most 80 characters."""
+    cls, _, message = exception.partition(":")
+    return re.sub(r"\W+", "_", f"{cls.split('.')[-1]} {message}").strip("_")[:80]
+
+
+def report_server_exceptions(found):
+    """A figure per exception logged (class and message in its name), and where each came from on stderr."""
+    figure("server_exceptions", len(found), "errors")
+    by_exception = defaultdict(Counter)
+    for exception, route in found:
+        by_exception[exception][route] += 1
+    for exception, routes in sorted(by_exception.items(), key=lambda item: -sum(item[1].values())):
+        figure(f"server_exception_{_figure_name(exception)}", sum(routes.values()), "errors")
+        where = ", ".join(f"{route} ({count})" for route, count in routes.most_common())
+        print(f"# {sum(routes.values())} x {exception}\n#   from {where}", file=sys.stderr, flush=True)
 
 
 def main():

@@ -7,6 +7,7 @@ from flask import Flask
 
 from webapp.config import ROOT, Config
 from webapp.extensions import csrf, db, login_manager, migrate
+from webapp.sqlite import tune_sqlite
 from webapp.upload_spool import MediaSpooledRequest
 
 
@@ -32,6 +33,9 @@ def create_app(config=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            tune_sqlite(engine)  # WAL, busy timeout, BEGIN IMMEDIATE (webapp/sqlite.py)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

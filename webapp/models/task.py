@@ -6,6 +6,10 @@ from webapp.models.base import utcnow
 class Task(db.Model):
     """One processing run; the columns follow the Task fields of docs/API.md, plus pipeline bookkeeping."""
 
+    # SQLite would otherwise give a deleted task's id to the next task: a pipeline step still running for the
+    # deleted one would then write into the new task's folder (project/<id>/task/<id>) and row.
+    __table_args__ = {"sqlite_autoincrement": True}
+
     id = db.Column(db.Integer, primary_key=True)
     project_id = db.Column(db.Integer, db.ForeignKey("project.id", ondelete="CASCADE"), nullable=False, index=True)
     processing_node_id = db.Column(db.Integer, db.ForeignKey("processing_node.id", ondelete="SET NULL"))

@@ -125,6 +125,36 @@ def _advance(task_id):
     view = _read(task_id)
     if view is None:
         return DONE
+    try:
+        step = _step(view)
+    except Exception:  # noqa: BLE001 (re-raised unless the task was deleted meanwhile)
+        db.session.rollback()
+        if _exists(view.id):
+            raise
+        step = DONE  # its row or folder went away under the step: expected once the task is deleted
+    return step if _exists(view.id) else _forget_deleted(view)
+
+
+def _exists(task_id):
+    """Whether the task is still in the database."""
+    found = db.session.query(Task.id).filter_by(id=task_id).first() is not None
+    db.session.commit()
+    return found
+
+
+def _forget_deleted(view):
+    """The task was deleted while its step ran (a normal event): remove what the step wrote after the deletion.
+
+    Task ids are never reused (AUTOINCREMENT on SQLite, a sequence on PostgreSQL), so the folder is its own.
+    """
+    storage.remove_tree(storage.task_dir(view.project_id, view.id))
+    _console_written.pop(view.id, None)
+    log.info("task %s is gone (deleted during its step): the step ends here", view.id)
+    return DONE
+
+
+def _step(view):
+    """The step the task's state calls for."""
     if view.pending_action:
         return _carry_out_action(view)
     if view.partial or view.status not in ACTIVE_STATUSES:
@@ -244,8 +274,11 @@ def _upload(view):
         return _node_fault(view, error)
     except NodeRejected as error:
         return _fail(view, f"The processing node {view.node.label} refused the task: {error}")
-    _write(view, uuid=upload_uuid, upload_progress=1.0, status=TaskStatus.QUEUED, last_error=None,
-           node_error_since=None, console_lines=0)
+    if not _write(view, uuid=upload_uuid, upload_progress=1.0, status=TaskStatus.QUEUED, last_error=None,
+                  node_error_since=None, console_lines=0):
+        # Deleted (or moved to another node) during the upload: the node's copy is nobody's now.
+        queue.enqueue(queue.REMOVE_FROM_NODE, view.node.id, upload_uuid)
+        return NOW
     log.info("task %s uploaded to node %s as %s", view.id, view.node_id, upload_uuid)
     return NOW
 
