@@ -65,3 +65,18 @@ def test_a_webhook_token_with_non_ascii_characters_is_not_found(secure_app):
     """Found by the fuzzer: hmac.compare_digest raised TypeError on a non-ASCII token (500)."""
     response = secure_app.test_client().post("/api/webhooks/task/1/%C3%9B%3B")
     assert response.status_code == 404 and response.get_json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize("node_id", [str(-2 ** 73), str(2 ** 64), str(2 ** 63)])
+def test_a_processing_node_id_too_big_for_the_database_is_refused(secure_app, people, node_id):
+    """Found by the fuzzer (multipart POST of a task as an administrator): a processing_node beyond 64 bits
+    overflowed SQLite (500); it is now a 400 naming the field, for a new task and for a change of one."""
+    admin = people["admin"]
+    project, task = _new_target(people, "private", owner="admin")
+    created = admin.client.post(f"/api/projects/{project.id}/tasks/", headers=admin.api_headers,
+                                data={"processing_node": node_id, "partial": "true"},
+                                content_type="multipart/form-data")
+    changed = admin.client.patch(f"/api/projects/{project.id}/tasks/{task.id}/", headers=admin.api_headers,
+                                 json={"processing_node": int(node_id)})
+    for response in (created, changed):
+        assert response.status_code == 400 and "processing_node" in response.get_json(), response.get_data()
