@@ -19,6 +19,7 @@ from localnode.server import create_app
 LOCK_FILE = "localnode.lock"
 DEFAULT_DATA = REPO_ROOT / "instance" / "localnode"
 REQUEST_THREADS = 16
+KEEPALIVE_SECONDS = 75  # clients polling tasks (Aerie, ClusterODM) keep their connections between polls
 
 
 def parse_settings(argv=None):
@@ -72,6 +73,7 @@ class NodeServer(BaseApplication):
         """gunicorn's settings: one gthread worker, our address, no control socket (nodes must not share one)."""
         config = {"bind": f"{self.settings.host}:{self.settings.port}", "workers": 1,
                   "worker_class": "gthread", "threads": REQUEST_THREADS, "timeout": 120, "graceful_timeout": 10,
+                  "keepalive": KEEPALIVE_SECONDS,
                   "control_socket_disable": True, "errorlog": "-", "loglevel": "info",
                   "when_ready": announce, "worker_exit": stop_engines}
         for key, value in config.items():

@@ -2,6 +2,7 @@
 import hmac
 import json
 import logging
+import re
 import uuid as uuidlib
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
@@ -19,6 +20,7 @@ from localnode.uploads import UploadError, fetch_zip, save_uploads
 log = logging.getLogger(__name__)
 # The NodeODM API version this node speaks; pyodm uses the chunked upload API from 1.4.0 on.
 API_VERSION = "2.2.1"
+CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 BAD_TOKEN = "Invalid authentication token: token does not match."
 MAX_FORM_PARTS = 100_000  # werkzeug's default (1000) would refuse one request carrying hundreds of photos
 
@@ -246,13 +248,12 @@ def _date_created(raw):
 
 
 def _set_uuid(raw):
-    """The client's set-uuid header, normalised, if it is a valid UUID."""
+    """The client's set-uuid header exactly as sent (ClusterODM compares it so), if it is a UUID in 8-4-4-4-12 form."""
     if not raw:
         return None
-    try:
-        return str(uuidlib.UUID(raw))
-    except ValueError:
-        raise RequestError(f"Invalid set-uuid header {raw!r}: expected a UUID.") from None
+    if not CANONICAL_UUID.fullmatch(raw):
+        raise RequestError(f"Invalid set-uuid header {raw!r}: expected a UUID such as {uuidlib.uuid4()}.")
+    return raw
 
 
 def _int_arg(name):

@@ -4,15 +4,16 @@ import math
 import operator
 import re
 
-from localnode.engine.options import OPTIONS
+from localnode.engine.options import NODE_RULES, OPTIONS
 
 OPTIONS_BY_NAME = {option["name"]: option for option in OPTIONS}
 TRUE_WORDS = {"true", "1", "yes"}
 FALSE_WORDS = {"false", "0", "no"}
-# A domain such as "integer >= 1" or "integer: -1 (no resize) or >= 320": each " or " part is a comparison,
-# a literal number, or a plain word (no constraint).
-COMPARISON = re.compile(r"(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)")
-LITERAL = re.compile(r"(?<![\d.])(-?\d+(?:\.\d+)?)(?![\d.])")
+# The numeric domains of NodeODM's grammar (the others, json, string and path, never constrain a number).
+PLAIN_NUMBER = re.compile(r"(positive |negative )?(?:integer|float)")
+BETWEEN = re.compile(r"(?:integer|float): ([-+.\d]+) <= x <= ([-+.\d]+)")
+BOUND = re.compile(r"(?:integer|float) (>=|>|<=|<) ([-+.\d]+)")
+COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 
 
 class OptionsError(ValueError):
@@ -63,6 +64,7 @@ def convert(option, value):
     else:
         return "" if value is None else str(value)
     _check_domain(number, option["domain"])
+    _check_node_rule(option["name"], number)
     return number
 
 
@@ -131,19 +133,32 @@ def _to_choice(value, choices):
 
 
 def _check_domain(number, domain):
-    """ValueError unless the number satisfies one " or " part of a numeric domain string."""
-    if not isinstance(domain, str):
+    """ValueError unless the number lies in its numeric domain (NodeODM's grammar; "" means no check)."""
+    if not domain:
         return
-    parts = [part for part in domain.split(" or ") if COMPARISON.search(part) or LITERAL.search(part)]
-    if not parts or any(_satisfies(number, part) for part in parts):
-        return
-    raise ValueError(f"{number} is out of range ({domain})")
+    if not _in_domain(number, domain):
+        raise ValueError(f"{number} is out of range ({domain})")
 
 
-def _satisfies(number, part):
-    """Whether the number meets every comparison in a domain part, or equals its literal number."""
-    comparisons = COMPARISON.findall(part)
-    if not comparisons:
-        return any(number == float(literal) for literal in LITERAL.findall(part))
-    tests = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
-    return all(tests[op](number, float(limit)) for op, limit in comparisons)
+def _in_domain(number, domain):
+    """Whether a number satisfies a numeric domain: [positive |negative ]integer|float, percent, A <= x <= B, op N."""
+    match = PLAIN_NUMBER.fullmatch(domain)
+    if match:
+        sign = match.group(1)
+        return number >= 0 if sign == "positive " else number <= 0 if sign == "negative " else True
+    if domain == "percent":
+        return 0 <= number <= 100
+    match = BETWEEN.fullmatch(domain)
+    if match:
+        return float(match.group(1)) <= number <= float(match.group(2))
+    match = BOUND.fullmatch(domain)
+    if match:
+        return COMPARE[match.group(1)](number, float(match.group(2)))
+    raise ValueError(f"the node cannot check its domain {domain!r}")
+
+
+def _check_node_rule(name, value):
+    """ValueError when the value breaks a rule the node checks beyond the domain (NODE_RULES)."""
+    rule = NODE_RULES.get(name)
+    if rule is not None and not rule[0](value):
+        raise ValueError(f"{value} is not allowed: {name} {rule[1]}")

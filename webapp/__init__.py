@@ -43,6 +43,7 @@ def create_app(config=None):
     from webapp import models  # noqa: F401  (registers the models with SQLAlchemy)
     from webapp.api import register_api
     from webapp.cli import register_commands
+    from webapp.connections import keep_connection_usable
     from webapp.errors import register_error_handlers
     from webapp.security import register_security_headers, register_url_converters
     from webapp.views import register_views
@@ -53,4 +54,5 @@ def create_app(config=None):
     register_error_handlers(app)
     register_commands(app)
     register_security_headers(app)
+    app.after_request(keep_connection_usable)  # a refused upload must not break the client's next request
     return app

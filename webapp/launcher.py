@@ -11,6 +11,8 @@ from webapp.config import ROOT
 from webapp.embedded_redis import start_embedded_redis
 from webapp.services import accounts, nodes
 
+GUNICORN_CONFIG = "python:webapp.gunicorn_conf"  # keep-alive and the connection hook (webapp/gunicorn_conf.py)
+
 
 class Processes:
     """The child processes started so far, stopped together in reverse order.
@@ -72,12 +74,27 @@ def _register_localnode(config):
 
 def _wait_for_localnode(config, seconds=20):
     """Wait until the built-in node answers /info (it imports the engine's libraries on start)."""
-    import requests
     url = f"http://127.0.0.1:{config['LOCALNODE_PORT']}/info"
+    return _wait_until_answered(url, seconds, params={"token": config["LOCALNODE_TOKEN"]})
+
+
+def _web_url(config):
+    """The web server's URL as seen from this machine."""
+    return f"http://{'127.0.0.1' if config['HOST'] in ('0.0.0.0', '::') else config['HOST']}:{config['PORT']}/"
+
+
+def _wait_for_web(config, seconds=60):
+    """Wait until the web server answers, so that the URL printed works at once."""
+    return _wait_until_answered(_web_url(config) + "api/", seconds)
+
+
+def _wait_until_answered(url, seconds, **request_args):
+    """Whether an HTTP server answered at url (any status) within seconds."""
+    import requests
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            requests.get(url, params={"token": config["LOCALNODE_TOKEN"]}, timeout=1)
+            requests.get(url, timeout=2, **request_args)
             return True
         except requests.RequestException:
             time.sleep(0.2)
@@ -114,13 +131,13 @@ def run_all(app):
         # No gunicorn control socket: it lives at one path in $HOME, which two instances side by side would share.
         procs.start("web", [sys.executable, "-m", "gunicorn", "--bind", f"{config['HOST']}:{config['PORT']}",
                             "--workers", str(config["WEB_WORKERS"]), "--threads", "8", "--timeout", "300",
-                            "--no-control-socket", "app:app"], env)
+                            "--no-control-socket", "--config", GUNICORN_CONFIG, "app:app"], env)
         with app.app_context():
             if config["LOCALNODE_ENABLED"] and _wait_for_localnode(config):
                 _register_localnode(config)
             first_run = accounts.needs_setup()
-        url = f"http://{'127.0.0.1' if config['HOST'] in ('0.0.0.0', '::') else config['HOST']}:{config['PORT']}/"
-        print(f"\nAerie is running at {url}", flush=True)
+        _wait_for_web(config)
+        print(f"\nAerie is running at {_web_url(config)}", flush=True)
         print("Open it to create the administrator account." if first_run else "Log in with your account.")
         print("Press Ctrl-C to stop everything.\n", flush=True)
         while (exited := procs.first_exited()) is None:

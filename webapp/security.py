@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 from flask import url_for
 from werkzeug.routing import IntegerConverter
 
-# The largest id a database column holds (64-bit signed): SQLite raises OverflowError (a 500) beyond it.
-MAX_DATABASE_INT = 2 ** 63 - 1
+from webapp.models.base import MAX_DATABASE_INT
+
 
 # What pages may load. Everything comes from this origin: our scripts and styles under /static, the front-end
 # libraries under /vendor, tiles and thumbnails under /api. Scripts: files only, no inline code and no eval, so an

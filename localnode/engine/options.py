@@ -12,14 +12,16 @@ ENGINE_VERSION = "0.1.0"
 # means the same here. "opensfm" is our structure from motion (features, matching, mapping).
 STAGES = ["dataset", "opensfm", "odm_georeferencing", "odm_dem", "odm_orthophoto", "odm_report"]
 
+# Every domain is written in the grammar NodeODM and ClusterODM parse (see ../shared/docs/NODEODM.md): on/off
+# flags get "" (no check), as NodeODM gives ODM's. Rules that grammar cannot express are in NODE_RULES.
 OPTIONS = [
-    {"name": "fast-orthophoto", "type": "bool", "value": "false", "domain": "bool",
+    {"name": "fast-orthophoto", "type": "bool", "value": "false", "domain": "",
      "help": "Skip the surface model: project the images onto a flat ground plane. Faster, less accurate on relief."},
     {"name": "orthophoto-resolution", "type": "float", "value": "5", "domain": "float > 0",
      "help": "Orthophoto ground resolution in cm/pixel. It is never made finer than the photos allow."},
-    {"name": "dsm", "type": "bool", "value": "false", "domain": "bool",
+    {"name": "dsm", "type": "bool", "value": "false", "domain": "",
      "help": "Write a digital surface model (odm_dem/dsm.tif)."},
-    {"name": "dtm", "type": "bool", "value": "false", "domain": "bool",
+    {"name": "dtm", "type": "bool", "value": "false", "domain": "",
      "help": "Write a digital terrain model (odm_dem/dtm.tif): the bare ground, with trees and buildings up to "
              "about 20 m across removed."},
     {"name": "dem-resolution", "type": "float", "value": "50", "domain": "float > 0",
@@ -28,9 +30,10 @@ OPTIONS = [
      "help": "Maximum number of CPU threads the engine uses."},
     {"name": "min-num-features", "type": "int", "value": "8192", "domain": "integer >= 100",
      "help": "Number of SIFT features to extract per image. More helps low-texture scenes, at a cost in time."},
-    {"name": "resize-to", "type": "int", "value": "2048", "domain": "integer: -1 (no resize) or >= 320",
+    {"name": "resize-to", "type": "int", "value": "2048", "domain": "integer",
      "help": "Resize images so that their longest side is this many pixels before processing (never "
-             "enlarged). -1 keeps the original size. Smaller is faster; the orthophoto's detail follows it."},
+             "enlarged): -1 keeps the original size, else at least 320. Smaller is faster; the orthophoto's "
+             "detail follows it."},
     {"name": "matcher-neighbors", "type": "int", "value": "12", "domain": "integer >= 2",
      "help": "Number of nearest images by GPS position to match each image against."},
     {"name": "rerun-from", "type": "enum", "value": "", "domain": [""] + STAGES,
@@ -38,3 +41,10 @@ OPTIONS = [
     {"name": "end-with", "type": "enum", "value": STAGES[-1], "domain": STAGES,
      "help": "Stop processing after this stage."},
 ]
+
+MIN_RESIZE = 320
+
+# Checks beyond the domains, made by the node itself: option name -> (test of the typed value, what it requires).
+NODE_RULES = {
+    "resize-to": (lambda size: size == -1 or size >= MIN_RESIZE, f"must be -1 (no resize) or at least {MIN_RESIZE}"),
+}

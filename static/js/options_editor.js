@@ -104,19 +104,23 @@ export function startOptionsEditor(form, page, csrfToken) {
     return raw;
   }
 
-  // A numeric domain such as "integer >= 1" or "integer: -1 (no resize) or >= 320": one " or " part must hold.
+  // A numeric domain in NodeODM's grammar: "" or [positive |negative ]integer|float, percent, "integer: A <= x <= B",
+  // "float > N" (and >=, <, <=). Domains it cannot read are left to the node to check.
   function checkDomain(number, domain) {
     if (typeof domain !== "string") return;
-    const comparison = /(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)/g;
-    const literal = /(^|[^\d.])(-?\d+(?:\.\d+)?)(?![\d.])/g;
-    const parts = domain.split(" or ").filter((p) => p.match(comparison) || p.match(literal));
-    const holds = (part) => {
-      const tests = [...part.matchAll(comparison)];
-      if (!tests.length) return [...part.matchAll(literal)].some((m) => number === Number(m[2]));
-      return tests.every(([, op, limit]) => ({">=": number >= limit, ">": number > limit, "<=": number <= limit,
-                                              "<": number < limit})[op]);
-    };
-    if (parts.length && !parts.some(holds)) throw new Error(`Out of range (${domain}).`);
+    const ops = {">=": (a, b) => a >= b, ">": (a, b) => a > b, "<=": (a, b) => a <= b, "<": (a, b) => a < b};
+    let m;
+    let holds = true;
+    if ((m = domain.match(/^(positive |negative )?(integer|float)$/))) {
+      holds = m[1] === "positive " ? number >= 0 : m[1] === "negative " ? number <= 0 : true;
+    } else if (domain === "percent") {
+      holds = number >= 0 && number <= 100;
+    } else if ((m = domain.match(/^(integer|float): ([-+.\d]+) <= x <= ([-+.\d]+)$/))) {
+      holds = number >= Number(m[2]) && number <= Number(m[3]);
+    } else if ((m = domain.match(/^(integer|float) (>=|>|<=|<) ([-+.\d]+)$/))) {
+      holds = ops[m[2]](number, Number(m[3]));
+    }
+    if (!holds) throw new Error(`Out of range (${domain}).`);
   }
 
   // [{name, value}] of the options that differ from the node's defaults; marks invalid inputs.

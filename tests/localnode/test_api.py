@@ -16,6 +16,7 @@ from pyodm import Node
 
 from tests.localnode.conftest import QUICK
 from tests.support.livenode import LiveNode, wait_for_status
+from tests.support.nodeodm_grammar import parse_domain
 
 pytestmark = pytest.mark.slow  # runs tasks through the engine on a real node
 
@@ -51,6 +52,22 @@ def test_options_list_the_engine_options(live_node):
     assert all(isinstance(o.value, str) for o in options)
     enum = next(o for o in options if o.name == "end-with")
     assert enum.type == "enum" and "dataset" in enum.domain
+
+
+def test_every_option_domain_is_in_nodeodm_grammar(live_node):
+    """Every /options domain parses with NodeODM's grammar; on/off flags get "", as NodeODM gives ODM's."""
+    options = live_node.get("/options").json()
+    defaults_ok = [parse_domain(o["domain"])(typed_default(o)) for o in options]
+    assert all(defaults_ok)
+    assert {o["name"]: o["domain"] for o in options if o["type"] == "bool"} == {
+        "fast-orthophoto": "", "dsm": "", "dtm": ""}
+    assert next(o for o in options if o["name"] == "resize-to")["domain"] == "integer"
+
+
+def typed_default(option):
+    """An option's default (always a string in /options) in its type, as NodeODM converts it."""
+    converters = {"int": int, "float": float, "bool": lambda text: text == "true"}
+    return converters.get(option["type"], str)(option["value"])
 
 
 def test_chunked_create_runs_to_completion(live_node, completed, few_photos):
@@ -220,6 +237,15 @@ def test_set_uuid_must_be_a_new_uuid(live_node, completed):
     task, _ = completed
     answer = live_node.post("/task/new/init", files={"name": (None, "x")}, headers={"set-uuid": task.uuid})
     assert "already exists" in answer.json()["error"]
+
+
+def test_set_uuid_is_kept_exactly_as_sent(live_node):
+    """An upper-case set-uuid comes back as sent (ClusterODM compares it so) and names the task."""
+    sent = str(uuidlib.uuid4()).upper()
+    answer = live_node.post("/task/new/init", files={"name": (None, "upper")}, headers={"set-uuid": sent})
+    assert answer.json() == {"uuid": sent}
+    no_files = {"other": (None, "x")}
+    assert live_node.post(f"/task/new/upload/{sent}", files=no_files).json()["error"] == "Need at least 1 file."
 
 
 def test_garbage_query_arguments_and_bodies(live_node, completed):

@@ -11,6 +11,7 @@ from localnode.engine_process import exit_message, parse_line
 from localnode.results import BuildCanceled, build_zip, result_files
 from localnode.taskoptions import OptionsError, engine_options, parse_options
 from localnode.tasks import COMPLETED, Task
+from tests.support.nodeodm_grammar import GrammarError, parse_domain
 
 DEFAULTS = {o["name"]: o["value"] for o in OPTIONS}
 
@@ -23,13 +24,48 @@ def test_bool_words(raw, expected):
 
 
 def test_numbers_are_typed_and_ranges_checked():
-    """Ints and floats are converted; a domain like "-1 or >= 320" accepts -1 and 320, refuses 319."""
+    """Ints and floats are converted; resize-to accepts -1 and 320, refuses 319 (a rule the node checks itself)."""
     typed = parse_options('[{"name": "resize-to", "value": "-1"}, {"name": "dem-resolution", "value": "2.5"}]')
     assert typed == [{"name": "dem-resolution", "value": 2.5}, {"name": "resize-to", "value": -1}]
     assert parse_options({"resize-to": "320"}) == [{"name": "resize-to", "value": 320}]
     with pytest.raises(OptionsError) as refused:
         parse_options({"resize-to": 319, "matcher-neighbors": "1.5"})
     assert [p["name"] for p in json.loads(str(refused.value))] == ["resize-to", "matcher-neighbors"]
+
+
+def test_resize_rule_is_explained():
+    """resize-to's rule, beyond its "integer" domain, is refused saying what is allowed."""
+    with pytest.raises(OptionsError) as refused:
+        parse_options({"resize-to": 0})
+    assert json.loads(str(refused.value)) == [
+        {"name": "resize-to", "error": "0 is not allowed: resize-to must be -1 (no resize) or at least 320"}]
+
+
+@pytest.mark.parametrize("domain", ["bool", "integer: -1 (no resize) or >= 320", "integer >=1", "float > x",
+                                    "positive  integer", "percent > 5", None])
+def test_grammar_refuses_what_nodeodm_refuses(domain):
+    """The test's grammar is NodeODM's: a domain outside it is refused, as ClusterODM refuses the task."""
+    with pytest.raises(GrammarError):
+        parse_domain(domain)
+
+
+NUMERIC_SAMPLES = [-5, -1, 0, 0.5, 1, 2, 99, 100, 101, 319, 320, 2048]
+
+
+@pytest.mark.parametrize("option", [o for o in OPTIONS if o["type"] in ("int", "float")], ids=lambda o: o["name"])
+def test_node_accepts_what_its_domain_promises(option):
+    """For numeric options the node accepts exactly what NodeODM's reading of the domain accepts (resize-to: also
+    -1 or >= 320)."""
+    in_domain = parse_domain(option["domain"])
+    for value in NUMERIC_SAMPLES:
+        if option["type"] == "int" and value != int(value):
+            continue
+        expected = in_domain(value) and (option["name"] != "resize-to" or value == -1 or value >= 320)
+        try:
+            accepted = parse_options({option["name"]: value}) == [{"name": option["name"], "value": value}]
+        except OptionsError:
+            accepted = False
+        assert accepted == expected, (option["name"], value)
 
 
 def test_engine_options_fill_every_default_typed():

@@ -199,13 +199,13 @@ def test_every_route_is_in_the_matrix(secure_app):
     assert sorted(covered - routes) == [], "rows of the matrix for routes the app does not serve"
 
 
-def _new_target(people, kind):
+def _new_target(people, kind, owner="owner"):
     """A project of owner shared with viewer, changer and deleter, with a completed task holding an orthophoto.
 
     kind: "private", "public_task" (the task is public, its project is not) or "public_project".
     """
     users = {name: person.user for name, person in people.items()}
-    project = add_project(users["owner"], name="Target", public=kind == "public_project")
+    project = add_project(users[owner], name="Target", public=kind == "public_project")
     for name, flags in SHARED.items():
         share(project, users[name], **flags)
     task = add_task(project, name="target", status=TaskStatus.COMPLETED, public=kind == "public_task")

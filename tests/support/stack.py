@@ -21,6 +21,7 @@ import requests
 import sqlalchemy
 
 from webapp.config import ROOT
+from webapp.launcher import GUNICORN_CONFIG
 from tests.support.web import free_port
 
 ADMIN, ADMIN_PASSWORD = "root", "root-password-1"
@@ -208,7 +209,7 @@ class Stack:
                              str(self.folder / "node")])
         self.define("web", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.web_port}", "--workers",
                             str(self.web_workers), "--threads", "8", "--timeout", "120",
-                            "--no-control-socket", "app:app"])
+                            "--no-control-socket", "--config", GUNICORN_CONFIG, "app:app"])
         for name in self.worker_names():
             self.define(name, [sys.executable, "-m", "flask", "--app", "app", "worker"])
         self.define("scheduler", [sys.executable, "-m", "flask", "--app", "app", "scheduler"])

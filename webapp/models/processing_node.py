@@ -2,13 +2,13 @@
 from datetime import timedelta
 
 from webapp.extensions import db
-from webapp.models.base import utcnow
+from webapp.models.base import NEVER_REUSE_IDS, utcnow
 
 
 class ProcessingNode(db.Model):
     """A NodeODM-compatible server; its info is refreshed periodically from /info and /options."""
 
-    __table_args__ = (db.UniqueConstraint("hostname", "port"),)
+    __table_args__ = (db.UniqueConstraint("hostname", "port"), NEVER_REUSE_IDS)
 
     id = db.Column(db.Integer, primary_key=True)
     hostname = db.Column(db.String(255), nullable=False)
@@ -43,6 +43,8 @@ class ProcessingNode(db.Model):
 
 class Preset(db.Model):
     """A saved set of task options; system presets (owner None) are offered to everyone."""
+
+    __table_args__ = NEVER_REUSE_IDS
 
     id = db.Column(db.Integer, primary_key=True)
     owner_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), index=True)

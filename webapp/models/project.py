@@ -1,10 +1,12 @@
 """Projects and their sharing with other users."""
 from webapp.extensions import db
-from webapp.models.base import utcnow
+from webapp.models.base import NEVER_REUSE_IDS, utcnow
 
 
 class Project(db.Model):
     """A named group of tasks owned by one user, shareable with others."""
+
+    __table_args__ = NEVER_REUSE_IDS
 
     id = db.Column(db.Integer, primary_key=True)
     owner_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True)
@@ -15,8 +17,8 @@ class Project(db.Model):
 
     owner = db.relationship("User")
     # The ORM deletes a project's shares and tasks itself (no passive_deletes): SQLite enforces ON DELETE CASCADE
-    # only with PRAGMA foreign_keys=ON, and it reuses the id of a deleted project, so rows left behind would give
-    # the next project with that id the old one's shares and tasks.
+    # only with PRAGMA foreign_keys=ON, so rows left behind would linger (and databases older than
+    # NEVER_REUSE_IDS gave a deleted project's id again, with the old one's shares and tasks).
     shares = db.relationship("ProjectShare", back_populates="project", cascade="all, delete-orphan")
     tasks = db.relationship("Task", back_populates="project", cascade="all, delete-orphan", order_by="Task.id")
 
@@ -27,7 +29,7 @@ class Project(db.Model):
 class ProjectShare(db.Model):
     """What one user other than the owner may do with a project."""
 
-    __table_args__ = (db.UniqueConstraint("project_id", "user_id"),)
+    __table_args__ = (db.UniqueConstraint("project_id", "user_id"), NEVER_REUSE_IDS)
 
     id = db.Column(db.Integer, primary_key=True)
     project_id = db.Column(db.Integer, db.ForeignKey("project.id", ondelete="CASCADE"), nullable=False)

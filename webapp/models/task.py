@@ -1,14 +1,12 @@
 """Processing tasks: a set of images sent to a processing node, and the results it returns."""
 from webapp.extensions import db
-from webapp.models.base import utcnow
+from webapp.models.base import NEVER_REUSE_IDS, utcnow
 
 
 class Task(db.Model):
     """One processing run; the columns follow the Task fields of docs/API.md, plus pipeline bookkeeping."""
 
-    # SQLite would otherwise give a deleted task's id to the next task: a pipeline step still running for the
-    # deleted one would then write into the new task's folder (project/<id>/task/<id>) and row.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = NEVER_REUSE_IDS
 
     id = db.Column(db.Integer, primary_key=True)
     project_id = db.Column(db.Integer, db.ForeignKey("project.id", ondelete="CASCADE"), nullable=False, index=True)

@@ -3,11 +3,13 @@ from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
-from webapp.models.base import utcnow
+from webapp.models.base import NEVER_REUSE_IDS, utcnow
 
 
 class User(UserMixin, db.Model):
     """A person who logs in; administrators manage users and processing nodes."""
+
+    __table_args__ = NEVER_REUSE_IDS
 
     id = db.Column(db.Integer, primary_key=True)
     username = db.Column(db.String(150), unique=True, nullable=False)
@@ -37,6 +39,8 @@ class User(UserMixin, db.Model):
 
 class ApiToken(db.Model):
     """A named long-lived API token; only its hash is stored, so a leaked database leaks no token."""
+
+    __table_args__ = NEVER_REUSE_IDS
 
     id = db.Column(db.Integer, primary_key=True)
     user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 from webapp import storage
 from webapp.extensions import db
 from webapp.models import PendingAction, ProcessingNode, Task, TaskStatus
+from webapp.models.base import MAX_DATABASE_INT
 from webapp.services import ticks, uploads
 from webapp.services.errors import NotFound, ValidationError
 from webapp.services.ordering import apply_ordering
@@ -63,6 +64,8 @@ def _clean_node_id(value):
         node_id = int(value)
     except (TypeError, ValueError):
         node_id = None
+    if node_id is not None and abs(node_id) > MAX_DATABASE_INT:
+        node_id = None  # no such node, and SQLite cannot even look it up (OverflowError)
     if node_id is None or isinstance(value, bool) or db.session.get(ProcessingNode, node_id) is None:
         raise ValidationError(field_errors={"processing_node": [f'Invalid pk "{value}" - object does not exist.']})
     return node_id
