@@ -160,6 +160,7 @@ MATRIX = {
     (f"{TASK}/", "DELETE"): (None, api("delete", 204)),
     (f"{TASK}/<layer>/bounds", "GET"): (None, api("view", **PUBLIC_VIEW)),
     (f"{TASK}/<layer>/tiles.json", "GET"): (None, api("view", **PUBLIC_VIEW)),
+    (f"{TASK}/<layer>/metadata", "GET"): (None, api("view", **PUBLIC_VIEW)),
     (f"{TASK}/<layer>/tiles/<int:z>/<int:x>/<int:y>.<fmt>", "GET"): (None, api("view", **PUBLIC_VIEW)),
     (f"{TASK}/<layer>/tiles/<int:z>/<int:x>/<int:y>@<int:scale>x.<fmt>", "GET"): (None, api("view", **PUBLIC_VIEW)),
     (f"{TASK}/tiles/<int:z>/<int:x>/<int:y>.<fmt>", "GET"): (None, api("view", **PUBLIC_VIEW)),
