@@ -25,17 +25,25 @@
     return config.tasks.filter(function (task) { return on[String(task.id)]; });
   }
 
-  /** The tile URL of a task's layer from its TileJSON, with @2x tiles on sharp screens and the DEM parameters. */
+  /** The tile URL of a task's layer from its TileJSON, with @2x tiles on sharp screens and the style parameters. */
   function tileUrl(tilejson, layer) {
     // The path only: tiles come from this same server, whatever scheme and host a proxy in front of it shows.
     var url = tilejson.tiles[0].replace(/^[a-z]+:\/\/[^/]+/i, "");
     if (window.devicePixelRatio > 1) url = url.replace("{y}.png", "{y}@2x.png");
-    if (layer !== "orthophoto") {
-      url += (url.indexOf("?") < 0 ? "?" : "&") + "color_map=" + encodeURIComponent(state.colorMap) +
-        (state.hillshade ? "&hillshade=true" : "");
-    }
+    var query = layer === "orthophoto" ? plantHealth.query() :
+      "color_map=" + encodeURIComponent(state.colorMap) + (state.hillshade ? "&hillshade=true" : "");
+    if (query) url += (url.indexOf("?") < 0 ? "?" : "&") + query;
     return url;
   }
+
+  /** The metadata URL of the first shown task's orthophoto (the plant-health panel reads its histogram). */
+  function orthophotoMetadataUrl() {
+    var task = shownTasks().filter(function (each) { return each.layers.orthophoto; })[0];
+    return task ? task.layers.orthophoto.replace(/tiles\.json$/, "metadata") : null;
+  }
+
+  var plantHealth = window.AeriePlantHealth.create({metadataUrl: orthophotoMetadataUrl,
+    onChange: function () { showLayers(); }});
 
   /** Put the chosen layer of every shown task on the map, replacing what was there. */
   function showLayers() {
@@ -59,6 +67,7 @@
   function updateLegend() {
     var isDem = state.layer === "dsm" || state.layer === "dtm";
     $("dem-controls").hidden = !isDem;
+    plantHealth.show(state.layer === "orthophoto");
     if (!isDem) return;
     $("legend-bar").style.background = "linear-gradient(to right, " + config.colorMaps[state.colorMap].join(", ") + ")";
     var list = $("legend-ranges");

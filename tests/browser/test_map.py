@@ -128,3 +128,44 @@ def test_the_project_map_shows_every_completed_task_and_hides_one_on_request(pag
     page.get_by_label("South pit").uncheck()
     expect(page.locator(f"img[src*='/tasks/{second.id}/']")).to_have_count(0)
     expect(page.locator(f"img[src*='/tasks/{task.id}/']").first).to_be_attached()
+
+
+def test_the_plant_health_panel_colours_the_orthophoto_by_a_formula(page, live_server, task):
+    log_in(page, live_server, "olga")
+    page.goto(f"{live_server}/projects/{task.project_id}/tasks/{task.id}/map")
+    expect(loaded_tiles(page, "orthophoto").first).to_be_attached(timeout=15000)
+    expect(page.locator("#index-controls")).to_be_hidden()
+    page.get_by_label("Plant health").select_option("VARI")
+    expect(page.get_by_label("Band order")).to_have_value("RGB")  # the bands' colour names say so
+    expect(page.get_by_label("Index colours")).to_have_value("rdylgn")
+    expect(page.locator("#formula-help")).to_contain_text("Visible Atmospherically Resistant")
+    low, high = (float(page.get_by_label(name).input_value()) for name in ("Range minimum", "Range maximum"))
+    assert -1 <= low < high <= 1
+    index_tiles = "img.leaflet-tile-loaded[src*='formula=VARI&bands=RGB&color_map=rdylgn&rescale=']"
+    expect(page.locator(index_tiles).first).to_be_attached(timeout=15000)
+    drawn = page.evaluate("""() => {
+        const canvas = document.getElementById('histogram');
+        const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let dark = 0;
+        for (let i = 0; i < pixels.length; i += 4) if (pixels[i + 3] > 0 && pixels[i] < 100) dark++;
+        return dark;
+    }""")
+    assert drawn > 0  # the histogram's bars
+    page.get_by_label("Index colours").select_option("spectral")
+    page.get_by_label("Range minimum").fill("-0.5")
+    page.get_by_label("Range maximum").fill("0.5")
+    page.get_by_label("Range maximum").press("Enter")
+    expect(page.locator("img.leaflet-tile-loaded[src*='color_map=spectral&rescale=-0.5,0.5']").first) \
+        .to_be_attached(timeout=15000)
+    expect(page.locator("#index-legend-min")).to_have_text("-0.5")
+    wait_for_all_tiles(page)
+    page.screenshot(path="/tmp/aerie-map-plant-health.png")
+
+    page.get_by_label("Plant health").select_option("NDRE")  # needs a red-edge band: three bands have none
+    expect(page.locator("#plant-health-error")).to_contain_text("band")
+    page.get_by_label("Plant health").select_option("")
+    expect(page.locator("#index-controls")).to_be_hidden()
+    expect(page.locator("img.leaflet-tile-loaded[src*='/orthophoto/tiles/']:not([src*='formula'])").first) \
+        .to_be_attached(timeout=15000)
+    page.get_by_label("Surface model (DSM)").check()
+    expect(page.locator("#plant-health")).to_be_hidden()

@@ -8,7 +8,7 @@ from rio_tiler.colormap import cmap
 
 from webapp import storage
 from webapp.models import Task, TaskStatus
-from webapp.services import projects, tasks, tiles
+from webapp.services import plant_health, projects, tasks, tiles
 from webapp.services.errors import NotFound
 
 bp = Blueprint("maps", __name__)
@@ -54,7 +54,8 @@ def _legend_gradients():
 
 def _render_map(title, project, map_tasks, back_url):
     """The map page of some tasks."""
-    config = {"tasks": map_tasks, "colorMaps": _legend_gradients(), "layerLabels": LAYER_LABELS}
+    config = {"tasks": map_tasks, "colorMaps": _legend_gradients(), "layerLabels": LAYER_LABELS,
+              "formulas": {name: formula.help for name, formula in plant_health.FORMULAS.items()}}
     available = [layer for layer in LAYER_LABELS if any(layer in task["layers"] for task in map_tasks)]
     return render_template("maps/map.html", title=title, project=project, map_tasks=map_tasks, config=config,
                            back_url=back_url, layer_labels=LAYER_LABELS, available_layers=available)
