@@ -7,6 +7,7 @@ deletes or changes something never affects another.
 
 `test_every_route_is_in_the_matrix` fails for a new route that has no row here (or a commented exemption).
 """
+import json
 import re
 
 import pytest
@@ -175,6 +176,14 @@ MATRIX = {
     (f"{TASK}/upload/", "POST"): ({}, api("change", 400)),  # the task is completed: no more images
     (f"{TASK}/upload/", "GET"): ({}, api("change", 400)),  # the task is completed: no upload to resume
     (f"{TASK}/remove/", "POST"): ({}, api("delete")),
+    # Map tools. The target task has no DSM: a valid volume request is refused (400) once the task is found.
+    ("/api/plugins/measure/task/<int:task_id>/volume", "POST"): (
+        {"area": json.dumps({"type": "Polygon", "coordinates": [[[15, 45], [15.001, 45], [15, 45.001], [15, 45]]]})},
+        api("view", 400)),
+    # No such job (real jobs of real tasks are checked role by role in tests/api/test_volumes.py).
+    ("/api/plugins/measure/task/<int:task_id>/volume/get/<job_id>", "GET"): (None, everyone(404, 403)),
+    ("/api/workers/check/<job_id>", "GET"): (None, everyone(404, 403)),
+    ("/api/workers/get/<job_id>", "GET"): (None, everyone(404, 403)),
 }
 
 # Routes outside the matrix, each with the reason.

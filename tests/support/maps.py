@@ -96,3 +96,65 @@ def completed_task(project, name="mapped", public=False, dsm=True, dtm=False, sh
     task.available_assets = assets.available_assets(folder)
     db.session.commit()
     return task
+
+
+# A surface with two piles of known volume on a sloping ground, for volume measurements.
+PILE_PIXEL = 0.1  # metres
+PILE_SIZE = 400  # pixels each way: 40 m
+GROUND = (100.0, 0.05, 0.02)  # height at ORIGIN, rise per metre eastwards, rise per metre northwards
+CONE = {"centre": (12.0, 14.0), "radius": 8.0, "height": 4.0}  # metres east and south of ORIGIN
+BOX = {"west": 29.0, "north": 27.0, "width": 4.0, "depth": 6.0, "height": 2.0}  # metres east and south of ORIGIN
+
+
+def ground_height(east, south):
+    """The sloping ground's height at a point given in metres east and south of ORIGIN."""
+    base, east_slope, north_slope = GROUND
+    return base + east_slope * east - north_slope * south
+
+
+def write_pile_dsm(path, with_piles=True):
+    """A float32 DSM (or, without piles, its DTM): the sloping ground with a cone and a box on it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    centres = (numpy.arange(PILE_SIZE) + 0.5) * PILE_PIXEL
+    east, south = numpy.meshgrid(centres, centres)
+    height = ground_height(east, south)
+    if with_piles:
+        cx, cy = CONE["centre"]
+        height += numpy.clip(CONE["height"] * (1 - numpy.hypot(east - cx, south - cy) / CONE["radius"]), 0, None)
+        in_box = (east > BOX["west"]) & (east < BOX["west"] + BOX["width"]) & \
+                 (south > BOX["north"]) & (south < BOX["north"] + BOX["depth"])
+        height += numpy.where(in_box, BOX["height"], 0.0)
+    profile = dict(driver="GTiff", width=PILE_SIZE, height=PILE_SIZE, count=1, dtype="float32", crs=UTM,
+                   nodata=-9999, transform=from_origin(*ORIGIN, PILE_PIXEL, PILE_PIXEL))
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(height.astype(numpy.float32), 1)
+
+
+def lonlat_ring(corners):
+    """A GeoJSON Polygon in WGS84 of corners given in metres east and south of ORIGIN."""
+    xs = [ORIGIN[0] + east for east, _ in corners]
+    ys = [ORIGIN[1] - south for _, south in corners]
+    lons, lats = transform_points(UTM, "EPSG:4326", xs, ys)
+    ring = [[lon, lat] for lon, lat in zip(lons, lats)]
+    return {"type": "Polygon", "coordinates": [ring + [ring[0]]]}
+
+
+def square(centre, side):
+    """The corners of a square around a point (metres east and south of ORIGIN)."""
+    (east, south), half = centre, side / 2
+    return [(east - half, south - half), (east + half, south - half), (east + half, south + half),
+            (east - half, south + half)]
+
+
+def pile_task(project, name="stockpiles", dtm=True):
+    """A completed task whose DSM holds the piles (and whose DTM, if asked, is the bare ground)."""
+    task = Task(project_id=project.id, name=name, status=TaskStatus.COMPLETED)
+    db.session.add(task)
+    db.session.commit()
+    folder = storage.assets_dir(project.id, task.id)
+    write_pile_dsm(folder / "odm_dem" / "dsm.tif")
+    if dtm:
+        write_pile_dsm(folder / "odm_dem" / "dtm.tif", with_piles=False)
+    task.available_assets = assets.available_assets(folder)
+    db.session.commit()
+    return task

@@ -1,0 +1,77 @@
+"""Map tools over the API, in WebODM's shapes: the volume measurement (its measure plugin's paths) and the
+/api/workers/check|get answers of the background jobs they start."""
+import json
+from pathlib import Path
+
+from flask import request, send_file
+
+from webapp import queue, storage
+from webapp.api import route
+from webapp.api.auth import caller, login_required
+from webapp.api.errors import api_error_response
+from webapp.api.helpers import json_response, request_data
+from webapp.services import volumes, workers
+from webapp.services.errors import ValidationError
+from webapp.services.tiles import LAYER_FILES
+
+VOLUME = "/plugins/measure/task/<int:task_id>/volume"
+
+
+def _area_field(data):
+    """The `area` field: a GeoJSON object, sent as JSON or as a JSON string in a form (as WebODM's page does)."""
+    area = data.get("area")
+    if isinstance(area, str):
+        try:
+            area = json.loads(area)
+        except ValueError:
+            raise ValidationError(field_errors={"area": ["Send the area as GeoJSON."]}) from None
+    if area is None:
+        raise ValidationError(field_errors={"area": ["This field is required."]})
+    return area
+
+
+@route(VOLUME, methods=["POST"])
+@login_required
+def start_volume(task_id):
+    """Measure cut, fill and net volume inside a polygon from the task's DSM; answers {"celery_task_id": id}."""
+    task = workers.viewable_task(caller(), task_id)
+    data = request_data()
+    ring = volumes.parse_area(_area_field(data))
+    method, base_height = volumes.check_method(data.get("method"), data.get("base_height"))
+    assets = storage.assets_dir(task.project_id, task.id)
+    if not (assets / LAYER_FILES["dsm"]).is_file():
+        raise ValidationError("This task has no surface model (DSM): restart it with the dsm option to measure "
+                              "volumes.")
+    if method == "dtm" and not (assets / LAYER_FILES["dtm"]).is_file():
+        raise ValidationError(field_errors={"method": ["This task has no terrain model (DTM)."]})
+    try:
+        job_id = workers.start(queue.MEASURE_VOLUME, task, task.project_id, task.id, ring, method, base_height)
+    except workers.QueueUnavailable as error:
+        return api_error_response(503, detail=error.message)
+    return json_response({"celery_task_id": job_id})
+
+
+@route(f"{VOLUME}/get/<job_id>", methods=["GET"])
+def volume_result(task_id, job_id):
+    """The volume job's answer: {"output": |net volume| in m3, "volume": {cut, fill, net, area, base, ...}}."""
+    job = workers.job_for(caller(), job_id, task_id=task_id)
+    return json_response(workers.result(job))
+
+
+@route("/workers/check/<job_id>", methods=["GET"])
+def check_job(job_id):
+    """Whether a background job is done: {"ready": false} while it runs, then {"ready": true} (or with "error")."""
+    return json_response(workers.check(workers.job_for(caller(), job_id)))
+
+
+@route("/workers/get/<job_id>", methods=["GET"])
+def job_result(job_id):
+    """A finished job's result: its file as an attachment (?filename= names it), or {"output": value}."""
+    answer = workers.result(workers.job_for(caller(), job_id))
+    if "file" not in answer:
+        return json_response(answer)
+    path = Path(answer["file"])
+    if not path.is_file():
+        return api_error_response(404)
+    name = Path(request.args.get("filename") or answer.get("filename") or path.name).name
+    return send_file(path, as_attachment=True, download_name=name)
