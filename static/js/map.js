@@ -167,6 +167,7 @@
     });
     measuring = {mode: null, points: [], shape: null, done: false};
     $("measure-result").textContent = "";
+    $("volume").hidden = true;
     map.doubleClickZoom.enable();
     map.getContainer().classList.remove("measuring");
   }
@@ -186,6 +187,82 @@
       text = "Distance: " + measure.formatDistance(measure.distance(points));
     }
     $("measure-result").textContent = text;
+    showVolumeTool();
+  }
+
+  // --- volumes (computed on the server from the DSM, through WebODM's job answers) ----------------------
+
+  /** The first shown task that can measure volumes. */
+  function volumeTask() {
+    return shownTasks().filter(function (task) { return task.volume; })[0] || null;
+  }
+
+  /** Offer the volume tool under an area of three points or more. */
+  function showVolumeTool() {
+    var task = volumeTask();
+    $("volume").hidden = !(task && measuring.mode === "area" && measuring.points.length >= 3);
+    if (task) $("volume-base-dtm").disabled = !task.hasDtm;
+    $("volume-result").textContent = "";
+  }
+
+  /** A JSON request with the session's CSRF token; resolves to {ok, body}. */
+  function requestJson(url, options) {
+    options = options || {};
+    options.credentials = "same-origin";
+    options.headers = {"X-CSRFToken": document.querySelector("meta[name=csrf-token]").content,
+      "Content-Type": "application/json"};
+    return fetch(url, options).then(function (response) {
+      return response.json().then(function (body) { return {ok: response.ok, body: body}; });
+    });
+  }
+
+  /** Wait for a job through /api/workers/check, then fetch its answer from resultUrl. */
+  function waitForJob(jobId, resultUrl) {
+    return requestJson("/api/workers/check/" + encodeURIComponent(jobId)).then(function (check) {
+      if (!check.ok) throw new Error(check.body.detail || "The job could not be checked.");
+      if (check.body.error) throw new Error(check.body.error);
+      if (!check.body.ready) {
+        return new Promise(function (resolve) { setTimeout(resolve, 500); }).then(function () {
+          return waitForJob(jobId, resultUrl);
+        });
+      }
+      return requestJson(resultUrl).then(function (answer) {
+        if (answer.body.error) throw new Error(answer.body.error);
+        return answer.body;
+      });
+    });
+  }
+
+  /** Words for a 400 answer. */
+  function errorWords(body) {
+    if (body.detail) return body.detail;
+    return Object.keys(body).map(function (key) { return [].concat(body[key]).join(" "); }).join(" ");
+  }
+
+  /** Measure the volume inside the drawn area and write cut, fill, net and the base used. */
+  function computeVolume() {
+    var task = volumeTask();
+    var ring = measuring.points.map(function (p) { return [p.lng, p.lat]; });
+    ring.push(ring[0]);
+    var body = {area: {type: "Feature", properties: {}, geometry: {type: "Polygon", coordinates: [ring]}},
+      method: $("volume-base").value};
+    if (body.method === "custom") body.base_height = $("volume-height").value;
+    $("volume-result").textContent = "Computing…";
+    requestJson(task.volume, {method: "POST", body: JSON.stringify(body)}).then(function (started) {
+      if (!started.ok) throw new Error(errorWords(started.body));
+      var jobId = started.body.celery_task_id;
+      return waitForJob(jobId, task.volume + "/get/" + encodeURIComponent(jobId));
+    }).then(function (answer) {
+      var v = answer.volume, m3 = function (value) { return Math.round(value).toLocaleString("en") + " m³"; };
+      $("volume-result").innerHTML = "";
+      [["Cut", m3(v.cut)], ["Fill", m3(v.fill)], ["Net", m3(v.net)], ["Area", measure.formatArea(v.area)]]
+        .forEach(function (row) {
+          var line = document.createElement("div");
+          line.className = "volume-" + row[0].toLowerCase();
+          line.textContent = row[0] + ": " + row[1];
+          $("volume-result").appendChild(line);
+        });
+    }).catch(function (error) { $("volume-result").textContent = error.message; });
   }
 
   map.on("click", function (event) {
@@ -214,6 +291,8 @@
   $("measure-distance").addEventListener("click", function () { startMeasure("distance"); });
   $("measure-area").addEventListener("click", function () { startMeasure("area"); });
   $("measure-clear").addEventListener("click", clearMeasure);
+  $("volume-compute").addEventListener("click", computeVolume);
+  $("volume-base").addEventListener("change", function () { $("volume-height").hidden = this.value !== "custom"; });
   if ($("show-cameras")) {
     $("show-cameras").addEventListener("change", function () {
       if (this.checked) cameras.addTo(map); else map.removeLayer(cameras);

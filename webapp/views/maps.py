@@ -37,9 +37,14 @@ def _map_task(task):
     assets_dir = storage.assets_dir(task.project_id, task.id)
     api = _api_task_url(task)
     has_shots = (assets_dir / "odm_report" / "shots.geojson").is_file()
+    layers = tiles.tile_layers(assets_dir)
+    # Volumes run as jobs on the server: for logged-in viewers of a task with a DSM (WebODM's measure plugin path).
+    can_measure = "dsm" in layers and current_user.is_authenticated
     return {"id": task.id, "name": task.name or f"Task #{task.id}",
-            "layers": {layer: f"{api}{layer}/tiles.json" for layer in tiles.tile_layers(assets_dir)},
-            "shots": f"{api}download/shots.geojson" if has_shots else None}
+            "layers": {layer: f"{api}{layer}/tiles.json" for layer in layers},
+            "shots": f"{api}download/shots.geojson" if has_shots else None,
+            "volume": f"/api/plugins/measure/task/{task.id}/volume" if can_measure else None,
+            "hasDtm": "dtm" in layers}
 
 
 def _legend_gradients():
