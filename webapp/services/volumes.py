@@ -9,8 +9,10 @@ import numpy
 import rasterio
 import rasterio.features
 import rasterio.windows
+from rasterio.enums import Resampling
+from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform as transform_points
-from scipy.interpolate import griddata
+from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
 
 from webapp import storage
 from webapp.services import workers
@@ -83,12 +85,41 @@ def measure(dsm_path, ring, method="plane", base_height=None, dtm_path=None):
         edge = _edge_samples(surface, transform, points, dsm.res)
         if method == "triangulate":  # as WebODM: a surface through the polygon's corners
             edge = _samples(surface, transform, points)
-        if method == "dtm":
-            base = _read_dtm(dtm_path, dsm, window, surface.shape)[inside]
-        else:
-            base = _base_heights(method, edge, _pixel_centres(inside, transform), base_height)
+        dtm = _open_dtm(dtm_path, dsm) if method == "dtm" else None
+        try:
+            base = _base_function(method, edge, transform, base_height, dtm, window)
+            totals = _sum_strips(surface, inside, base)
+        finally:
+            if dtm is not None:
+                dtm.close()
         pixel_area = abs(dsm.res[0] * dsm.res[1])
-        return _volumes(surface[inside], base, pixel_area, points, method, edge)
+        return _answer(totals, pixel_area, points, method, edge)
+
+
+STRIP_ROWS = 256  # rows of the window handled at once: bounds the memory of the base and the differences
+
+
+def _sum_strips(surface, inside, base):
+    """Sums over the pixels inside, strip by strip: volume above and below the base, pixels measured and not,
+    and the base's lowest and highest height."""
+    totals = {"above": 0.0, "below": 0.0, "measured": 0, "missing": 0, "low": numpy.inf, "high": -numpy.inf}
+    for top in range(0, surface.shape[0], STRIP_ROWS):
+        rows = slice(top, min(top + STRIP_ROWS, surface.shape[0]))
+        mask = inside[rows]
+        if not mask.any():
+            continue
+        base_heights = base(rows, mask)
+        difference = surface[rows][mask] - base_heights
+        measured = numpy.isfinite(difference)
+        kept = difference[measured]
+        totals["above"] += float(kept[kept > 0].sum())
+        totals["below"] -= float(kept[kept < 0].sum())
+        totals["measured"] += int(measured.sum())
+        totals["missing"] += int((~measured).sum())
+        if measured.any():
+            totals["low"] = min(totals["low"], float(base_heights[measured].min()))
+            totals["high"] = max(totals["high"], float(base_heights[measured].max()))
+    return totals
 
 
 # --- the polygon ------------------------------------------------------------------------------------------
@@ -150,7 +181,7 @@ def _check_projected(dataset):
 
 
 def _read_window(dataset, points):
-    """The DSM's full-resolution window around the polygon (one pixel of margin), nodata as NaN."""
+    """The DSM's full-resolution window around the polygon (one pixel of margin), nodata as NaN (float32)."""
     west, south = points.min(axis=0)
     east, north = points.max(axis=0)
     margin_x, margin_y = dataset.res
@@ -161,22 +192,19 @@ def _read_window(dataset, points):
         window = window.intersection(full)
     except rasterio.errors.WindowError:
         raise ValidationError("The polygon lies outside the surface model.") from None
-    surface = dataset.read(1, window=window, masked=True).astype(numpy.float64).filled(numpy.nan)
+    surface = dataset.read(1, window=window, masked=True).astype(numpy.float32).filled(numpy.nan)
     if numpy.isnan(surface).all():
         raise ValidationError("The surface model has no data inside the polygon.")
     return window, surface
 
 
-def _read_dtm(dtm_path, dsm, window, shape):
-    """The DTM on the DSM's grid over the window (resampled bilinearly when its grid differs)."""
+def _open_dtm(dtm_path, dsm):
+    """The DTM seen on the DSM's grid (resampled bilinearly when its grid differs)."""
     if dtm_path is None:
         raise ValidationError(field_errors={"method": ["This task has no terrain model (DTM)."]})
-    from rasterio.vrt import WarpedVRT
-    bounds = rasterio.windows.bounds(window, dsm.transform)
-    with rasterio.open(dtm_path) as dtm, WarpedVRT(dtm, crs=dsm.crs, transform=dsm.transform, width=dsm.width,
-                                                  height=dsm.height, resampling=rasterio.enums.Resampling.bilinear) as vrt:
-        values = vrt.read(1, window=vrt.window(*bounds), out_shape=shape, masked=True)
-    return values.astype(numpy.float64).filled(numpy.nan)
+    source = rasterio.open(dtm_path)
+    return WarpedVRT(source, crs=dsm.crs, transform=dsm.transform, width=dsm.width, height=dsm.height,
+                     resampling=Resampling.bilinear)
 
 
 def _edge_samples(surface, transform, points, resolution):
@@ -207,50 +235,60 @@ def _samples(surface, transform, xy):
 
 # --- the base and the volumes -----------------------------------------------------------------------------
 
-def _pixel_centres(inside, transform):
-    """x and y of the centres of the pixels inside the polygon (1-D arrays, in the order of array[inside])."""
-    rows, columns = numpy.nonzero(inside)
-    xs, ys = rasterio.transform.xy(transform, rows, columns, offset="center")
-    return numpy.asarray(xs), numpy.asarray(ys)
+def _pixel_centres(transform, rows, width):
+    """x and y grids of the pixel centres of some rows of the window."""
+    columns = numpy.arange(width) + 0.5
+    lines = numpy.arange(rows.start, rows.stop)[:, None] + 0.5
+    a, b, c, d, e, f = transform[:6]
+    return a * columns + b * lines + c, d * columns + e * lines + f
 
 
-def _base_heights(method, edge, centres, base_height):
-    """The base height under each pixel centre inside the polygon, for a method other than the DTM."""
+def _base_function(method, edge, transform, base_height, dtm, window):
+    """A function (rows, mask) -> the base height under each pixel inside those rows of the window."""
     heights = edge[:, 2]
-    xs, ys = centres
     flat = {"average": heights.mean(), "highest": heights.max(), "lowest": heights.min(), "custom": base_height}
     if method in flat:
-        return numpy.full(xs.shape, float(flat[method]))
+        return lambda rows, mask: numpy.full(int(mask.sum()), float(flat[method]))
+    if method == "dtm":
+        def from_dtm(rows, mask):
+            part = rasterio.windows.Window(window.col_off, window.row_off + rows.start, window.width,
+                                           rows.stop - rows.start)
+            return dtm.read(1, window=part, masked=True).astype(numpy.float64).filled(numpy.nan)[mask]
+        return from_dtm
     centre = edge[:, :2].mean(axis=0)  # fit in local coordinates: UTM's large numbers cost precision
+    local = edge[:, :2] - centre
     if method == "plane":
-        design = numpy.column_stack([edge[:, 0] - centre[0], edge[:, 1] - centre[1], numpy.ones(len(edge))])
+        design = numpy.column_stack([local, numpy.ones(len(edge))])
         (slope_x, slope_y, height), *_ = numpy.linalg.lstsq(design, heights, rcond=None)
-        return slope_x * (xs - centre[0]) + slope_y * (ys - centre[1]) + height
-    local = (xs - centre[0], ys - centre[1])
-    base = griddata(edge[:, :2] - centre, heights, local, method="linear")
-    outside = numpy.isnan(base)  # pixel centres just outside the samples' hull take the nearest sample's height
-    if outside.any():
-        base[outside] = griddata(edge[:, :2] - centre, heights, (local[0][outside], local[1][outside]),
-                                 method="nearest")
-    return base
+
+        def on_plane(rows, mask):
+            xs, ys = _pixel_centres(transform, rows, mask.shape[1])
+            return (height + slope_x * (xs - centre[0]) + slope_y * (ys - centre[1]))[mask]
+        return on_plane
+    linear, nearest = LinearNDInterpolator(local, heights), NearestNDInterpolator(local, heights)
+
+    def triangulated(rows, mask):
+        xs, ys = _pixel_centres(transform, rows, mask.shape[1])
+        xs, ys = (xs - centre[0])[mask], (ys - centre[1])[mask]
+        base = linear(xs, ys)
+        outside = numpy.isnan(base)  # centres just outside the corners' hull take the nearest corner's height
+        if outside.any():
+            base[outside] = nearest(xs[outside], ys[outside])
+        return base
+    return triangulated
 
 
-def _volumes(surface, base, pixel_area, points, method, edge):
-    """The answer: cut, fill, net (m3), the area (m2) and the base used (surface and base: the pixels inside)."""
-    difference = surface - base
-    measured = numpy.isfinite(difference)
-    above = difference[measured & (difference > 0)].sum() * pixel_area + 0.0  # + 0.0: no -0.0 in answers
-    below = -difference[measured & (difference < 0)].sum() * pixel_area + 0.0
-    base_inside = base[measured]
+def _answer(totals, pixel_area, points, method, edge):
+    """The answer: cut, fill, net (m3), the area (m2) and the base used."""
+    above, below = totals["above"] * pixel_area, totals["below"] * pixel_area
     described = {"method": method, "edge_samples": int(len(edge))}
-    if base_inside.size:
-        described.update({"min_height": round(float(base_inside.min()), 3),
-                          "max_height": round(float(base_inside.max()), 3)})
+    if totals["measured"]:
+        described.update({"min_height": round(totals["low"], 3), "max_height": round(totals["high"], 3)})
     return {
-        "cut": round(float(above), 3), "fill": round(float(below), 3), "net": round(float(above - below), 3),
+        "cut": round(above, 3) + 0.0, "fill": round(below, 3) + 0.0, "net": round(above - below, 3) + 0.0,
         "area": round(float(_shoelace_area(points)), 3),
-        "measured_area": round(float(measured.sum() * pixel_area), 3),
-        "missing_area": round(float((~measured).sum() * pixel_area), 3),
+        "measured_area": round(totals["measured"] * pixel_area, 3),
+        "missing_area": round(totals["missing"] * pixel_area, 3),
         "pixel_area": pixel_area, "base": described,
     }
 
