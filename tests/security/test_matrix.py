@@ -182,6 +182,7 @@ MATRIX = {
         api("view", 400)),
     # No such job (real jobs of real tasks are checked role by role in tests/api/test_volumes.py).
     ("/api/plugins/measure/task/<int:task_id>/volume/get/<job_id>", "GET"): (None, everyone(404, 403)),
+    (f"{TASK}/<asset_type>/export", "POST"): ({}, api("view")),  # a GeoTIFF as it is: the download URL at once
     ("/api/workers/check/<job_id>", "GET"): (None, everyone(404, 403)),
     ("/api/workers/get/<job_id>", "GET"): (None, everyone(404, 403)),
 }
@@ -245,7 +246,8 @@ def _values(people, role, counter):
     return {"project_id": project.id, "task_id": task.id, "token_id": token.id, "user_id": other.id,
             "node_id": node.id, "preset_id": preset.id, "job_id": "no-such-job", "username": "viewer",
             "token": "wrong-token", "layer": "orthophoto", "z": ZOOM, "x": TILE.x, "y": TILE.y, "scale": 2,
-            "fmt": "png", "path": ORTHOPHOTO, "asset": "orthophoto.tif"}
+            "fmt": "png", "path": ORTHOPHOTO, "asset": "orthophoto.tif",
+            "asset_type": "orthophoto"}
 
 
 def _loopback(number):

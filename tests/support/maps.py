@@ -158,3 +158,25 @@ def pile_task(project, name="stockpiles", dtm=True):
     task.available_assets = assets.available_assets(folder)
     db.session.commit()
     return task
+
+
+CLOUD_POINTS = 1000
+
+
+def write_point_cloud(path):
+    """A LAZ of CLOUD_POINTS coloured points over the orthophoto's ground, with its CRS in the header."""
+    import laspy
+    from pyproj import CRS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = numpy.random.default_rng(3)
+    header = laspy.LasHeader(point_format=7, version="1.4")
+    header.offsets = [ORIGIN[0], ORIGIN[1] - SIZE * PIXEL, 0.0]
+    header.scales = [0.001, 0.001, 0.001]
+    header.add_crs(CRS.from_user_input(UTM))
+    cloud = laspy.LasData(header)
+    cloud.x = ORIGIN[0] + rng.uniform(0, SIZE * PIXEL, CLOUD_POINTS)
+    cloud.y = ORIGIN[1] - rng.uniform(0, SIZE * PIXEL, CLOUD_POINTS)
+    cloud.z = rng.uniform(100, 110, CLOUD_POINTS)
+    cloud.red, cloud.green, cloud.blue = (numpy.full(CLOUD_POINTS, value * 256, dtype=numpy.uint16)
+                                          for value in RED)
+    cloud.write(path)

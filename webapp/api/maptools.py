@@ -10,11 +10,13 @@ from webapp.api import route
 from webapp.api.auth import caller, login_required
 from webapp.api.errors import api_error_response
 from webapp.api.helpers import json_response, request_data
-from webapp.services import volumes, workers
+from webapp.services import exports, tiles, volumes, workers
 from webapp.services.errors import ValidationError
+from webapp.services.tasks import get_task_for
 from webapp.services.tiles import LAYER_FILES
 
 VOLUME = "/plugins/measure/task/<int:task_id>/volume"
+TASK = "/projects/<int:project_id>/tasks/<int:task_id>"
 
 
 def _area_field(data):
@@ -56,6 +58,30 @@ def volume_result(task_id, job_id):
     """The volume job's answer: {"output": |net volume| in m3, "volume": {cut, fill, net, area, base, ...}}."""
     job = workers.job_for(caller(), job_id, task_id=task_id)
     return json_response(workers.result(job))
+
+
+@route(f"{TASK}/<asset_type>/export", methods=["POST"])
+@login_required
+def export(project_id, task_id, asset_type):
+    """WebODM's export of the orthophoto, a DEM or the point cloud: {"url", "filename"} when the file exists as
+    asked, else {"celery_task_id", "filename"} of a job (GeoTIFF, PNG/JPEG with world file, KMZ; LAS/LAZ/PLY/CSV)."""
+    task = get_task_for(caller(), project_id, task_id, "view", allow_public=True)
+    assets = storage.assets_dir(task.project_id, task.id)
+    try:
+        export_request = exports.check_request(asset_type, request_data(), assets)
+    except tiles.TileNotFound:
+        return api_error_response(404)
+    except tiles.InvalidTileRequest as error:
+        raise ValidationError(field_errors={"rescale": [str(error)]}) from error
+    name = exports.file_name(task, export_request)
+    url = exports.ready_download(task, export_request, assets)
+    if url:
+        return json_response({"url": url, "filename": name})
+    try:
+        job_id = workers.start(queue.EXPORT_ASSET, task, task.project_id, task.id, tuple(export_request), name)
+    except workers.QueueUnavailable as error:
+        return api_error_response(503, detail=error.message)
+    return json_response({"celery_task_id": job_id, "filename": name})
 
 
 @route("/workers/check/<job_id>", methods=["GET"])

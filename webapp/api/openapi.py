@@ -256,6 +256,17 @@ PATHS = {
     "/api/plugins/measure/task/{task_id}/volume/get/{job_id}": {"get": _op(
         "The volume: {output: |net| m3, volume: {cut, fill, net, area, measured_area, missing_area, base}}",
         {"200": _json({"type": "object"})}, [TASK, _param("job_id", schema_type="string")], tags=MAP_TAGS)},
+    f"{T}/{{asset_type}}/export": {"post": _op(
+        "Export the orthophoto, a DEM or the point cloud (WebODM's export): {url, filename} when the file exists as "
+        "asked, else {celery_task_id, filename} of a job to follow with /api/workers/check|get",
+        {"200": _json({"type": "object", "properties": {"url": STRING, "celery_task_id": STRING, "filename": STRING}}),
+         "503": _json(_ref("Error"), "The job queue is unavailable")},
+        [PROJECT, TASK, {**_param("asset_type", schema_type="string"), "schema": {
+            "type": "string", "enum": ["orthophoto", "dsm", "dtm", "georeferenced_model"]}}],
+        _form_body({"format": {"type": "string", "enum": ["gtiff", "gtiff-rgb", "jpg", "png", "kmz", "laz", "las",
+                                                          "ply", "csv"]},
+                    "epsg": INTEGER, "formula": STRING, "bands": STRING, "rescale": STRING, "color_map": STRING,
+                    "hillshade": BOOLEAN}), tags=MAP_TAGS)},
     "/api/workers/check/{job_id}": {"get": _op(
         "Whether a map tool's job is done: {ready: false} while it runs, then {ready: true} or {ready, error}",
         {"200": _json({"type": "object"})}, [_param("job_id", schema_type="string")], tags=MAP_TAGS)},

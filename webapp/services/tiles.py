@@ -520,6 +520,9 @@ def _hillshade(elevation, resolution):
     return numpy.clip(shade, 0.0, 1.0)
 
 
+hillshade = _hillshade  # the exports shade DEM colours the same way
+
+
 def _ground_resolution(image, z, x, y):
     """Metres on the ground per pixel of a tile image: web mercator metres shrink by cos(latitude)."""
     left, _, right, _ = image.bounds
