@@ -45,6 +45,22 @@
   var plantHealth = window.AeriePlantHealth.create({metadataUrl: orthophotoMetadataUrl,
     onChange: function () { showLayers(); }});
 
+  /** Export fields of the map's current style: the index of the orthophoto, the colour map of a DEM. */
+  window.AerieExportParams = function (asset, format) {
+    if (format === "gtiff" || format === "kmz") return asset === "orthophoto" && format === "gtiff" ?
+      keep(plantHealth.params(), ["formula", "bands"]) : {};
+    if (asset === "orthophoto") return plantHealth.params();
+    if (asset === "dsm" || asset === "dtm") return {color_map: state.colorMap, hillshade: String(state.hillshade)};
+    return {};
+  };
+
+  /** Some fields of an object. */
+  function keep(object, names) {
+    var kept = {};
+    names.forEach(function (name) { if (name in object) kept[name] = object[name]; });
+    return kept;
+  }
+
   /** Put the chosen layer of every shown task on the map, replacing what was there. */
   function showLayers() {
     tileLayers.forEach(function (layer) { map.removeLayer(layer); });

@@ -160,6 +160,12 @@
         return "formula=" + encodeURIComponent(state.formula) + "&bands=" + encodeURIComponent(state.bands) +
           "&color_map=" + encodeURIComponent(state.colorMap) + "&rescale=" + state.low + "," + state.high;
       },
+      /** The chosen index as export fields ({} for the true-colour orthophoto). */
+      params: function () {
+        if (!state.formula || !metadata) return {};
+        return {formula: state.formula, bands: state.bands, color_map: state.colorMap,
+          rescale: state.low + "," + state.high};
+      },
       /** Show the panel (orthophoto layer) or hide it (DEMs). */
       show: function (visible) { $("plant-health").hidden = !visible; }
     };

@@ -1,6 +1,7 @@
 """In a real browser: the map page loads tiles, switches layers, shows the elevation legend, camera positions,
 and measures distances and areas; a public task's map opens without logging in."""
 import re
+import zipfile
 
 import pytest
 from playwright.sync_api import expect
@@ -203,3 +204,32 @@ def test_the_volume_of_a_drawn_area_comes_from_a_job_on_the_server(page, live_se
     page.get_by_label("Base height (m)").fill("")
     page.get_by_role("button", name="Compute volume").click()
     expect(page.locator("#volume-result")).to_contain_text("base needs its height")
+
+
+def test_exports_from_the_map_and_the_task_page(page, live_server, app, task):
+    log_in(page, live_server, "olga")
+    page.goto(f"{live_server}/projects/{task.project_id}/tasks/{task.id}/")
+    page.get_by_label("Export what").select_option("orthophoto")
+    expect(page.get_by_label("Export format")).to_have_value("gtiff")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export").click()  # the GeoTIFF as it is: no job
+    assert download.value.suggested_filename == "orthophoto.tif"
+
+    page.goto(f"{live_server}/projects/{task.project_id}/tasks/{task.id}/map")
+    expect(loaded_tiles(page, "orthophoto").first).to_be_attached(timeout=15000)
+    page.get_by_label("Plant health").select_option("VARI")
+    expect(page.locator("img.leaflet-tile-loaded[src*='formula=VARI']").first).to_be_attached(timeout=15000)
+    page.get_by_label("Export format").select_option("png")
+    page.get_by_label("Reproject to EPSG").fill("4326")
+    page.get_by_role("button", name="Export").click()
+    expect(page.locator("#export .export-status")).to_contain_text("Exporting")
+    with page.expect_download(timeout=20000) as download:
+        result = app.test_cli_runner().invoke(args=["worker", "--burst"])  # a real RQ worker makes the file
+        assert result.exit_code == 0, result.output
+    assert download.value.suggested_filename == "North-pit-orthophoto-VARI.zip"
+    names = zipfile.ZipFile(download.value.path()).namelist()
+    assert sorted(names) == ["North-pit-orthophoto-VARI.pgw", "North-pit-orthophoto-VARI.png",
+                             "North-pit-orthophoto-VARI.prj"]
+    page.get_by_label("Reproject to EPSG").fill("99999999")
+    page.get_by_role("button", name="Export").click()
+    expect(page.locator("#export .export-status")).to_contain_text("Unknown EPSG code")

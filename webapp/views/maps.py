@@ -17,6 +17,7 @@ bp = Blueprint("maps", __name__)
 OFFERED_COLOR_MAPS = ("viridis", "terrain", "magma", "plasma", "cividis", "turbo", "spectral_r", "rdylgn_r", "jet",
                       "gray")
 LEGEND_STOPS = 9
+POINT_CLOUD = "odm_georeferencing/odm_georeferenced_model.laz"
 LAYER_LABELS = {"orthophoto": "Orthophoto", "dsm": "Surface model (DSM)", "dtm": "Terrain model (DTM)"}
 
 
@@ -44,7 +45,8 @@ def _map_task(task):
             "layers": {layer: f"{api}{layer}/tiles.json" for layer in layers},
             "shots": f"{api}download/shots.geojson" if has_shots else None,
             "volume": f"/api/plugins/measure/task/{task.id}/volume" if can_measure else None,
-            "hasDtm": "dtm" in layers}
+            "hasDtm": "dtm" in layers, "api": api,
+            "exports": layers + (["georeferenced_model"] if (assets_dir / POINT_CLOUD).is_file() else [])}
 
 
 def _legend_gradients():
