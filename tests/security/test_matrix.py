@@ -183,6 +183,9 @@ MATRIX = {
     # No such job (real jobs of real tasks are checked role by role in tests/api/test_volumes.py).
     ("/api/plugins/measure/task/<int:task_id>/volume/get/<job_id>", "GET"): (None, everyone(404, 403)),
     (f"{TASK}/<asset_type>/export", "POST"): ({}, api("view")),  # a GeoTIFF as it is: the download URL at once
+    (f"{TASK}/profile", "POST"): (  # the target task has no DEM: a valid line is refused (400) once it is found
+        {"line": json.dumps({"type": "LineString", "coordinates": [[15, 45], [15.001, 45]]})},
+        api("view", 400, **PUBLIC_VIEW)),
     ("/api/workers/check/<job_id>", "GET"): (None, everyone(404, 403)),
     ("/api/workers/get/<job_id>", "GET"): (None, everyone(404, 403)),
 }

@@ -10,7 +10,7 @@ from webapp.api import route
 from webapp.api.auth import caller, login_required
 from webapp.api.errors import api_error_response
 from webapp.api.helpers import json_response, request_data
-from webapp.services import exports, tiles, volumes, workers
+from webapp.services import exports, profiles, tiles, volumes, workers
 from webapp.services.errors import ValidationError
 from webapp.services.tasks import get_task_for
 from webapp.services.tiles import LAYER_FILES
@@ -19,17 +19,17 @@ VOLUME = "/plugins/measure/task/<int:task_id>/volume"
 TASK = "/projects/<int:project_id>/tasks/<int:task_id>"
 
 
-def _area_field(data):
-    """The `area` field: a GeoJSON object, sent as JSON or as a JSON string in a form (as WebODM's page does)."""
-    area = data.get("area")
-    if isinstance(area, str):
+def _geojson_field(data, name):
+    """A GeoJSON field, sent as JSON or as a JSON string in a form (as WebODM's page sends `area`)."""
+    value = data.get(name)
+    if isinstance(value, str):
         try:
-            area = json.loads(area)
+            value = json.loads(value)
         except ValueError:
-            raise ValidationError(field_errors={"area": ["Send the area as GeoJSON."]}) from None
-    if area is None:
-        raise ValidationError(field_errors={"area": ["This field is required."]})
-    return area
+            raise ValidationError(field_errors={name: ["Send it as GeoJSON."]}) from None
+    if value is None:
+        raise ValidationError(field_errors={name: ["This field is required."]})
+    return value
 
 
 @route(VOLUME, methods=["POST"])
@@ -38,7 +38,7 @@ def start_volume(task_id):
     """Measure cut, fill and net volume inside a polygon from the task's DSM; answers {"celery_task_id": id}."""
     task = workers.viewable_task(caller(), task_id)
     data = request_data()
-    ring = volumes.parse_area(_area_field(data))
+    ring = volumes.parse_area(_geojson_field(data, "area"))
     method, base_height = volumes.check_method(data.get("method"), data.get("base_height"))
     assets = storage.assets_dir(task.project_id, task.id)
     if not (assets / LAYER_FILES["dsm"]).is_file():
@@ -101,3 +101,13 @@ def job_result(job_id):
         return api_error_response(404)
     name = Path(request.args.get("filename") or answer.get("filename") or path.name).name
     return send_file(path, as_attachment=True, download_name=name)
+
+
+@route(f"{TASK}/profile", methods=["POST"])
+def elevation_profile(project_id, task_id):
+    """Heights of the DSM and DTM along a line: {length, distance, points, dsm, dtm} (samples: 2-2000, 200)."""
+    task = get_task_for(caller(), project_id, task_id, "view", allow_public=True)
+    data = request_data()
+    points = profiles.parse_line(_geojson_field(data, "line"))
+    samples = profiles.check_samples(data.get("samples"))
+    return json_response(profiles.profile(storage.assets_dir(task.project_id, task.id), points, samples))

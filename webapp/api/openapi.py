@@ -267,6 +267,12 @@ PATHS = {
                                                           "ply", "csv"]},
                     "epsg": INTEGER, "formula": STRING, "bands": STRING, "rescale": STRING, "color_map": STRING,
                     "hillshade": BOOLEAN}), tags=MAP_TAGS)},
+    f"{T}/profile": {"post": _op(
+        "Heights of the DSM and DTM along a line: {length, distance: [m], points: [[lon, lat]], dsm: [m or null], "
+        "dtm: [m or null] (null: no such model)}", {"200": _json({"type": "object"})}, [PROJECT, TASK],
+        _form_body({"line": {"type": "object", "description": "a GeoJSON LineString or Feature in WGS84"},
+                    "samples": {"type": "integer", "description": "points along the line, 2 to 2000 (200)"}},
+                   ["line"]), tags=MAP_TAGS)},
     "/api/workers/check/{job_id}": {"get": _op(
         "Whether a map tool's job is done: {ready: false} while it runs, then {ready: true} or {ready, error}",
         {"200": _json({"type": "object"})}, [_param("job_id", schema_type="string")], tags=MAP_TAGS)},
