@@ -184,6 +184,7 @@
     measuring = {mode: null, points: [], shape: null, done: false};
     $("measure-result").textContent = "";
     $("volume").hidden = true;
+    $("measure-profile").hidden = true;
     map.doubleClickZoom.enable();
     map.getContainer().classList.remove("measuring");
   }
@@ -204,6 +205,57 @@
     }
     $("measure-result").textContent = text;
     showVolumeTool();
+    $("measure-profile").hidden = !(profileTask() && measuring.mode === "distance" && points.length >= 2);
+  }
+
+  // --- elevation profile ---------------------------------------------------------------------------------
+
+  /** The first shown task with an elevation model. */
+  function profileTask() {
+    return shownTasks().filter(function (task) { return task.layers.dsm || task.layers.dtm; })[0] || null;
+  }
+
+  /** Ask the heights along the drawn line and chart them under the map. */
+  function showProfile() {
+    var line = measuring.points.map(function (p) { return [p.lng, p.lat]; });
+    $("profile").hidden = false;
+    $("profile-error").textContent = "";
+    requestJson(profileTask().api + "profile", {method: "POST",
+      body: JSON.stringify({line: {type: "LineString", coordinates: line}})}).then(function (answer) {
+      if (!answer.ok) throw new Error(errorWords(answer.body));
+      drawProfile(answer.body);
+    }).catch(function (error) { $("profile-error").textContent = error.message; });
+  }
+
+  /** Draw the DSM and DTM lines (broken where there is no data), with the length and height range. */
+  function drawProfile(profile) {
+    var chart = $("profile-chart"), heights = [];
+    chart.textContent = "";
+    ["dsm", "dtm"].forEach(function (layer) {
+      (profile[layer] || []).forEach(function (z) { if (z !== null) heights.push(z); });
+    });
+    if (!heights.length) { $("profile-error").textContent = "No elevation data along this line."; return; }
+    var low = Math.min.apply(null, heights), high = Math.max.apply(null, heights);
+    var span = (high - low) || 1, length = profile.length || 1;
+    ["dsm", "dtm"].forEach(function (layer) {
+      var run = [];
+      var flush = function () {
+        if (run.length > 1) {
+          var line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+          line.setAttribute("points", run.join(" "));
+          line.setAttribute("class", "profile-" + layer);
+          chart.appendChild(line);
+        }
+        run = [];
+      };
+      (profile[layer] || []).forEach(function (z, i) {
+        if (z === null) { flush(); return; }
+        run.push((profile.distance[i] / length * 600).toFixed(1) + "," + (145 - (z - low) / span * 140).toFixed(1));
+      });
+      flush();
+    });
+    $("profile-summary").textContent = measure.formatDistance(profile.length) + " · " + low.toFixed(1) + " m to " +
+      high.toFixed(1) + " m";
   }
 
   // --- volumes (computed on the server from the DSM, through WebODM's job answers) ----------------------
@@ -308,6 +360,7 @@
   $("measure-area").addEventListener("click", function () { startMeasure("area"); });
   $("measure-clear").addEventListener("click", clearMeasure);
   $("volume-compute").addEventListener("click", computeVolume);
+  $("measure-profile").addEventListener("click", showProfile);
   $("volume-base").addEventListener("change", function () { $("volume-height").hidden = this.value !== "custom"; });
   if ($("show-cameras")) {
     $("show-cameras").addEventListener("change", function () {

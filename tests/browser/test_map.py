@@ -233,3 +233,34 @@ def test_exports_from_the_map_and_the_task_page(page, live_server, app, task):
     page.get_by_label("Reproject to EPSG").fill("99999999")
     page.get_by_role("button", name="Export").click()
     expect(page.locator("#export .export-status")).to_contain_text("Unknown EPSG code")
+
+
+def test_an_elevation_profile_of_a_drawn_line(page, live_server, app):
+    olga = add_user("olga")
+    project = Project(owner_id=olga.id, name="Yard")
+    db.session.add(project)
+    db.session.commit()
+    task = maps.pile_task(project)
+    log_in(page, live_server, "olga")
+    page.goto(f"{live_server}/projects/{task.project_id}/tasks/{task.id}/map")
+    expect(loaded_tiles(page, "dsm").first).to_be_attached(timeout=15000)
+    page.get_by_role("button", name="Distance").click()
+    east, south = maps.CONE["centre"]
+    box = page.locator("#map").bounding_box()
+    for lon, lat in maps.lonlat_ring([(east - 10, south), (east + 10, south)])["coordinates"][0][:2]:
+        point = page.evaluate("([lat, lng]) => window.aerieMap.latLngToContainerPoint([lat, lng])", [lat, lon])
+        page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    page.get_by_role("button", name="Elevation profile").click()
+    expect(page.locator("#profile-chart polyline.profile-dsm")).to_have_count(1)
+    expect(page.locator("#profile-chart polyline.profile-dtm")).to_have_count(1)
+    summary = page.locator("#profile-summary").inner_text()
+    length, low, high = (float(v) for v in re.match(r"([\d.]+) m · ([\d.]+) m to ([\d.]+) m", summary).groups())
+    assert length == pytest.approx(20, abs=0.5)
+    assert high == pytest.approx(maps.ground_height(east, south) + maps.CONE["height"], abs=0.3)
+    # The DSM's line rises over the cone in the middle: its highest point is near the chart's middle.
+    points = page.locator("#profile-chart polyline.profile-dsm").get_attribute("points").split()
+    xs, ys = zip(*((float(a), float(b)) for a, b in (p.split(",") for p in points)))
+    assert 250 < xs[ys.index(min(ys))] < 350
+    page.screenshot(path="/tmp/aerie-map-profile.png", full_page=True)
+    page.get_by_role("button", name="Clear").click()
+    expect(page.get_by_role("button", name="Elevation profile")).to_be_hidden()
