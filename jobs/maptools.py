@@ -2,7 +2,7 @@
 from rq import get_current_job
 
 from jobs.runtime import app_job
-from webapp.services import exports, volumes
+from webapp.services import contours, exports, volumes
 
 
 @app_job
@@ -21,3 +21,10 @@ def export_asset(project_id, task_id, request, name):
             job.meta["progress"] = round(fraction, 3)
             job.save_meta()
     return exports.export(project_id, task_id, request, name, job.id if job else "direct", progress)
+
+
+@app_job
+def make_contours(project_id, task_id, request, name):
+    """Contour lines of a task's DSM or DTM as a file (WebODM's contours plugin)."""
+    job = get_current_job()
+    return contours.make(project_id, task_id, request, name, job.id if job else "direct")

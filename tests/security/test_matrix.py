@@ -186,6 +186,9 @@ MATRIX = {
     (f"{TASK}/profile", "POST"): (  # the target task has no DEM: a valid line is refused (400) once it is found
         {"line": json.dumps({"type": "LineString", "coordinates": [[15, 45], [15.001, 45]]})},
         api("view", 400, **PUBLIC_VIEW)),
+    # The target task has no DEM: the request is refused (400) once the task is found.
+    ("/api/plugins/contours/task/<int:task_id>/contours/generate", "POST"): ({"layer": "DSM"}, api("view", 400)),
+    ("/api/plugins/contours/task/<int:task_id>/contours/download/<job_id>", "GET"): (None, everyone(404, 403)),
     ("/api/workers/check/<job_id>", "GET"): (None, everyone(404, 403)),
     ("/api/workers/get/<job_id>", "GET"): (None, everyone(404, 403)),
 }

@@ -10,13 +10,14 @@ from webapp.api import route
 from webapp.api.auth import caller, login_required
 from webapp.api.errors import api_error_response
 from webapp.api.helpers import json_response, request_data
-from webapp.services import exports, profiles, tiles, volumes, workers
+from webapp.services import contours, exports, profiles, tiles, volumes, workers
 from webapp.services.errors import ValidationError
 from webapp.services.tasks import get_task_for
 from webapp.services.tiles import LAYER_FILES
 
 VOLUME = "/plugins/measure/task/<int:task_id>/volume"
 TASK = "/projects/<int:project_id>/tasks/<int:task_id>"
+CONTOURS = "/plugins/contours/task/<int:task_id>/contours"
 
 
 def _geojson_field(data, name):
@@ -84,6 +85,27 @@ def export(project_id, task_id, asset_type):
     return json_response({"celery_task_id": job_id, "filename": name})
 
 
+@route(f"{CONTOURS}/generate", methods=["POST"])
+@login_required
+def generate_contours(task_id):
+    """Contour lines of the DSM or DTM (WebODM's contours plugin): layer, interval, simplify, format (GPKG, DXF,
+    GeoJSON), epsg; answers {"celery_task_id": id}, the file then comes from .../contours/download/<id>."""
+    task = workers.viewable_task(caller(), task_id)
+    contour_request = contours.check_request(request_data(), storage.assets_dir(task.project_id, task.id))
+    name = contours.file_name(task, contour_request)
+    try:
+        job_id = workers.start(queue.MAKE_CONTOURS, task, task.project_id, task.id, tuple(contour_request), name)
+    except workers.QueueUnavailable as error:
+        return api_error_response(503, detail=error.message)
+    return json_response({"celery_task_id": job_id, "filename": name})
+
+
+@route(f"{CONTOURS}/download/<job_id>", methods=["GET"])
+def download_contours(task_id, job_id):
+    """The contours job's file (or {"error"} / {"error": "Task not ready"}), as /api/workers/get answers."""
+    return _job_answer(workers.job_for(caller(), job_id, task_id=task_id))
+
+
 @route("/workers/check/<job_id>", methods=["GET"])
 def check_job(job_id):
     """Whether a background job is done: {"ready": false} while it runs, then {"ready": true} (or with "error")."""
@@ -93,7 +115,12 @@ def check_job(job_id):
 @route("/workers/get/<job_id>", methods=["GET"])
 def job_result(job_id):
     """A finished job's result: its file as an attachment (?filename= names it), or {"output": value}."""
-    answer = workers.result(workers.job_for(caller(), job_id))
+    return _job_answer(workers.job_for(caller(), job_id))
+
+
+def _job_answer(job):
+    """A finished job's file as an attachment, or its JSON answer."""
+    answer = workers.result(job)
     if "file" not in answer:
         return json_response(answer)
     path = Path(answer["file"])

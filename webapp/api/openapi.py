@@ -273,6 +273,21 @@ PATHS = {
         _form_body({"line": {"type": "object", "description": "a GeoJSON LineString or Feature in WGS84"},
                     "samples": {"type": "integer", "description": "points along the line, 2 to 2000 (200)"}},
                    ["line"]), tags=MAP_TAGS)},
+    "/api/plugins/contours/task/{task_id}/contours/generate": {"post": _op(
+        "Start making contour lines of the DSM or DTM (WebODM's contours plugin); the file then comes from "
+        ".../contours/download/{job_id} or /api/workers/get/{job_id}",
+        {"200": _json({"type": "object", "properties": {"celery_task_id": STRING, "filename": STRING}}),
+         "503": _json(_ref("Error"), "The job queue is unavailable")},
+        [TASK], _form_body({"layer": {"type": "string", "enum": ["DSM", "DTM"]},
+                            "interval": {"type": "number", "description": "metres between lines (1)"},
+                            "simplify": {"type": "number", "description": "tolerance in metres (0.01)"},
+                            "format": {"type": "string", "enum": ["GPKG", "DXF", "GeoJSON"]},
+                            "epsg": {"type": "integer", "description": "the lines' CRS (3857)"}}), tags=MAP_TAGS)},
+    "/api/plugins/contours/task/{task_id}/contours/download/{job_id}": {"get": _op(
+        "The contours file, as /api/workers/get answers",
+        {"200": {"description": "The file, or JSON", "content": {"application/octet-stream": {"schema": FILE},
+                                                                  "application/json": {"schema": {}}}}},
+        [TASK, _param("job_id", schema_type="string")], tags=MAP_TAGS)},
     "/api/workers/check/{job_id}": {"get": _op(
         "Whether a map tool's job is done: {ready: false} while it runs, then {ready: true} or {ready, error}",
         {"200": _json({"type": "object"})}, [_param("job_id", schema_type="string")], tags=MAP_TAGS)},

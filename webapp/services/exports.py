@@ -24,7 +24,7 @@ from rasterio.warp import calculate_default_transform
 from rio_tiler.colormap import cmap as COLOR_MAPS
 
 from webapp import storage
-from webapp.services import plant_health, tiles
+from webapp.services import plant_health, tiles, workers
 from webapp.services.errors import ServiceError, ValidationError
 
 RASTER_FORMATS = ("gtiff", "gtiff-rgb", "jpg", "png", "kmz")
@@ -133,7 +133,7 @@ def export(project_id, task_id, request, name, key, progress=None):
             _export_raster(source_path(assets_dir, request.asset), target, request, progress)
     except ServiceError as error:
         target.unlink(missing_ok=True)
-        return {"error": error.message or " ".join(m for ms in error.field_errors.values() for m in ms)}
+        return {"error": workers.error_text(error)}
     return {"file": str(target), "filename": name}
 
 
