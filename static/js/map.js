@@ -208,6 +208,65 @@
     $("measure-profile").hidden = !(profileTask() && measuring.mode === "distance" && points.length >= 2);
   }
 
+  // --- contours (a job on the server, as WebODM's contours plugin) ---------------------------------------
+
+  var contourLines = null;
+
+  /** Start a contours job with the panel's settings and the given format and EPSG; resolves to {jobId, filename}. */
+  function startContours(format, epsg) {
+    var task = config.tasks[0];
+    var body = {layer: $("contour-layer").value, interval: $("contour-interval").value,
+      simplify: $("contour-simplify").value, format: format, epsg: epsg};
+    return requestJson(task.contours + "generate", {method: "POST", body: JSON.stringify(body)}).then(function (a) {
+      if (!a.ok) throw new Error(errorWords(a.body));
+      return {jobId: a.body.celery_task_id, filename: a.body.filename};
+    });
+  }
+
+  /** Wait for a job through /api/workers/check. */
+  function jobDone(jobId) {
+    return requestJson("/api/workers/check/" + encodeURIComponent(jobId)).then(function (check) {
+      if (!check.ok) throw new Error(errorWords(check.body));
+      if (check.body.error) throw new Error(check.body.error);
+      if (check.body.ready) return jobId;
+      return new Promise(function (resolve) { setTimeout(resolve, 500); }).then(function () { return jobDone(jobId); });
+    });
+  }
+
+  /** Draw the contour lines (GeoJSON in WGS84) over the layers, each with its level in a tooltip. */
+  function showContours() {
+    $("contour-status").textContent = "Computing the contours…";
+    startContours("GeoJSON", 4326).then(function (started) {
+      return jobDone(started.jobId);
+    }).then(function (jobId) {
+      return fetch("/api/workers/get/" + encodeURIComponent(jobId), {credentials: "same-origin"});
+    }).then(function (response) { return response.json(); }).then(function (geojson) {
+      if (contourLines) map.removeLayer(contourLines);
+      contourLines = L.geoJSON(geojson, {style: {color: "#212529", weight: 1, opacity: 0.8, className: "contour-line"},
+        onEachFeature: function (feature, layer) { layer.bindTooltip(feature.properties.level + " m"); }}).addTo(map);
+      $("contour-status").textContent = geojson.features.length + " lines";
+    }).catch(function (error) { $("contour-status").textContent = error.message; });
+  }
+
+  /** Make the contours file in the chosen format and download it. */
+  function downloadContours() {
+    $("contour-status").textContent = "Computing the contours…";
+    var name;
+    startContours($("contour-format").value, $("contour-epsg").value).then(function (started) {
+      name = started.filename;
+      return jobDone(started.jobId);
+    }).then(function (jobId) {
+      var link = document.createElement("a");
+      link.href = config.tasks[0].contours + "download/" + encodeURIComponent(jobId);
+      link.setAttribute("download", name);
+      link.className = "contour-download";
+      link.textContent = "Download " + name;
+      $("contour-status").textContent = "";
+      $("contour-status").appendChild(link);
+      link.click();
+    }).catch(function (error) { $("contour-status").textContent = error.message; });
+  }
+
   // --- elevation profile ---------------------------------------------------------------------------------
 
   /** The first shown task with an elevation model. */
@@ -361,6 +420,10 @@
   $("measure-clear").addEventListener("click", clearMeasure);
   $("volume-compute").addEventListener("click", computeVolume);
   $("measure-profile").addEventListener("click", showProfile);
+  if ($("contour-show")) {
+    $("contour-show").addEventListener("click", showContours);
+    $("contour-download").addEventListener("click", downloadContours);
+  }
   $("volume-base").addEventListener("change", function () { $("volume-height").hidden = this.value !== "custom"; });
   if ($("show-cameras")) {
     $("show-cameras").addEventListener("change", function () {

@@ -264,3 +264,34 @@ def test_an_elevation_profile_of_a_drawn_line(page, live_server, app):
     page.screenshot(path="/tmp/aerie-map-profile.png", full_page=True)
     page.get_by_role("button", name="Clear").click()
     expect(page.get_by_role("button", name="Elevation profile")).to_be_hidden()
+
+
+def test_contours_on_the_map_and_as_a_file(page, live_server, app):
+    olga = add_user("olga")
+    project = Project(owner_id=olga.id, name="Yard")
+    db.session.add(project)
+    db.session.commit()
+    task = maps.pile_task(project)
+    log_in(page, live_server, "olga")
+    page.goto(f"{live_server}/projects/{task.project_id}/tasks/{task.id}/map")
+    expect(loaded_tiles(page, "dsm").first).to_be_attached(timeout=15000)
+    page.get_by_label("Contours of").select_option("DTM")
+    page.get_by_label("Contour interval (m)").fill("0.5")
+    page.get_by_role("button", name="Show on the map").click()
+    expect(page.locator("#contour-status")).to_contain_text("Computing")
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])  # a real RQ worker draws them
+    assert result.exit_code == 0, result.output
+    expect(page.locator("#contour-status")).to_have_text(re.compile(r"\d+ lines"), timeout=15000)
+    count = int(page.locator("#contour-status").inner_text().split()[0])
+    expect(page.locator("path.contour-line")).to_have_count(count)
+    wait_for_all_tiles(page)
+    page.screenshot(path="/tmp/aerie-map-contours.png", full_page=True)
+    page.get_by_label("Contour file format").select_option("DXF")
+    page.get_by_role("button", name="Download").click()
+    with page.expect_download(timeout=20000) as download:
+        result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+        assert result.exit_code == 0, result.output
+    assert download.value.suggested_filename == "stockpiles-dtm-contours.dxf"
+    page.get_by_label("Contour interval (m)").fill("0")
+    page.get_by_role("button", name="Show on the map").click()
+    expect(page.locator("#contour-status")).to_contain_text("positive number")

@@ -41,11 +41,13 @@ def _map_task(task):
     layers = tiles.tile_layers(assets_dir)
     # Volumes run as jobs on the server: for logged-in viewers of a task with a DSM (WebODM's measure plugin path).
     can_measure = "dsm" in layers and current_user.is_authenticated
+    can_contour = ("dsm" in layers or "dtm" in layers) and current_user.is_authenticated
     return {"id": task.id, "name": task.name or f"Task #{task.id}",
             "layers": {layer: f"{api}{layer}/tiles.json" for layer in layers},
             "shots": f"{api}download/shots.geojson" if has_shots else None,
             "volume": f"/api/plugins/measure/task/{task.id}/volume" if can_measure else None,
             "hasDtm": "dtm" in layers, "api": api,
+            "contours": f"/api/plugins/contours/task/{task.id}/contours/" if can_contour else None,
             "exports": layers + (["georeferenced_model"] if (assets_dir / POINT_CLOUD).is_file() else [])}
 
 
