@@ -9,6 +9,8 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from webapp import queue
+from webapp.extensions import db
+from webapp.models import Task
 from webapp.services.errors import NotFound, ServiceError
 from webapp.services.tasks import get_task_for
 
@@ -78,8 +80,6 @@ def error_text(error):
 
 def viewable_task(user, task_id):
     """A task found by its id alone (WebODM's plugin paths carry no project) if user may view it, else NotFound."""
-    from webapp.extensions import db
-    from webapp.models import Task
     task = db.session.get(Task, task_id)
     if task is None:
         raise NotFound()
