@@ -71,7 +71,8 @@
       var b = tilejson.bounds;
       var layer = L.tileLayer(tileUrl(tilejson, state.layer), {
         bounds: L.latLngBounds([b[1], b[0]], [b[3], b[2]]), minZoom: tilejson.minzoom,
-        maxNativeZoom: tilejson.maxzoom, maxZoom: 26, opacity: state.opacity, className: "layer-" + state.layer
+        maxNativeZoom: tilejson.maxzoom, maxZoom: 26, opacity: state.opacity, className: "layer-" + state.layer,
+        zIndex: 10  // above the base map
       });
       layer.addTo(map);
       tileLayers.push(layer);
@@ -429,6 +430,26 @@
     $("show-cameras").addEventListener("change", function () {
       if (this.checked) cameras.addTo(map); else map.removeLayer(cameras);
     });
+  }
+
+  // --- base maps (from the server's BASEMAPS; without internet their tiles just stay blank) ----------------
+
+  var basemap = null, attribution = L.control.attribution({prefix: false});
+
+  /** Show the chosen base layer under the task layers (or none). */
+  function showBasemap(index) {
+    if (basemap) map.removeLayer(basemap);
+    basemap = null;
+    var chosen = config.basemaps[index];
+    if (!chosen) { map.removeControl(attribution); return; }
+    basemap = L.tileLayer(chosen.url, {attribution: chosen.attribution || "", maxZoom: 26, maxNativeZoom: 19,
+      className: "basemap", zIndex: 0}).addTo(map);
+    attribution.addTo(map);
+  }
+
+  if ($("basemap")) {
+    $("basemap").addEventListener("change", function () { showBasemap(this.value === "" ? -1 : Number(this.value)); });
+    showBasemap(0);
   }
 
   map.setView([0, 0], 2);

@@ -295,3 +295,22 @@ def test_contours_on_the_map_and_as_a_file(page, live_server, app):
     page.get_by_label("Contour interval (m)").fill("0")
     page.get_by_role("button", name="Show on the map").click()
     expect(page.locator("#contour-status")).to_contain_text("positive number")
+
+
+def test_a_base_map_under_the_layers_from_the_configured_list(page, live_server, app, task):
+    # No internet in tests: the "base map" is this server's own tiles of a public task, as a tile server would be.
+    other = maps.completed_task(task.project, name="Base", public=True, dsm=False, shots=False, colour=maps.BLUE)
+    app.config["BASEMAPS"] = [{"name": "Local imagery", "attribution": "Local tiles &copy; test",
+                               "url": f"/api/projects/{other.project_id}/tasks/{other.id}/orthophoto/tiles/{{z}}/{{x}}/{{y}}.png"}]
+    log_in(page, live_server, "olga")
+    page.goto(f"{live_server}/projects/{task.project_id}/tasks/{task.id}/map")
+    expect(page.get_by_label("Base map")).to_have_value("0")
+    expect(page.locator(f".basemap img.leaflet-tile-loaded[src*='/tasks/{other.id}/']").first).to_be_attached(
+        timeout=15000)
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text("Local tiles © test")
+    base_z = page.locator(".leaflet-layer.basemap").evaluate("e => Number(getComputedStyle(e).zIndex)")
+    task_z = page.locator(".leaflet-layer.layer-orthophoto").evaluate("e => Number(getComputedStyle(e).zIndex)")
+    assert base_z < task_z
+    page.get_by_label("Base map").select_option("")
+    expect(page.locator(".leaflet-layer.basemap")).to_have_count(0)
+    expect(page.locator(".leaflet-control-attribution")).to_have_count(0)

@@ -2,7 +2,7 @@
 
 Read-only pages: anyone who may view the task (or its public task or project, with the link) may open them.
 """
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from rio_tiler.colormap import cmap
 
@@ -64,6 +64,7 @@ def _legend_gradients():
 def _render_map(title, project, map_tasks, back_url):
     """The map page of some tasks."""
     config = {"tasks": map_tasks, "colorMaps": _legend_gradients(), "layerLabels": LAYER_LABELS,
+              "basemaps": current_app.config["BASEMAPS"],
               "formulas": {name: formula.help for name, formula in plant_health.FORMULAS.items()}}
     available = [layer for layer in LAYER_LABELS if any(layer in task["layers"] for task in map_tasks)]
     return render_template("maps/map.html", title=title, project=project, map_tasks=map_tasks, config=config,
