@@ -138,3 +138,14 @@ def test_the_dashboard_shows_thumbnails_and_map_links_of_completed_tasks(app, pr
     assert f'href="/projects/{project.id}/map"' in html and f'href="{task_map_url(task)}"' in html
     detail = browser.get(f"/projects/{project.id}/tasks/{task.id}/").get_data(as_text=True)
     assert f'id="open-map"\n     href="{task_map_url(task)}"' in detail
+
+
+def test_the_base_layers_servers_may_send_images_to_the_map_page(app, task):
+    app.config["BASEMAPS"] = [{"name": "OSM", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png"},
+                              {"name": "Local", "url": "/tiles/{z}/{x}/{y}.png"}]
+    response = signed_in(app, "olga").get(task_map_url(task))
+    assert response.status_code == 200
+    policy = dict(part.strip().split(" ", 1) for part in response.headers["Content-Security-Policy"].split(";"))
+    assert policy["img-src"] == "'self' data: blob: https://tile.openstreetmap.org"
+    assert policy["script-src"] == "'self'"
+    assert map_config(response)["basemaps"][0]["name"] == "OSM"

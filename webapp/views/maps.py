@@ -2,11 +2,14 @@
 
 Read-only pages: anyone who may view the task (or its public task or project, with the link) may open them.
 """
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from rio_tiler.colormap import cmap
 
 from webapp import storage
+from webapp.security import content_security_policy
 from webapp.models import Task, TaskStatus
 from webapp.services import plant_health, projects, tasks, tiles
 from webapp.services.errors import NotFound
@@ -67,8 +70,22 @@ def _render_map(title, project, map_tasks, back_url):
               "basemaps": current_app.config["BASEMAPS"],
               "formulas": {name: formula.help for name, formula in plant_health.FORMULAS.items()}}
     available = [layer for layer in LAYER_LABELS if any(layer in task["layers"] for task in map_tasks)]
-    return render_template("maps/map.html", title=title, project=project, map_tasks=map_tasks, config=config,
-                           back_url=back_url, layer_labels=LAYER_LABELS, available_layers=available)
+    page = make_response(render_template("maps/map.html", title=title, project=project, map_tasks=map_tasks,
+                                         config=config, back_url=back_url, layer_labels=LAYER_LABELS,
+                                         available_layers=available))
+    # The base layers' tiles come from their own servers: the page's policy lets images come from there.
+    page.headers["Content-Security-Policy"] = content_security_policy(_origins(config["basemaps"]))
+    return page
+
+
+def _origins(basemaps):
+    """The scheme://host of each base layer's URL template (relative ones are this server's)."""
+    origins = []
+    for basemap in basemaps:
+        parts = urlsplit(basemap["url"])
+        if parts.scheme in ("http", "https") and parts.netloc and "{" not in parts.netloc:
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+    return sorted(set(origins))
 
 
 @bp.route("/projects/<int:project_id>/tasks/<int:task_id>/map")
