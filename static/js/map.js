@@ -136,6 +136,24 @@
     return Promise.all(requests);
   }
 
+  /** A camera's popup: the photo's thumbnail (made by the server on first demand), its name, the original. */
+  function photoPopup(task, name) {
+    var box = document.createElement("div"), image = document.createElement("img");
+    var caption = document.createElement("div"), link = document.createElement("a");
+    box.className = "photo-popup";
+    image.src = task.photos + "thumbnail/" + encodeURIComponent(name) + "?size=320";
+    image.alt = name;
+    image.className = "photo-thumbnail d-block mb-1";
+    image.style.maxWidth = "220px";
+    caption.textContent = name;
+    caption.className = "fw-semibold";
+    link.href = task.photos + "download/" + encodeURIComponent(name);
+    link.textContent = "Download the original";
+    link.setAttribute("download", name);
+    [image, caption, link].forEach(function (child) { box.appendChild(child); });
+    return box;
+  }
+
   /** Camera positions from each task's shots.geojson, as small circles with the photo's name. */
   function loadCameras() {
     config.tasks.forEach(function (task) {
@@ -151,7 +169,9 @@
           },
           onEachFeature: function (feature, layer) {
             var name = feature.properties && feature.properties.filename;
-            if (name) layer.bindTooltip(String(name));
+            if (!name) return;
+            layer.bindTooltip(String(name));
+            layer.bindPopup(function () { return photoPopup(task, String(name)); }, {minWidth: 240});
           }
         }).addTo(cameras);
       }).catch(function () { /* no camera positions for this task */ });

@@ -314,3 +314,20 @@ def test_a_base_map_under_the_layers_from_the_configured_list(page, live_server,
     page.get_by_label("Base map").select_option("")
     expect(page.locator(".leaflet-layer.basemap")).to_have_count(0)
     expect(page.locator(".leaflet-control-attribution")).to_have_count(0)
+
+
+def test_a_camera_shows_its_photo_and_the_original_downloads(page, live_server, task):
+    log_in(page, live_server, "olga")
+    page.goto(f"{live_server}/projects/{task.project_id}/tasks/{task.id}/map")
+    expect(page.locator("path.camera-marker")).to_have_count(3)
+    page.locator("path.camera-marker").nth(1).click(force=True)
+    popup = page.locator(".leaflet-popup .photo-popup")
+    expect(popup).to_contain_text("DJI_0001.JPG")
+    page.wait_for_function("() => { const i = document.querySelector('.photo-thumbnail');"
+                           " return i && i.complete && i.naturalWidth > 0; }", timeout=15000)
+    size = page.evaluate("() => { const i = document.querySelector('.photo-thumbnail');"
+                         " return [i.naturalWidth, i.naturalHeight]; }")
+    assert size == [240, 320]  # upright, 320 px on the longer side
+    with page.expect_download() as download:
+        popup.get_by_role("link", name="Download the original").click()
+    assert download.value.suggested_filename == "DJI_0001.JPG"

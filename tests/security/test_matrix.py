@@ -189,6 +189,9 @@ MATRIX = {
     # The target task has no DEM: the request is refused (400) once the task is found.
     ("/api/plugins/contours/task/<int:task_id>/contours/generate", "POST"): ({"layer": "DSM"}, api("view", 400)),
     ("/api/plugins/contours/task/<int:task_id>/contours/download/<job_id>", "GET"): (None, everyone(404, 403)),
+    # The target task keeps no photos: 404 once it is found (tests/api/test_photos.py checks real ones per role).
+    (f"{TASK}/images/thumbnail/<path:filename>", "GET"): (None, api("view", 404)),  # anonymous: 403 for 404
+    (f"{TASK}/images/download/<path:filename>", "GET"): (None, api("view", 404)),
     ("/api/workers/check/<job_id>", "GET"): (None, everyone(404, 403)),
     ("/api/workers/get/<job_id>", "GET"): (None, everyone(404, 403)),
 }
@@ -253,7 +256,7 @@ def _values(people, role, counter):
             "node_id": node.id, "preset_id": preset.id, "job_id": "no-such-job", "username": "viewer",
             "token": "wrong-token", "layer": "orthophoto", "z": ZOOM, "x": TILE.x, "y": TILE.y, "scale": 2,
             "fmt": "png", "path": ORTHOPHOTO, "asset": "orthophoto.tif",
-            "asset_type": "orthophoto"}
+            "asset_type": "orthophoto", "filename": "DJI_0000.JPG"}
 
 
 def _loopback(number):

@@ -79,6 +79,17 @@ def shots_geojson(count=3):
     return json.dumps({"type": "FeatureCollection", "features": features})
 
 
+def write_photos(folder, count=3):
+    """JPEG photos named as shots_geojson names them, 400 x 300 px, with EXIF orientation 6 (turned on their side)."""
+    from PIL import Image
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in range(count):
+        image = Image.new("RGB", (400, 300), (40 * number, 120, 200))
+        exif = Image.Exif()
+        exif[0x0112] = 6  # Orientation: the camera was held on its side; viewers turn it upright
+        image.save(folder / f"DJI_{number:04d}.JPG", "JPEG", exif=exif)
+
+
 def completed_task(project, name="mapped", public=False, dsm=True, dtm=False, shots=True, colour=RED):
     """A completed task of project whose assets folder holds an orthophoto (and a DSM, DTM, shots if asked)."""
     task = Task(project_id=project.id, name=name, status=TaskStatus.COMPLETED, public=public)
@@ -93,6 +104,7 @@ def completed_task(project, name="mapped", public=False, dsm=True, dtm=False, sh
     if shots:
         (folder / "odm_report").mkdir(parents=True, exist_ok=True)
         (folder / "odm_report" / "shots.geojson").write_text(shots_geojson())
+        write_photos(storage.images_dir(project.id, task.id))
     task.available_assets = assets.available_assets(folder)
     db.session.commit()
     return task

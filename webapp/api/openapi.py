@@ -288,6 +288,16 @@ PATHS = {
         {"200": {"description": "The file, or JSON", "content": {"application/octet-stream": {"schema": FILE},
                                                                   "application/json": {"schema": {}}}}},
         [TASK, _param("job_id", schema_type="string")], tags=MAP_TAGS)},
+    f"{T}/images/thumbnail/{{filename}}": {"get": _op(
+        "A JPEG thumbnail of one of the task's photos, upright, with an ETag (WebODM's path)",
+        {"200": {"description": "The thumbnail", "content": {"image/jpeg": {"schema": FILE}}},
+         "304": {"description": "Not modified (If-None-Match)"}},
+        [PROJECT, TASK, _param("filename", schema_type="string"),
+         _param("size", "query", description="pixels on the longer side, 16 to 2048 (default 512)")], tags=MAP_TAGS)},
+    f"{T}/images/download/{{filename}}": {"get": _op(
+        "One of the task's photos as uploaded, as an attachment (WebODM's path)",
+        {"200": {"description": "The photo", "content": {"application/octet-stream": {"schema": FILE}}}},
+        [PROJECT, TASK, _param("filename", schema_type="string")], tags=MAP_TAGS)},
     "/api/workers/check/{job_id}": {"get": _op(
         "Whether a map tool's job is done: {ready: false} while it runs, then {ready: true} or {ready, error}",
         {"200": _json({"type": "object"})}, [_param("job_id", schema_type="string")], tags=MAP_TAGS)},

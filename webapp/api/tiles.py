@@ -5,14 +5,14 @@ ETag, so a browser revalidates with If-None-Match and gets a 304 without the til
 """
 from urllib.parse import urlencode
 
-from flask import current_app, request
+from flask import current_app, request, send_file
 
 from webapp import storage
 from webapp.api import route
 from webapp.api.auth import caller
 from webapp.api.errors import api_error_response
 from webapp.api.helpers import int_arg, json_response
-from webapp.services import thumbnails, tiles
+from webapp.services import photos, thumbnails, tiles
 from webapp.services.errors import ValidationError
 from webapp.services.tasks import get_task_for
 
@@ -183,3 +183,22 @@ def thumbnail(project_id, task_id):
     except tiles.TileNotFound:
         return api_error_response(404)
     return _cached_answer(image.content, thumbnails.MEDIA_TYPE, image.etag, task)
+
+
+@route(f"{TASK}/images/thumbnail/<path:filename>", methods=["GET"])
+def photo_thumbnail(project_id, task_id, filename):
+    """A JPEG thumbnail of one of the task's photos (?size= px on the longer side, default 512), made once."""
+    task = _viewable_task(project_id, task_id)
+    size = int_arg("size", photos.DEFAULT_SIZE, minimum=16)
+    if size > photos.MAX_SIZE:
+        raise ValidationError(field_errors={"size": [f"Use at most {photos.MAX_SIZE}."]})
+    image = photos.thumbnail(task.project_id, task.id, filename, size)
+    return _cached_answer(image.content, photos.MEDIA_TYPE, image.etag, task)
+
+
+@route(f"{TASK}/images/download/<path:filename>", methods=["GET"])
+def photo_download(project_id, task_id, filename):
+    """One of the task's photos, as it was uploaded, as an attachment."""
+    task = _viewable_task(project_id, task_id)
+    path = photos.photo_path(task.project_id, task.id, filename)
+    return send_file(path, as_attachment=True, download_name=path.name)

@@ -48,6 +48,7 @@ def _map_task(task):
     return {"id": task.id, "name": task.name or f"Task #{task.id}",
             "layers": {layer: f"{api}{layer}/tiles.json" for layer in layers},
             "shots": f"{api}download/shots.geojson" if has_shots else None,
+            "photos": f"{api}images/",
             "volume": f"/api/plugins/measure/task/{task.id}/volume" if can_measure else None,
             "hasDtm": "dtm" in layers, "api": api,
             "contours": f"/api/plugins/contours/task/{task.id}/contours/" if can_contour else None,
