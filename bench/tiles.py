@@ -196,6 +196,7 @@ def run(size, tiles_per_client, http=True, http_workers=2):
             figure(f"tiles_cached_{mode}", timer(cache, assets, lists * CACHED_PASSES if mode == "1client"
                                                  else [lst * CACHED_PASSES for lst in lists]), "tiles/s")
         run_dsm(temp, size // 2, tiles_per_client)
+        run_index(temp, assets, all_tiles[:tiles_per_client])
         if http:
             run_http(temp, assets, tiles_per_client, http_workers)
 
@@ -212,6 +213,18 @@ def run_dsm(temp, size, count):
         started = time.perf_counter()
         fetch_all(temp / f"cache-{name}", assets, chosen, "dsm", **params)
         figure(f"tiles_cold_{name}_1client", len(chosen) / (time.perf_counter() - started), "tiles/s")
+
+
+def run_index(temp, assets, tile_list):
+    """Print the cold and cached rates of one client on plant-health (VARI) tiles of the orthophoto."""
+    style = tiles.TileStyle(formula="VARI", bands="RGB")
+    cache = temp / "cache-index"
+    for name, passes in (("cold", 1), ("cached", CACHED_PASSES)):
+        started = time.perf_counter()
+        for _ in range(passes):
+            fetch_all(cache, assets, tile_list, style=style)
+        figure(f"tiles_{name}_index_vari_1client", len(tile_list) * passes / (time.perf_counter() - started),
+               "tiles/s")
 
 
 # --- over HTTP, through gunicorn ----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """Configuration, read once from the environment. Every default is an environment variable away from production."""
+import json
 import os
 from pathlib import Path
 
@@ -8,6 +9,29 @@ ROOT = Path(__file__).resolve().parent.parent
 def _env_int(name, default):
     """An integer setting from the environment."""
     return int(os.environ.get(name, default))
+
+
+# The map's base layers: OpenStreetMap first (the default), then satellite imagery. BASEMAPS replaces the list
+# with a JSON array of {"name", "url" (an XYZ template), "attribution"}; "[]" shows no base layer.
+DEFAULT_BASEMAPS = [
+    {"name": "OpenStreetMap", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+     "attribution": "&copy; OpenStreetMap contributors"},
+    {"name": "Satellite", "url": "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/"
+                                 "{z}/{y}/{x}",
+     "attribution": "Tiles &copy; Esri &mdash; Source: Esri, Maxar, Earthstar Geographics, and the GIS User Community"},
+]
+
+
+def _basemaps(text):
+    """The base layers from BASEMAPS (JSON), or the defaults; a malformed value stops the start with its reason."""
+    if text is None:
+        return DEFAULT_BASEMAPS
+    layers = json.loads(text)
+    if not isinstance(layers, list) or not all(
+            isinstance(layer, dict) and isinstance(layer.get("name"), str) and isinstance(layer.get("url"), str)
+            for layer in layers):
+        raise ValueError('BASEMAPS must be a JSON array of {"name", "url", "attribution"} objects')
+    return layers
 
 
 class Config:
@@ -54,6 +78,7 @@ class Config:
     LOCALNODE_TOKEN = os.environ.get("LOCALNODE_TOKEN", "")
     LOCALNODE_DATA = Path(os.environ.get("LOCALNODE_DATA", INSTANCE_DIR / "localnode"))
     LOCALNODE_PARALLEL = _env_int("LOCALNODE_PARALLEL", 1)
+    BASEMAPS = _basemaps(os.environ.get("BASEMAPS"))
 
 
 class TestConfig(Config):
@@ -62,6 +87,7 @@ class TestConfig(Config):
     __test__ = False  # not a test class, despite its name
     TESTING = True
     SECRET_KEY = "test-secret"
+    BASEMAPS = []  # tests run without internet: no base layer unless a test gives one
 
     def __init__(self, instance_dir, redis_url=None, **overrides):
         self.INSTANCE_DIR = Path(instance_dir)

@@ -15,6 +15,9 @@ RECONCILE = "jobs.maintenance.reconcile"
 REFRESH_NODE = "jobs.nodes.refresh_node"
 TASK_TICK = "jobs.tasks.tick"  # (task_id): advance one task by one short step
 REMOVE_FROM_NODE = "jobs.tasks.remove_from_node"  # (node_id, uuid): forget a deleted task's copy on its node
+MEASURE_VOLUME = "jobs.maptools.measure_volume"  # (project_id, task_id, ring, method, base_height)
+EXPORT_ASSET = "jobs.maptools.export_asset"  # (project_id, task_id, export request, file name)
+MAKE_CONTOURS = "jobs.maptools.make_contours"  # (project_id, task_id, contours request, file name)
 
 
 def redis_connection():

@@ -14,18 +14,23 @@ from webapp.models.base import MAX_DATABASE_INT
 # injected <script> or onclick does not run. Styles allow inline style attributes: templates set progress bar
 # widths with them and Leaflet positions its panes with them; a style cannot run code. Images allow data: and
 # blob: URIs, which Bootstrap's CSS (form control icons) and Leaflet use.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "font-src 'self' data:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+def content_security_policy(image_origins=()):
+    """The policy; image_origins adds the origins a page shows images from (the map's base layers)."""
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        " ".join(["img-src 'self' data: blob:", *image_origins]),
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

@@ -7,6 +7,7 @@ deletes or changes something never affects another.
 
 `test_every_route_is_in_the_matrix` fails for a new route that has no row here (or a commented exemption).
 """
+import json
 import re
 
 import pytest
@@ -160,6 +161,7 @@ MATRIX = {
     (f"{TASK}/", "DELETE"): (None, api("delete", 204)),
     (f"{TASK}/<layer>/bounds", "GET"): (None, api("view", **PUBLIC_VIEW)),
     (f"{TASK}/<layer>/tiles.json", "GET"): (None, api("view", **PUBLIC_VIEW)),
+    (f"{TASK}/<layer>/metadata", "GET"): (None, api("view", **PUBLIC_VIEW)),
     (f"{TASK}/<layer>/tiles/<int:z>/<int:x>/<int:y>.<fmt>", "GET"): (None, api("view", **PUBLIC_VIEW)),
     (f"{TASK}/<layer>/tiles/<int:z>/<int:x>/<int:y>@<int:scale>x.<fmt>", "GET"): (None, api("view", **PUBLIC_VIEW)),
     (f"{TASK}/tiles/<int:z>/<int:x>/<int:y>.<fmt>", "GET"): (None, api("view", **PUBLIC_VIEW)),
@@ -174,6 +176,24 @@ MATRIX = {
     (f"{TASK}/upload/", "POST"): ({}, api("change", 400)),  # the task is completed: no more images
     (f"{TASK}/upload/", "GET"): ({}, api("change", 400)),  # the task is completed: no upload to resume
     (f"{TASK}/remove/", "POST"): ({}, api("delete")),
+    # Map tools. The target task has no DSM: a valid volume request is refused (400) once the task is found.
+    ("/api/plugins/measure/task/<int:task_id>/volume", "POST"): (
+        {"area": json.dumps({"type": "Polygon", "coordinates": [[[15, 45], [15.001, 45], [15, 45.001], [15, 45]]]})},
+        api("view", 400)),
+    # No such job (real jobs of real tasks are checked role by role in tests/api/test_volumes.py).
+    ("/api/plugins/measure/task/<int:task_id>/volume/get/<job_id>", "GET"): (None, everyone(404, 403)),
+    (f"{TASK}/<asset_type>/export", "POST"): ({}, api("view")),  # a GeoTIFF as it is: the download URL at once
+    (f"{TASK}/profile", "POST"): (  # the target task has no DEM: a valid line is refused (400) once it is found
+        {"line": json.dumps({"type": "LineString", "coordinates": [[15, 45], [15.001, 45]]})},
+        api("view", 400, **PUBLIC_VIEW)),
+    # The target task has no DEM: the request is refused (400) once the task is found.
+    ("/api/plugins/contours/task/<int:task_id>/contours/generate", "POST"): ({"layer": "DSM"}, api("view", 400)),
+    ("/api/plugins/contours/task/<int:task_id>/contours/download/<job_id>", "GET"): (None, everyone(404, 403)),
+    # The target task keeps no photos: 404 once it is found (tests/api/test_photos.py checks real ones per role).
+    (f"{TASK}/images/thumbnail/<path:filename>", "GET"): (None, api("view", 404)),  # anonymous: 403 for 404
+    (f"{TASK}/images/download/<path:filename>", "GET"): (None, api("view", 404)),
+    ("/api/workers/check/<job_id>", "GET"): (None, everyone(404, 403)),
+    ("/api/workers/get/<job_id>", "GET"): (None, everyone(404, 403)),
 }
 
 # Routes outside the matrix, each with the reason.
@@ -231,7 +251,8 @@ def _values(people, role, counter):
     return {"project_id": project.id, "task_id": task.id, "token_id": token.id, "user_id": other.id,
             "node_id": node.id, "preset_id": preset.id, "job_id": "no-such-job", "username": "viewer",
             "token": "wrong-token", "layer": "orthophoto", "z": ZOOM, "x": TILE.x, "y": TILE.y, "scale": 2,
-            "fmt": "png", "path": ORTHOPHOTO, "asset": "orthophoto.tif"}
+            "fmt": "png", "path": ORTHOPHOTO, "asset": "orthophoto.tif",
+            "asset_type": "orthophoto", "filename": "DJI_0000.JPG"}
 
 
 def _loopback(number):

@@ -80,6 +80,17 @@ def shots_geojson(count=3):
     return json.dumps({"type": "FeatureCollection", "features": features})
 
 
+def write_photos(folder, count=3):
+    """JPEG photos named as shots_geojson names them, 400 x 300 px, with EXIF orientation 6 (turned on their side)."""
+    from PIL import Image
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in range(count):
+        image = Image.new("RGB", (400, 300), (40 * number, 120, 200))
+        exif = Image.Exif()
+        exif[0x0112] = 6  # Orientation: the camera was held on its side; viewers turn it upright
+        image.save(folder / f"DJI_{number:04d}.JPG", "JPEG", exif=exif)
+
+
 def completed_task(project, name="mapped", public=False, dsm=True, dtm=False, shots=True, colour=RED):
     """A completed task of project whose assets folder holds an orthophoto (and a DSM, DTM, shots if asked)."""
     task = add_task(project, name=name, status=TaskStatus.COMPLETED, public=public)
@@ -92,6 +103,91 @@ def completed_task(project, name="mapped", public=False, dsm=True, dtm=False, sh
     if shots:
         (folder / "odm_report").mkdir(parents=True, exist_ok=True)
         (folder / "odm_report" / "shots.geojson").write_text(shots_geojson())
+        write_photos(storage.images_dir(project.id, task.id))
     task.available_assets = assets.available_assets(folder)
     db.session.commit()
     return task
+
+
+# A surface with two piles of known volume on a sloping ground, for volume measurements.
+PILE_PIXEL = 0.1  # metres
+PILE_SIZE = 400  # pixels each way: 40 m
+GROUND = (100.0, 0.05, 0.02)  # height at ORIGIN, rise per metre eastwards, rise per metre northwards
+CONE = {"centre": (12.0, 14.0), "radius": 8.0, "height": 4.0}  # metres east and south of ORIGIN
+BOX = {"west": 29.0, "north": 27.0, "width": 4.0, "depth": 6.0, "height": 2.0}  # metres east and south of ORIGIN
+
+
+def ground_height(east, south):
+    """The sloping ground's height at a point given in metres east and south of ORIGIN."""
+    base, east_slope, north_slope = GROUND
+    return base + east_slope * east - north_slope * south
+
+
+def write_pile_dsm(path, with_piles=True):
+    """A float32 DSM (or, without piles, its DTM): the sloping ground with a cone and a box on it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    centres = (numpy.arange(PILE_SIZE) + 0.5) * PILE_PIXEL
+    east, south = numpy.meshgrid(centres, centres)
+    height = ground_height(east, south)
+    if with_piles:
+        cx, cy = CONE["centre"]
+        height += numpy.clip(CONE["height"] * (1 - numpy.hypot(east - cx, south - cy) / CONE["radius"]), 0, None)
+        in_box = (east > BOX["west"]) & (east < BOX["west"] + BOX["width"]) & \
+                 (south > BOX["north"]) & (south < BOX["north"] + BOX["depth"])
+        height += numpy.where(in_box, BOX["height"], 0.0)
+    profile = dict(driver="GTiff", width=PILE_SIZE, height=PILE_SIZE, count=1, dtype="float32", crs=UTM,
+                   nodata=-9999, transform=from_origin(*ORIGIN, PILE_PIXEL, PILE_PIXEL))
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(height.astype(numpy.float32), 1)
+
+
+def lonlat_ring(corners):
+    """A GeoJSON Polygon in WGS84 of corners given in metres east and south of ORIGIN."""
+    xs = [ORIGIN[0] + east for east, _ in corners]
+    ys = [ORIGIN[1] - south for _, south in corners]
+    lons, lats = transform_points(UTM, "EPSG:4326", xs, ys)
+    ring = [[lon, lat] for lon, lat in zip(lons, lats)]
+    return {"type": "Polygon", "coordinates": [ring + [ring[0]]]}
+
+
+def square(centre, side):
+    """The corners of a square around a point (metres east and south of ORIGIN)."""
+    (east, south), half = centre, side / 2
+    return [(east - half, south - half), (east + half, south - half), (east + half, south + half),
+            (east - half, south + half)]
+
+
+def pile_task(project, name="stockpiles", dtm=True):
+    """A completed task whose DSM holds the piles (and whose DTM, if asked, is the bare ground)."""
+    task = Task(project_id=project.id, name=name, status=TaskStatus.COMPLETED)
+    db.session.add(task)
+    db.session.commit()
+    folder = storage.assets_dir(project.id, task.id)
+    write_pile_dsm(folder / "odm_dem" / "dsm.tif")
+    if dtm:
+        write_pile_dsm(folder / "odm_dem" / "dtm.tif", with_piles=False)
+    task.available_assets = assets.available_assets(folder)
+    db.session.commit()
+    return task
+
+
+CLOUD_POINTS = 1000
+
+
+def write_point_cloud(path):
+    """A LAZ of CLOUD_POINTS coloured points over the orthophoto's ground, with its CRS in the header."""
+    import laspy
+    from pyproj import CRS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = numpy.random.default_rng(3)
+    header = laspy.LasHeader(point_format=7, version="1.4")
+    header.offsets = [ORIGIN[0], ORIGIN[1] - SIZE * PIXEL, 0.0]
+    header.scales = [0.001, 0.001, 0.001]
+    header.add_crs(CRS.from_user_input(UTM))
+    cloud = laspy.LasData(header)
+    cloud.x = ORIGIN[0] + rng.uniform(0, SIZE * PIXEL, CLOUD_POINTS)
+    cloud.y = ORIGIN[1] - rng.uniform(0, SIZE * PIXEL, CLOUD_POINTS)
+    cloud.z = rng.uniform(100, 110, CLOUD_POINTS)
+    cloud.red, cloud.green, cloud.blue = (numpy.full(CLOUD_POINTS, value * 256, dtype=numpy.uint16)
+                                          for value in RED)
+    cloud.write(path)

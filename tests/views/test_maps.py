@@ -91,7 +91,10 @@ def test_a_public_task_map_is_read_only_and_open_to_anyone_with_the_link(app, cl
     config = map_config(response)
     assert browser.get(config["tasks"][0]["layers"]["orthophoto"]).status_code == 200
     html = response.get_data(as_text=True)
-    assert ">Back</a>" not in html and "<form" not in html.split('id="main"')[1]
+    assert ">Back</a>" not in html
+    # No form that changes anything: only the export form, which reads (as a download does), for logged-in users.
+    forms = re.findall(r"<form[^>]*>", html.split('id="main"')[1])
+    assert all("export-form" in form for form in forms) and len(forms) == (1 if who else 0)
     # The project itself stays private: its map is not opened by one public task.
     assert browser.get(f"/projects/{task.project_id}/map").status_code == (404 if who else 302)
 
@@ -134,3 +137,14 @@ def test_the_dashboard_shows_thumbnails_and_map_links_of_completed_tasks(app, pr
     assert f'href="/projects/{project.id}/map"' in html and f'href="{task_map_url(task)}"' in html
     detail = browser.get(f"/projects/{project.id}/tasks/{task.id}/").get_data(as_text=True)
     assert f'id="open-map"\n     href="{task_map_url(task)}"' in detail
+
+
+def test_the_base_layers_servers_may_send_images_to_the_map_page(app, task):
+    app.config["BASEMAPS"] = [{"name": "OSM", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png"},
+                              {"name": "Local", "url": "/tiles/{z}/{x}/{y}.png"}]
+    response = signed_in(app, "olga").get(task_map_url(task))
+    assert response.status_code == 200
+    policy = dict(part.strip().split(" ", 1) for part in response.headers["Content-Security-Policy"].split(";"))
+    assert policy["img-src"] == "'self' data: blob: https://tile.openstreetmap.org"
+    assert policy["script-src"] == "'self'"
+    assert map_config(response)["basemaps"][0]["name"] == "OSM"

@@ -236,6 +236,76 @@ PATHS = {
          "304": {"description": "Not modified (If-None-Match)"}},
         [PROJECT, TASK, _param("size", "query", description="pixels on the longer side, 16 to 1024 (default 256)")],
         tags=MAP_TAGS)},
+    f"{T}/{{layer}}/metadata": {"get": _op(
+        "WebODM's raster metadata: statistics per band (\"1\", \"2\", ...) with a 255-bin histogram and the 2 and "
+        "98 percentiles, the formulas (algorithms) and colour maps on offer, the tile URL",
+        {"200": _json({"type": "object"})},
+        [PROJECT, TASK, LAYER_PARAM, _param("formula", "query", "string", "a plant-health formula, such as NDVI"),
+         _param("bands", "query", "string", "the band order, such as RGB, RGN or BGRNRe, or auto"),
+         _param("range", "query", "string", "low,high: the histogram's range")], tags=MAP_TAGS)},
+    "/api/plugins/measure/task/{task_id}/volume": {"post": _op(
+        "Start measuring the volume inside a polygon from the task's DSM (WebODM's measure plugin)",
+        {"200": _json({"type": "object", "properties": {"celery_task_id": STRING}}),
+         "503": _json(_ref("Error"), "The job queue is unavailable")},
+        [TASK], _form_body({
+            "area": {"type": "object", "description": "a GeoJSON Polygon or Feature in WGS84 (or it as a string)"},
+            "method": {"type": "string", "enum": ["plane", "triangulate", "average", "highest", "lowest", "custom",
+                                                  "dtm"], "description": "the base (default triangulate)"},
+            "base_height": {"type": "number", "description": "metres: the flat base of method custom"}}, ["area"]),
+        tags=MAP_TAGS)},
+    "/api/plugins/measure/task/{task_id}/volume/get/{job_id}": {"get": _op(
+        "The volume: {output: |net| m3, volume: {cut, fill, net, area, measured_area, missing_area, base}}",
+        {"200": _json({"type": "object"})}, [TASK, _param("job_id", schema_type="string")], tags=MAP_TAGS)},
+    f"{T}/{{asset_type}}/export": {"post": _op(
+        "Export the orthophoto, a DEM or the point cloud (WebODM's export): {url, filename} when the file exists as "
+        "asked, else {celery_task_id, filename} of a job to follow with /api/workers/check|get",
+        {"200": _json({"type": "object", "properties": {"url": STRING, "celery_task_id": STRING, "filename": STRING}}),
+         "503": _json(_ref("Error"), "The job queue is unavailable")},
+        [PROJECT, TASK, {**_param("asset_type", schema_type="string"), "schema": {
+            "type": "string", "enum": ["orthophoto", "dsm", "dtm", "georeferenced_model"]}}],
+        _form_body({"format": {"type": "string", "enum": ["gtiff", "gtiff-rgb", "jpg", "png", "kmz", "laz", "las",
+                                                          "ply", "csv"]},
+                    "epsg": INTEGER, "formula": STRING, "bands": STRING, "rescale": STRING, "color_map": STRING,
+                    "hillshade": BOOLEAN}), tags=MAP_TAGS)},
+    f"{T}/profile": {"post": _op(
+        "Heights of the DSM and DTM along a line: {length, distance: [m], points: [[lon, lat]], dsm: [m or null], "
+        "dtm: [m or null] (null: no such model)}", {"200": _json({"type": "object"})}, [PROJECT, TASK],
+        _form_body({"line": {"type": "object", "description": "a GeoJSON LineString or Feature in WGS84"},
+                    "samples": {"type": "integer", "description": "points along the line, 2 to 2000 (200)"}},
+                   ["line"]), tags=MAP_TAGS)},
+    "/api/plugins/contours/task/{task_id}/contours/generate": {"post": _op(
+        "Start making contour lines of the DSM or DTM (WebODM's contours plugin); the file then comes from "
+        ".../contours/download/{job_id} or /api/workers/get/{job_id}",
+        {"200": _json({"type": "object", "properties": {"celery_task_id": STRING, "filename": STRING}}),
+         "503": _json(_ref("Error"), "The job queue is unavailable")},
+        [TASK], _form_body({"layer": {"type": "string", "enum": ["DSM", "DTM"]},
+                            "interval": {"type": "number", "description": "metres between lines (1)"},
+                            "simplify": {"type": "number", "description": "tolerance in metres (0.01)"},
+                            "format": {"type": "string", "enum": ["GPKG", "DXF", "GeoJSON"]},
+                            "epsg": {"type": "integer", "description": "the lines' CRS (3857)"}}), tags=MAP_TAGS)},
+    "/api/plugins/contours/task/{task_id}/contours/download/{job_id}": {"get": _op(
+        "The contours file, as /api/workers/get answers",
+        {"200": {"description": "The file, or JSON", "content": {"application/octet-stream": {"schema": FILE},
+                                                                  "application/json": {"schema": {}}}}},
+        [TASK, _param("job_id", schema_type="string")], tags=MAP_TAGS)},
+    f"{T}/images/thumbnail/{{filename}}": {"get": _op(
+        "A JPEG thumbnail of one of the task's photos, upright, with an ETag (WebODM's path)",
+        {"200": {"description": "The thumbnail", "content": {"image/jpeg": {"schema": FILE}}},
+         "304": {"description": "Not modified (If-None-Match)"}},
+        [PROJECT, TASK, _param("filename", schema_type="string"),
+         _param("size", "query", description="pixels on the longer side, 16 to 2048 (default 512)")], tags=MAP_TAGS)},
+    f"{T}/images/download/{{filename}}": {"get": _op(
+        "One of the task's photos as uploaded, as an attachment (WebODM's path)",
+        {"200": {"description": "The photo", "content": {"application/octet-stream": {"schema": FILE}}}},
+        [PROJECT, TASK, _param("filename", schema_type="string")], tags=MAP_TAGS)},
+    "/api/workers/check/{job_id}": {"get": _op(
+        "Whether a map tool's job is done: {ready: false} while it runs, then {ready: true} or {ready, error}",
+        {"200": _json({"type": "object"})}, [_param("job_id", schema_type="string")], tags=MAP_TAGS)},
+    "/api/workers/get/{job_id}": {"get": _op(
+        "A finished job's result: its file as an attachment (?filename=), or {output}, or {error}",
+        {"200": {"description": "The file, or JSON", "content": {"application/octet-stream": {"schema": FILE},
+                                                                  "application/json": {"schema": {}}}}},
+        [_param("job_id", schema_type="string"), _param("filename", "query", "string")], tags=MAP_TAGS)},
     "/api/processingnodes/": {
         "get": _op("Processing nodes", {"200": _json({"type": "array", "items": _ref("ProcessingNode")})},
                    [_param("has_available_options", "query", "boolean"), ORDERING], tags=NODE_TAGS),

@@ -5,13 +5,13 @@ ETag, so a browser revalidates with If-None-Match and gets a 304 without the til
 """
 from urllib.parse import urlencode
 
-from flask import current_app, request
+from flask import current_app, request, send_file
 
 from webapp import storage
 from webapp.api.blueprint import route
 from webapp.api.errors import api_error_response
 from webapp.api.helpers import caller, int_arg, json_response
-from webapp.services import thumbnails, tiles
+from webapp.services import photos, thumbnails, tiles
 from webapp.services.errors import ValidationError
 from webapp.services.tasks import get_task_for
 
@@ -21,6 +21,7 @@ LAYER = "<layer>"  # orthophoto, dsm or dtm; the tile service answers TileNotFou
 # because a restarted task replaces its rasters under the same URLs.
 MAX_AGE = 60
 TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+STYLE_PARAMETERS = ("formula", "bands", "rescale", "color_map", "hillshade")  # kept in TileJSON tile URLs, as WebODM
 
 
 def _viewable_task(project_id, task_id):
@@ -56,13 +57,27 @@ def _cached_answer(content, media_type, etag, task):
     return response.make_conditional(request)
 
 
+def _text(name):
+    """A query parameter, None when absent or empty (WebODM treats empty parameters as absent)."""
+    return request.args.get(name, "").strip() or None
+
+
+def _style():
+    """The TileStyle of this request's color_map, hillshade, formula, bands and rescale parameters."""
+    try:
+        rescale = tiles.parse_rescale(_text("rescale"))
+    except tiles.InvalidTileRequest as error:
+        raise ValidationError(field_errors={"rescale": [str(error)]}) from error
+    return tiles.TileStyle(_text("color_map"), _flag("hillshade"), _text("formula"), _text("bands"), rescale)
+
+
 def _tile(project_id, task_id, layer, z, x, y, scale, fmt):
     """One XYZ tile of a layer through the cache; 404 outside the raster, 400 for a bad parameter."""
     task = _viewable_task(project_id, task_id)
+    style = _style()
     try:
         tile = tiles.cached_tile(_cache_dir(task, "tiles"), storage.assets_dir(task.project_id, task.id), layer,
-                                 z, x, y, scale=scale, fmt=fmt, color_map=request.args.get("color_map") or None,
-                                 hillshade=_flag("hillshade"))
+                                 z, x, y, scale=scale, fmt=fmt, style=style)
     except tiles.TileNotFound:
         return api_error_response(404)
     except tiles.InvalidTileRequest as error:
@@ -94,28 +109,46 @@ def orthophoto_tile_scaled(project_id, task_id, z, x, y, scale, fmt):
     return _tile(project_id, task_id, "orthophoto", z, x, y, scale, fmt)
 
 
-def _tilejson(project_id, task_id, layer):
-    """The layer's TileJSON, its tile URL keeping this request's DEM parameters; None when the layer is absent."""
-    task = _viewable_task(project_id, task_id)
-    query = {}
-    if layer in tiles.DEM_LAYERS:
-        query = {key: request.args[key] for key in ("color_map", "hillshade") if request.args.get(key)}
-        _check_dem_parameters(query)
+def _tile_url(task, layer):
+    """The layer's tile URL template, keeping this request's style parameters (checked first)."""
+    style = _style()
+    if style.color_map and style.color_map.lower() not in tiles.color_map_names():
+        raise ValidationError(field_errors={"color_map": [f"Unknown colour map {style.color_map!r}."]})
     template = f"{request.host_url}api/projects/{task.project_id}/tasks/{task.id}/{layer}/tiles/{{z}}/{{x}}/{{y}}.png"
-    if query:
-        template += "?" + urlencode(query)
+    query = {key: request.args[key] for key in STYLE_PARAMETERS if _text(key)}
+    return template + ("?" + urlencode(query) if query else "")
+
+
+def _tilejson(project_id, task_id, layer):
+    """The layer's TileJSON, its tile URL keeping this request's style parameters; None when the layer is absent."""
+    task = _viewable_task(project_id, task_id)
+    template = _tile_url(task, layer)
     try:
         return tiles.tilejson(storage.assets_dir(task.project_id, task.id), layer, template)
     except tiles.TileNotFound:
         return None
 
 
-def _check_dem_parameters(query):
-    """ValidationError for a colour map or hillshade flag that the tiles would refuse."""
-    if "color_map" in query and query["color_map"].lower() not in tiles.color_map_names():
-        raise ValidationError(field_errors={"color_map": [f"Unknown colour map {query['color_map']!r}."]})
-    if "hillshade" in query:
-        _flag("hillshade")
+def _value_range():
+    """The metadata's `range` parameter ("low,high"), or None."""
+    try:
+        return tiles.parse_rescale(_text("range"))
+    except tiles.InvalidTileRequest as error:
+        raise ValidationError(field_errors={"range": [str(error)]}) from error
+
+
+@route(f"{TASK}/{LAYER}/metadata", methods=["GET"])
+def metadata(project_id, task_id, layer):
+    """WebODM's raster metadata: statistics per band with a histogram, and the formulas and colour maps on offer."""
+    task = _viewable_task(project_id, task_id)
+    template = _tile_url(task, layer)
+    try:
+        document = tiles.metadata(storage.assets_dir(task.project_id, task.id), layer, _text("formula"),
+                                  _text("bands"), _value_range())
+    except tiles.TileNotFound:
+        return api_error_response(404)
+    document.update({"name": task.name, "scheme": "xyz", "tiles": [template]})
+    return json_response(document)
 
 
 @route(f"{TASK}/{LAYER}/tiles.json", methods=["GET"])
@@ -149,3 +182,22 @@ def thumbnail(project_id, task_id):
     except tiles.TileNotFound:
         return api_error_response(404)
     return _cached_answer(image.content, thumbnails.MEDIA_TYPE, image.etag, task)
+
+
+@route(f"{TASK}/images/thumbnail/<path:filename>", methods=["GET"])
+def photo_thumbnail(project_id, task_id, filename):
+    """A JPEG thumbnail of one of the task's photos (?size= px on the longer side, default 512), made once."""
+    task = _viewable_task(project_id, task_id)
+    size = int_arg("size", photos.DEFAULT_SIZE, minimum=16)
+    if size > photos.MAX_SIZE:
+        raise ValidationError(field_errors={"size": [f"Use at most {photos.MAX_SIZE}."]})
+    image = photos.thumbnail(task.project_id, task.id, filename, size)
+    return _cached_answer(image.content, photos.MEDIA_TYPE, image.etag, task)
+
+
+@route(f"{TASK}/images/download/<path:filename>", methods=["GET"])
+def photo_download(project_id, task_id, filename):
+    """One of the task's photos, as it was uploaded, as an attachment."""
+    task = _viewable_task(project_id, task_id)
+    path = photos.photo_path(task.project_id, task.id, filename)
+    return send_file(path, as_attachment=True, download_name=path.name)

@@ -22,6 +22,7 @@ from rio_tiler.models import ImageData
 from scipy import ndimage
 
 from webapp import storage
+from webapp.services import plant_health
 
 # The tile layers and their files inside a task's assets folder (docs/API.md, "Assets").
 LAYER_FILES = {
@@ -38,6 +39,16 @@ FORMATS = {"png": ("PNG", "image/png"), "jpg": ("JPEG", "image/jpeg"), "webp": (
 # and its files are no bigger: orthophoto pixels are too noisy for the harder levels to win anything.
 ENCODING_OPTIONS = {"PNG": {"ZLEVEL": 1}, "JPEG": {"QUALITY": 85}, "WEBP": {"QUALITY": 85}}
 DEFAULT_COLOR_MAP = "viridis"
+DEFAULT_INDEX_COLOR_MAP = "rdylgn"  # red (bare) to green (growing): what plant-health maps are read in
+DEFAULT_INDEX_RANGE = (-1.0, 1.0)
+# The colour maps the metadata offers, as WebODM offers them (the tiles accept any of rio-tiler's).
+DEM_COLOR_MAPS = ("viridis", "jet", "terrain", "gist_earth", "pastel1")
+INDEX_COLOR_MAPS = ("rdylgn", "spectral", "rdylgn_r", "spectral_r", "viridis", "plasma", "inferno", "magma",
+                    "cividis", "jet", "jet_r")
+COLOR_MAP_LABELS = {"viridis": "Viridis", "jet": "Jet", "jet_r": "Jet (Reverse)", "terrain": "Terrain",
+                    "gist_earth": "Earth", "pastel1": "Pastel", "rdylgn": "RdYlGn", "rdylgn_r": "RdYlGn (Reverse)",
+                    "spectral": "Spectral", "spectral_r": "Spectral (Reverse)", "plasma": "Plasma",
+                    "inferno": "Inferno", "magma": "Magma", "cividis": "Cividis"}
 HILLSHADE_AZIMUTH = 315.0  # light from the north-west, the cartographic convention
 HILLSHADE_ALTITUDE = 45.0
 HILLSHADE_AMBIENT = 0.35  # the darkest a fully shaded slope gets, so colours stay readable
@@ -51,6 +62,20 @@ class TileNotFound(LookupError):
 
 class InvalidTileRequest(ValueError):
     """A tile request with a parameter we cannot honour (unknown colour map, scale or format)."""
+
+
+class TileStyle(NamedTuple):
+    """How to draw a layer: DEM colour map and hillshade, or an index formula over the orthophoto's bands.
+
+    rescale is the (low, high) value range stretched over the colour map; None takes the layer's default.
+    """
+
+    color_map: str | None = None
+    hillshade: bool = False
+    formula: str | None = None
+    bands: str | None = None
+    rescale: tuple | None = None
+    expression: str | None = None  # the formula as a rio-tiler expression, once resolve_style has run
 
 
 class CachedTile(NamedTuple):
@@ -69,6 +94,8 @@ class LayerInfo(NamedTuple):
     native_minzoom: int
     native_maxzoom: int
     elevation_range: tuple | None  # (min, max) of a DEM, None for the orthophoto
+    band_count: int  # bands without the alpha band
+    band_names: tuple  # each band's description, or its colour interpretation's name
 
     @property
     def minzoom(self):
@@ -112,20 +139,26 @@ def tilejson(assets_dir, layer, tiles_url_template):
     return document
 
 
-def render_tile(assets_dir, layer, z, x, y, scale=1, fmt="png", color_map=None, hillshade=False):
-    """Render one XYZ (web mercator) tile of a layer; returns (image bytes, media type)."""
+def render_tile(assets_dir, layer, z, x, y, scale=1, fmt="png", color_map=None, hillshade=False, style=None):
+    """Render one XYZ (web mercator) tile of a layer; returns (image bytes, media type).
+
+    style (a TileStyle) takes the place of color_map and hillshade, and adds index formulas and rescaling.
+    """
+    style = style or TileStyle(color_map, hillshade)
     z, x, y = _tile_index(z, x, y)
     img_format, media_type = _check_format(scale, fmt)
-    colormap = _color_map(color_map) if layer in DEM_LAYERS else None
     path = _layer_path(assets_dir, layer)
     version = _source_version(path)
     info = _layer_info(path, version, layer)
+    style = resolve_style(info, layer, style)
     _check_tile(info, z, x, y)
     reader = _reader(path, version)
     size = TILE_SIZE * scale
     try:
         if layer in DEM_LAYERS:
-            content = _render_dem(reader, info, z, x, y, size, img_format, colormap, hillshade)
+            content = _render_dem(reader, style, z, x, y, size, img_format)
+        elif style.formula:
+            content = _render_index(reader, style, info, z, x, y, size, img_format)
         else:
             content = _render_orthophoto(reader, z, x, y, size, img_format)
     except TileOutsideBounds as error:
@@ -133,20 +166,17 @@ def render_tile(assets_dir, layer, z, x, y, scale=1, fmt="png", color_map=None, 
     return content, media_type
 
 
-def cached_tile(cache_dir, assets_dir, layer, z, x, y, scale=1, fmt="png", color_map=None, hillshade=False):
+def cached_tile(cache_dir, assets_dir, layer, z, x, y, scale=1, fmt="png", color_map=None, hillshade=False,
+                style=None):
     """render_tile through an on-disk cache shared by processes; cache_dir should be one task's own folder."""
+    style = style or TileStyle(color_map, hillshade)
     z, x, y = _tile_index(z, x, y)  # integers only: they become folder names under cache_dir
     _, media_type = _check_format(scale, fmt)
     path = _layer_path(assets_dir, layer)
     version = _source_version(path)
     version_key = f"{version[0]:x}-{version[1]:x}"
-    if layer in DEM_LAYERS:
-        color_map = (color_map or DEFAULT_COLOR_MAP).lower()
-        _color_map(color_map)
-        variant = f"-{color_map}{'-hillshade' if hillshade else ''}"
-    else:
-        variant = ""  # colour map and hillshade do not apply to the orthophoto
-    name = f"{y}@{scale}x{variant}.{fmt}"
+    style = resolve_style(_layer_info(path, version, layer), layer, style)
+    name = f"{y}@{scale}x{_variant(layer, style)}.{fmt}"
     etag = hashlib.sha256(f"{layer}/{z}/{x}/{name}|{version_key}".encode()).hexdigest()[:32]
     # The source version is part of the path: new assets never meet tiles of the old ones.
     version_dir = Path(cache_dir) / layer / version_key
@@ -155,11 +185,165 @@ def cached_tile(cache_dir, assets_dir, layer, z, x, y, scale=1, fmt="png", color
         return CachedTile(tile_file.read_bytes(), media_type, etag, True)
     except FileNotFoundError:
         pass
-    content, media_type = render_tile(assets_dir, layer, z, x, y, scale, fmt, color_map, hillshade)
+    content, media_type = render_tile(assets_dir, layer, z, x, y, scale, fmt, style=style)
     if not version_dir.is_dir():
         _drop_other_versions(version_dir)
     storage.write_atomically(tile_file, content)
     return CachedTile(content, media_type, etag, False)
+
+
+def metadata(assets_dir, layer, formula=None, bands=None, value_range=None):
+    """WebODM's raster metadata of a layer: the file's description, statistics per band with a 255-bin histogram,
+    and (for a formula over the orthophoto) the formulas and colour maps on offer.
+
+    value_range (low, high) bounds the histogram; a formula's natural range (NDVI's -1..1) is its default.
+    """
+    path = _layer_path(assets_dir, layer)
+    version = _source_version(path)
+    info = _layer_info(path, version, layer)
+    reader = _reader(path, version)
+    expression, auto_bands, offered_range = None, {"filter": "", "match": None}, None
+    if formula and layer not in DEM_LAYERS:
+        bands = bands or "RGB"
+        if bands == plant_health.AUTO:
+            bands, matched = plant_health.auto_band_order(formula, info.band_names, info.band_count)
+            auto_bands = {"filter": bands, "match": matched}
+        expression = plant_health.expression(formula, bands, info.band_count)
+        offered_range = plant_health.formula(formula).range
+    histogram_range = _histogram_range(value_range, offered_range)
+    statistics = _statistics(path, version, expression, histogram_range, info.band_count)
+    if offered_range and value_range is None:
+        for band in statistics.values():  # the formula's range is the scale the map offers, as in WebODM
+            band["min"], band["max"] = offered_range
+    document = reader.info().model_dump(mode="json")
+    document.update({
+        "statistics": statistics, "minzoom": info.minzoom, "maxzoom": info.maxzoom,
+        "bounds": {"value": list(reader.bounds), "crs": reader.crs.to_string()},
+        "color_maps": [_encoded_color_map(name) for name in _offered_color_maps(layer, expression)],
+        "algorithms": plant_health.algorithms(info.band_count) if expression else [],
+        "auto_bands": auto_bands,
+    })
+    return document
+
+
+def _histogram_range(value_range, offered_range):
+    """The histogram's range: the one asked for unless it leaves the formula's natural range, else that range."""
+    if value_range is None:
+        return offered_range
+    low, high = _check_rescale(value_range)
+    if offered_range and (low < offered_range[0] or high > offered_range[1]):
+        return offered_range
+    return low, high
+
+
+_statistics_cache = OrderedDict()
+_statistics_lock = threading.Lock()
+
+
+def _statistics(path, version, expression, histogram_range, band_count):
+    """Statistics per band ("1", "2", ...) of an overview-sized read, cached per file version and question."""
+    key = (str(path), version, expression, histogram_range)
+    with _statistics_lock:
+        if key in _statistics_cache:
+            return _copy_statistics(_statistics_cache[key])
+    options = {"max_size": 1024, "percentiles": [2, 98], "hist_options": {"bins": 255}}
+    if histogram_range:
+        options["hist_options"]["range"] = histogram_range
+    reader = _reader(path, version)
+    if expression:
+        found = reader.statistics(expression=expression, **options)
+    else:
+        found = reader.statistics(indexes=tuple(range(1, band_count + 1)), **options)
+    statistics = {}
+    for number, band in enumerate(found.values(), start=1):
+        entry = band.model_dump(mode="json")
+        entry["percentiles"] = [entry["percentile_2"], entry["percentile_98"]]
+        if histogram_range:
+            entry["percentiles"] = [max(histogram_range[0], entry["percentiles"][0]),
+                                    min(histogram_range[1], entry["percentiles"][1])]
+        statistics[str(number)] = entry
+    with _statistics_lock:
+        _statistics_cache[key] = statistics
+        while len(_statistics_cache) > 64:
+            _statistics_cache.popitem(last=False)
+    return _copy_statistics(statistics)
+
+
+def _copy_statistics(statistics):
+    """A copy deep enough for the caller to change min and max."""
+    return {band: dict(entry) for band, entry in statistics.items()}
+
+
+def _offered_color_maps(layer, expression):
+    """The colour maps WebODM offers: elevation maps for DEMs, diverging ones for an index, none otherwise."""
+    if layer in DEM_LAYERS:
+        return DEM_COLOR_MAPS
+    return INDEX_COLOR_MAPS if expression else ()
+
+
+def _encoded_color_map(name):
+    """A colour map as WebODM's metadata sends it: 256 integers 0xRRGGBBAA, with a label."""
+    values = COLOR_MAPS.get(name)
+    encoded = [int.from_bytes(bytes(int(part) for part in values[i]), "big") for i in range(256)]
+    return {"key": name, "color_map": encoded, "label": COLOR_MAP_LABELS.get(name, name)}
+
+
+def resolve_style(info, layer, style):
+    """The style with its defaults filled in and checked; InvalidTileRequest or ValidationError for bad ones.
+
+    A resolved style is only checked once: the expression marks it (and equal renderings share a cache entry).
+    """
+    if style.expression or (layer in DEM_LAYERS and style.rescale and style.color_map):
+        return style
+    if layer in DEM_LAYERS:
+        low, high = info.elevation_range
+        rescale = style.rescale or (low, max(high, low + 1e-6))
+        name = (style.color_map or DEFAULT_COLOR_MAP).lower()
+        _color_map(name)
+        return TileStyle(name, bool(style.hillshade), None, None, _check_rescale(rescale))
+    if not style.formula:
+        return TileStyle()  # colour maps, hillshade and rescaling do not apply to the plain orthophoto
+    formula = plant_health.formula(style.formula)
+    bands = style.bands or "RGB"
+    if bands == plant_health.AUTO:
+        bands, _ = plant_health.auto_band_order(style.formula, info.band_names, info.band_count)
+    expression = plant_health.expression(style.formula, bands, info.band_count)
+    name = (style.color_map or DEFAULT_INDEX_COLOR_MAP).lower()
+    _color_map(name)
+    rescale = style.rescale or formula.range or DEFAULT_INDEX_RANGE
+    return TileStyle(name, False, style.formula, bands, _check_rescale(rescale), expression)
+
+
+def parse_rescale(text):
+    """A `rescale` parameter "low,high" as two floats; None when empty; InvalidTileRequest when malformed."""
+    if not text:
+        return None
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 2:
+        raise InvalidTileRequest(f"rescale must be two numbers, low,high: not {text!r}")
+    return _check_rescale(values)
+
+
+def _check_rescale(values):
+    """(low, high) as finite floats with low below high; InvalidTileRequest otherwise."""
+    low, high = (float(value) for value in values)
+    if not (numpy.isfinite(low) and numpy.isfinite(high) and low < high):
+        raise InvalidTileRequest(f"rescale needs finite numbers with low < high, not {low},{high}")
+    return low, high
+
+
+def _variant(layer, style):
+    """The part of a cached tile's file name that tells its style apart from the layer's others."""
+    if layer in DEM_LAYERS:
+        low, high = style.rescale
+        return f"-{style.color_map}{'-hillshade' if style.hillshade else ''}-{low!r}-{high!r}"
+    if not style.formula:
+        return ""
+    key = f"{style.expression}|{style.color_map}|{style.rescale[0]!r}|{style.rescale[1]!r}"
+    return "-index-" + hashlib.sha256(key.encode()).hexdigest()[:20]  # a digest: formulas hold / and *
 
 
 # --- checks ---------------------------------------------------------------------------------------------
@@ -266,7 +450,10 @@ def _read_layer_info(reader, is_dem):
             low, high = 0.0, 1.0  # a DEM with no data at all: any range will do
         elevation_range = (low, high)
     west, south, east, north = reader.get_geographic_bounds(morecantile.models.WGS84_CRS)
-    return LayerInfo((west, south, east, north), reader.minzoom, reader.maxzoom, elevation_range)
+    dataset = reader.dataset
+    bands = [index for index, interp in zip(dataset.indexes, dataset.colorinterp) if interp != ColorInterp.alpha]
+    names = tuple(dataset.descriptions[index - 1] or dataset.colorinterp[index - 1].name for index in bands)
+    return LayerInfo((west, south, east, north), reader.minzoom, reader.maxzoom, elevation_range, len(bands), names)
 
 
 # --- rendering ------------------------------------------------------------------------------------------
@@ -281,14 +468,28 @@ def _render_orthophoto(reader, z, x, y, size, img_format):
     return image.render(img_format=img_format, **ENCODING_OPTIONS[img_format])
 
 
-def _render_dem(reader, info, z, x, y, size, img_format, colormap, hillshade):
-    """A DEM tile: elevations rescaled over the DEM's range through a colour map, optionally hillshaded."""
+def _render_index(reader, style, info, z, x, y, size, img_format):
+    """A plant-health tile: the formula's value per pixel, stretched over style.rescale through a colour map."""
+    image = reader.tile(x, y, z, tilesize=size, expression=style.expression)
+    values = image.array
+    # Division by zero (black or saturated pixels) gives inf or nan: leave those pixels transparent.
+    invalid = ~numpy.isfinite(values.data)
+    values.mask = numpy.ma.getmaskarray(values) | invalid
+    values.data[invalid] = 0
+    # The alpha band already masks the values; rio-tiler would rescale its float copy of it to nothing.
+    image.alpha_mask = None
+    image.rescale(in_range=(style.rescale,))
+    return image.render(img_format=img_format, colormap=_color_map(style.color_map), **ENCODING_OPTIONS[img_format])
+
+
+def _render_dem(reader, style, z, x, y, size, img_format):
+    """A DEM tile: elevations rescaled over style.rescale through a colour map, optionally hillshaded."""
+    colormap, hillshade = _color_map(style.color_map), style.hillshade
     # One extra pixel around the tile lets the hillshade slope be computed at the tile's edges too.
     image = reader.tile(x, y, z, tilesize=size, indexes=1, buffer=1 if hillshade else None,
                         reproject_method="bilinear")
     elevation = image.array[0]
-    low, high = info.elevation_range
-    image.rescale(in_range=((low, max(high, low + 1e-6)),))
+    image.rescale(in_range=(style.rescale,))
     if not hillshade:
         return image.render(img_format=img_format, colormap=colormap, **ENCODING_OPTIONS[img_format])
     coloured = image.apply_colormap(colormap)
@@ -317,6 +518,9 @@ def _hillshade(elevation, resolution):
     azimuth = numpy.radians((360.0 - HILLSHADE_AZIMUTH + 90.0) % 360.0)
     shade = numpy.cos(zenith) * numpy.cos(slope) + numpy.sin(zenith) * numpy.sin(slope) * numpy.cos(azimuth - aspect)
     return numpy.clip(shade, 0.0, 1.0)
+
+
+hillshade = _hillshade  # the exports shade DEM colours the same way
 
 
 def _ground_resolution(image, z, x, y):

@@ -2,13 +2,16 @@
 
 Read-only pages: anyone who may view the task (or its public task or project, with the link) may open them.
 """
-from flask import Blueprint, redirect, render_template, request, url_for
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from rio_tiler.colormap import cmap
 
 from webapp import storage
+from webapp.security import content_security_policy
 from webapp.models import Task, TaskStatus
-from webapp.services import projects, tasks, tiles
+from webapp.services import plant_health, projects, tasks, tiles
 from webapp.services.errors import NotFound
 
 bp = Blueprint("maps", __name__)
@@ -17,6 +20,7 @@ bp = Blueprint("maps", __name__)
 OFFERED_COLOR_MAPS = ("viridis", "terrain", "magma", "plasma", "cividis", "turbo", "spectral_r", "rdylgn_r", "jet",
                       "gray")
 LEGEND_STOPS = 9
+POINT_CLOUD = "odm_georeferencing/odm_georeferenced_model.laz"
 LAYER_LABELS = {"orthophoto": "Orthophoto", "dsm": "Surface model (DSM)", "dtm": "Terrain model (DTM)"}
 
 
@@ -37,9 +41,18 @@ def _map_task(task):
     assets_dir = storage.assets_dir(task.project_id, task.id)
     api = _api_task_url(task)
     has_shots = (assets_dir / "odm_report" / "shots.geojson").is_file()
+    layers = tiles.tile_layers(assets_dir)
+    # Volumes run as jobs on the server: for logged-in viewers of a task with a DSM (WebODM's measure plugin path).
+    can_measure = "dsm" in layers and current_user.is_authenticated
+    can_contour = ("dsm" in layers or "dtm" in layers) and current_user.is_authenticated
     return {"id": task.id, "name": task.name or f"Task #{task.id}",
-            "layers": {layer: f"{api}{layer}/tiles.json" for layer in tiles.tile_layers(assets_dir)},
-            "shots": f"{api}download/shots.geojson" if has_shots else None}
+            "layers": {layer: f"{api}{layer}/tiles.json" for layer in layers},
+            "shots": f"{api}download/shots.geojson" if has_shots else None,
+            "photos": f"{api}images/",
+            "volume": f"/api/plugins/measure/task/{task.id}/volume" if can_measure else None,
+            "hasDtm": "dtm" in layers, "api": api,
+            "contours": f"/api/plugins/contours/task/{task.id}/contours/" if can_contour else None,
+            "exports": layers + (["georeferenced_model"] if (assets_dir / POINT_CLOUD).is_file() else [])}
 
 
 def _legend_gradients():
@@ -54,10 +67,26 @@ def _legend_gradients():
 
 def _render_map(title, project, map_tasks, back_url):
     """The map page of some tasks."""
-    config = {"tasks": map_tasks, "colorMaps": _legend_gradients(), "layerLabels": LAYER_LABELS}
+    config = {"tasks": map_tasks, "colorMaps": _legend_gradients(), "layerLabels": LAYER_LABELS,
+              "basemaps": current_app.config["BASEMAPS"],
+              "formulas": {name: formula.help for name, formula in plant_health.FORMULAS.items()}}
     available = [layer for layer in LAYER_LABELS if any(layer in task["layers"] for task in map_tasks)]
-    return render_template("maps/map.html", title=title, project=project, map_tasks=map_tasks, config=config,
-                           back_url=back_url, layer_labels=LAYER_LABELS, available_layers=available)
+    page = make_response(render_template("maps/map.html", title=title, project=project, map_tasks=map_tasks,
+                                         config=config, back_url=back_url, layer_labels=LAYER_LABELS,
+                                         available_layers=available))
+    # The base layers' tiles come from their own servers: the page's policy lets images come from there.
+    page.headers["Content-Security-Policy"] = content_security_policy(_origins(config["basemaps"]))
+    return page
+
+
+def _origins(basemaps):
+    """The scheme://host of each base layer's URL template (relative ones are this server's)."""
+    origins = []
+    for basemap in basemaps:
+        parts = urlsplit(basemap["url"])
+        if parts.scheme in ("http", "https") and parts.netloc and "{" not in parts.netloc:
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+    return sorted(set(origins))
 
 
 @bp.route("/projects/<int:project_id>/tasks/<int:task_id>/map")
