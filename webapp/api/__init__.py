@@ -18,3 +18,4 @@ def route(rule, **options):
 from webapp.api import auth, nodes, openapi, projects, tasks, tokens  # noqa: E402,F401  (registers the routes)
 from webapp.api import webhooks  # noqa: E402,F401  (node callbacks of the processing pipeline)
 from webapp.api import tiles  # noqa: E402,F401  (map tiles, TileJSON and thumbnails)
+from webapp.api import view3d  # noqa: E402,F401  (the 3D page's point cloud, model and cameras)

@@ -8,7 +8,7 @@ from rio_tiler.colormap import cmap
 
 from webapp import storage
 from webapp.models import Task, TaskStatus
-from webapp.services import projects, tasks, tiles
+from webapp.services import models3d, projects, tasks, tiles
 from webapp.services.errors import NotFound
 
 bp = Blueprint("maps", __name__)
@@ -33,13 +33,15 @@ def _api_task_url(task):
 
 
 def _map_task(task):
-    """What map.js needs of one task: its name, tile layers (TileJSON URLs) and camera positions."""
+    """What map.js needs of one task: its name, tile layers (TileJSON URLs), camera positions, its 3D page."""
     assets_dir = storage.assets_dir(task.project_id, task.id)
     api = _api_task_url(task)
     has_shots = (assets_dir / "odm_report" / "shots.geojson").is_file()
     return {"id": task.id, "name": task.name or f"Task #{task.id}",
             "layers": {layer: f"{api}{layer}/tiles.json" for layer in tiles.tile_layers(assets_dir)},
-            "shots": f"{api}download/shots.geojson" if has_shots else None}
+            "shots": f"{api}download/shots.geojson" if has_shots else None,
+            "view3d": url_for("view3d.task_3d", project_id=task.project_id, task_id=task.id)
+            if models3d.has_3d(assets_dir) else None}
 
 
 def _legend_gradients():
