@@ -76,8 +76,8 @@ def _prepare(assets_dir, max_points):
     storage.remove_tree(out)
     offset, coords_epsg = read_coords(assets_dir / COORDS)
     cloud_path, obj_path = assets_dir / POINT_CLOUD, assets_dir / TEXTURED_OBJ
-    cloud = read_point_cloud(cloud_path, max_points) if cloud_path.is_file() else None
-    model = load_model(obj_path) if obj_path.is_file() else None
+    cloud = _readable(read_point_cloud, cloud_path, max_points) if cloud_path.is_file() else None
+    model = _readable(load_model, obj_path) if obj_path.is_file() else None
     if cloud is None and model is None:
         return None
     epsg = (cloud or {}).get("epsg") or coords_epsg
@@ -102,6 +102,15 @@ def _prepare(assets_dir, max_points):
     scene["cameras"] = read_cameras(assets_dir, origin, epsg)
     _write_atomically(out / SCENE_JSON, json.dumps(scene).encode())
     return scene
+
+
+def _readable(read, path, *args):
+    """read(path, *args), or None (logged) when the file cannot be read: the other layer is still shown."""
+    try:
+        return read(path, *args)
+    except Exception as error:  # noqa: BLE001 (laspy, trimesh and PIL raise many types)
+        log.warning("the 3D view leaves out %s: %s", path.name, error)
+        return None
 
 
 def _write_atomically(path, content):
