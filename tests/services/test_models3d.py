@@ -98,6 +98,8 @@ def test_results_with_nothing_3d_or_damaged_make_no_3d_page_and_raise_nothing(tm
     assert models3d.prepare(folder) is None and not (folder / "viewer3d").exists()
     (folder / "odm_georeferencing").mkdir()
     (folder / models3d.POINT_CLOUD).write_bytes(b"LASF but not really")
+    (folder / "odm_texturing").mkdir()
+    (folder / models3d.TEXTURED_OBJ).write_text("v 0 0 0\nv 1 0 0\n")  # vertices, no face
     assert models3d.prepare(folder) is None and not models3d.has_3d(folder)
 
 

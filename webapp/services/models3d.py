@@ -227,8 +227,11 @@ def load_model(obj_path):
     import trimesh
 
     scene = trimesh.load(str(obj_path), force="scene", process=False, maintain_order=True)
+    for name, geometry in list(scene.geometry.items()):
+        if len(getattr(geometry, "faces", ())) == 0:  # stray points or lines: not part of a surface
+            scene.delete_geometry(name)
     if not scene.geometry:
-        raise ValueError(f"{obj_path} has no faces")
+        raise ValueError(f"{obj_path.name} has no faces")
     return scene
 
 
@@ -317,6 +320,25 @@ def _image_sizes(path):
         return {i["filename"]: (i["width"], i["height"]) for i in json.loads(Path(path).read_text())}
     except (OSError, ValueError, KeyError, TypeError):
         return {}
+
+
+def prepare_completed_tasks(again=False):
+    """Make the 3D files of the completed tasks that lack them (all of them, again): tasks extracted before Aerie
+    had a 3D page. Their asset lists are refreshed (textured_model.glb may appear). [(task id, shown), ...]"""
+    from webapp.extensions import db
+    from webapp.models import Task, TaskStatus
+    from webapp.services import assets
+
+    done = []
+    for task in Task.query.filter(Task.status == TaskStatus.COMPLETED).order_by(Task.id).all():
+        folder = storage.assets_dir(task.project_id, task.id)
+        if not folder.is_dir() or (has_3d(folder) and not again):
+            continue
+        shown = prepare(folder) is not None
+        task.available_assets = assets.available_assets(folder)
+        db.session.commit()
+        done.append((task.id, shown))
+    return done
 
 
 def file_for(assets_dir, name):
