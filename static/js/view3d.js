@@ -57,7 +57,7 @@ function resetView() {
   const {centre, radius} = bounds;
   camera.near = radius / 1000;
   camera.far = radius * 100;
-  camera.position.set(centre.x, centre.y - 1.3 * radius, centre.z + 1.1 * radius);
+  camera.position.set(centre.x, centre.y - 1.6 * radius, centre.z + 1.2 * radius);
   camera.updateProjectionMatrix();
   controls.target.copy(centre);
   controls.update();
@@ -65,11 +65,10 @@ function resetView() {
 }
 
 function setBounds(sceneInfo) {
-  // The reset view looks at the middle of the cloud and the model, from far enough to see the cameras too.
+  // The reset view frames the cloud, the model and the cameras above them.
   const box = new THREE.Box3(...sceneInfo.bounds.map((corner) => new THREE.Vector3(...corner)));
-  const centre = box.getCenter(new THREE.Vector3());
   sceneInfo.cameras.forEach((shot) => box.expandByPoint(new THREE.Vector3(...shot.position)));
-  bounds = {centre, radius: Math.max(box.max.distanceTo(box.min) / 2, 1)};
+  bounds = {centre: box.getCenter(new THREE.Vector3()), radius: Math.max(box.max.distanceTo(box.min) / 2, 1)};
 }
 
 // --- the point cloud, streamed ----------------------------------------------------------------------------------

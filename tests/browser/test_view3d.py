@@ -3,6 +3,7 @@ and cameras, toggles the layers, and measures the distance between two picked po
 built-in engine and for a real-ODM results zip (OBJ only), imported through the API."""
 import io
 import re
+import shutil
 
 import numpy
 import pytest
@@ -12,6 +13,7 @@ from playwright.sync_api import expect
 from tests.api.helpers import auth
 from tests.security.test_headers import RECORD_VIOLATIONS
 from tests.support import models3d as fixtures
+from tests.support.datasets import DATASETS_DIR
 from tests.views.people import add_user
 from webapp import storage
 from webapp.extensions import db
@@ -20,7 +22,8 @@ from webapp.services import assets, models3d
 
 DRAWN_STD = 20.0  # grey levels: a view with the cloud or the model varies far more than this
 BLANK_STD = 6.0  # an empty view (the background, a few frustum lines) varies less
-SCREENSHOT = "/tmp/aerie-3d-view.png"  # README's picture of the 3D page (docs/3d-view.png) comes from here
+# README's pictures of the 3D page (docs/3d-view.png, docs/3d-view-brighton.png) are these screenshots.
+SCREENSHOT, BRIGHTON_SCREENSHOT = "/tmp/aerie-3d-view.png", "/tmp/aerie-3d-view-brighton.png"
 
 
 @pytest.fixture
@@ -173,3 +176,23 @@ def test_a_public_task_3d_page_opens_without_login(page, live_server, olga_proje
     db.session.commit()
     open_view(page, url)
     expect(page.get_by_role("link", name="Back")).to_have_count(0)
+
+
+def test_odms_own_point_cloud_of_brighton_beach_is_shown(page, live_server, olga_project):
+    """ODM's point cloud of a real survey (16-bit colours, its CRS as ODM writes it), as a real-ODM task holds it."""
+    laz = DATASETS_DIR / "brighton_beach" / "reference" / "odm_model.laz"
+    if not laz.is_file():
+        pytest.skip(f"{laz} not found: AERIE_DATASETS has no brighton_beach/reference")
+    task = Task(project_id=olga_project.id, name="Brighton Beach (ODM)", status=TaskStatus.COMPLETED)
+    db.session.add(task)
+    db.session.commit()
+    folder = storage.assets_dir(olga_project.id, task.id)
+    (folder / "odm_georeferencing").mkdir(parents=True)
+    shutil.copyfile(laz, folder / models3d.POINT_CLOUD)
+    scene = models3d.prepare(folder, max_points=250_000)  # an even sample: cheaper to draw in software WebGL
+    assert scene["epsg"] == 32615 and scene["points"] == {"count": 250_000, "total": 940_393, "block": 65_536}
+    log_in(page, live_server, "olga")
+    open_view(page, f"{live_server}/projects/{olga_project.id}/tasks/{task.id}/3d")
+    expect(page.get_by_label("Textured model")).to_be_disabled()
+    assert canvas_std(page) > DRAWN_STD
+    page.screenshot(path=BRIGHTON_SCREENSHOT)
