@@ -66,10 +66,18 @@ def test_the_textured_model_becomes_a_y_up_glb_and_the_missing_asset(results):
     east, north, up = obj.vertices.T  # coords.txt's offset is the origin: ODM's own frame, turned y-up
     assert numpy.abs(mesh.vertices - numpy.column_stack([east, up, -north])).max() < 1e-3
     assert len(mesh.faces) == len(obj.faces)
-    assert mesh.visual.material.baseColorTexture.size == (fixtures.TEXTURE_PIXELS, fixtures.TEXTURE_PIXELS)
+    texture = mesh.visual.material.baseColorTexture
+    assert texture.size == (fixtures.TEXTURE_PIXELS, fixtures.TEXTURE_PIXELS) and texture.format == "JPEG"
     asset = results / models3d.TEXTURED_GLB
     assert asset.read_bytes() == (results / "viewer3d" / "model.glb").read_bytes()
     assert "textured_model.glb" in assets.available_assets(results)
+
+
+def test_big_textures_are_scaled_down(results, monkeypatch):
+    monkeypatch.setattr(models3d, "MAX_TEXTURE_PIXELS", 16)
+    models3d.prepare(results)
+    (mesh,) = trimesh.load(results / "viewer3d" / "model.glb", force="scene").geometry.values()
+    assert mesh.visual.material.baseColorTexture.size == (16, 16)
 
 
 def test_a_glb_from_the_node_is_kept(results):

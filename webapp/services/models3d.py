@@ -8,11 +8,13 @@ its .mtl and textures, vertices in UTM minus the offset in odm_georeferencing/co
 - points.bin: at most MAX_POINTS points in random order (so that any first part of the file is an even sample),
   in blocks of BLOCK_POINTS points: float32 x, y, z relative to the scene's origin (metres, east/north/up), then
   uint8 red, green, blue, padded to 4 bytes. The page draws each block as it arrives.
-- model.glb: the textured model as binary glTF, relative to the origin, y up as glTF wants. When the node gave no
+- model.glb: the textured model as binary glTF, relative to the origin, y up as glTF wants, its textures as JPEG
+  of at most MAX_TEXTURE_PIXELS a side. When the node gave no
   textured_model.glb (real ODM gives only the OBJ), the same file becomes that asset.
 - scene.json (written last: its presence says the rest is there): origin, EPSG code, bounds, point count and
   block size, whether there is a model, and the cameras (position and axes) for the frusta.
 """
+import io
 import json
 import logging
 import os
@@ -36,6 +38,8 @@ IMAGES = "images.json"
 MAX_POINTS = 3_000_000  # about 45 MB to download; a browser draws that many smoothly
 BLOCK_POINTS = 65_536
 READ_CHUNK = 1_000_000  # points read from the LAZ at a time, so a 100-million-point cloud never sits in memory
+MAX_TEXTURE_PIXELS = 4096
+JPEG_QUALITY = 90
 DEFAULT_FOCAL = 0.85  # focal length over the longer image side, when the results do not say
 FORMAT_VERSION = 1
 
@@ -93,6 +97,7 @@ def _prepare(assets_dir, max_points):
         scene["points"] = {"count": len(local), "total": cloud["total"], "block": BLOCK_POINTS}
     if model is not None:
         corners += _place_model(model, (0.0 if offset is None else offset) - origin)
+        compact_textures(model, MAX_TEXTURE_PIXELS)
         _write_atomically(out / MODEL_GLB, model.export(file_type="glb"))
         scene["model"] = True
         if offset is not None and not (assets_dir / TEXTURED_GLB).is_file():
@@ -233,6 +238,23 @@ def load_model(obj_path):
     if not scene.geometry:
         raise ValueError(f"{obj_path.name} has no faces")
     return scene
+
+
+def compact_textures(model, max_pixels):
+    """Textures as JPEG (photo textures; PNG atlases of ODM are several times bigger) of at most max_pixels a side
+    (what every WebGL device can show), so that the GLB stays small and quick to load."""
+    from PIL import Image
+
+    for geometry in model.geometry.values():
+        material = getattr(geometry.visual, "material", None)
+        image = getattr(material, "image", None)
+        if image is None:
+            continue
+        image = image.convert("RGB")
+        image.thumbnail((max_pixels, max_pixels), Image.Resampling.LANCZOS)
+        encoded = io.BytesIO()
+        image.save(encoded, format="JPEG", quality=JPEG_QUALITY)
+        material.image = Image.open(io.BytesIO(encoded.getvalue()))  # read back: trimesh keeps a JPEG as JPEG
 
 
 def _place_model(model, shift):
