@@ -126,7 +126,8 @@ def test_the_3d_page_draws_toggles_layers_and_measures(page, live_server, olga_p
     page.get_by_role("link", name="Open the 3D view").click()
     expect(page.locator("#view3d[data-ready=true]")).to_be_attached(timeout=30_000)
     expect(page.get_by_label("Cameras")).to_be_enabled()
-    assert page.evaluate("window.aerie3d.layers.cameras.children[0].geometry.attributes.position.count") == 4 * 16  # 8 lines of 2 ends a camera
+    frusta = page.evaluate("window.aerie3d.layers.cameras.children[0].geometry.attributes.position.count")
+    assert frusta == 4 * 8 * 2  # 4 cameras, 8 lines each, 2 ends a line
     page.screenshot(path=SCREENSHOT)
     check_layers_toggle(page)
 
