@@ -5,7 +5,16 @@ PY := $(VENV)/bin/python
 # apt-get needs root: use sudo when we are not root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test venv test-deps chromium postgresql clean
+.PHONY: run test venv test-deps chromium postgresql vendor clean
+
+# three.js, the 3D page's renderer: the npm registry's tarball, checked against its pinned sha512 integrity and
+# unpacked (only the files the page imports) into a folder git ignores. No Node.js, no build step.
+THREE_VERSION := 0.187.0
+THREE_INTEGRITY := sha512-Qiu7R+Cmh8CstZsY1uJOSWnVlfo7ZtNLV7mF8Jltk3LB3AtDu9cRZlcnRKkAk8Y4z6KKw35z7Y7Urd7jWY8etA==
+THREE_DIR := static/vendor/three
+THREE_FILES := LICENSE build/three.module.js build/three.core.js examples/jsm/controls/OrbitControls.js \
+	examples/jsm/loaders/GLTFLoader.js examples/jsm/utils/BufferGeometryUtils.js \
+	examples/jsm/utils/SkeletonUtils.js
 
 # The XStatic front-end packages are source-only and still import pkg_resources while building,
 # so they are built without isolation, against the setuptools<81 installed first.
@@ -21,6 +30,11 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 
 venv: $(VENV)/.installed
 
+$(THREE_DIR)/.version-$(THREE_VERSION):
+	$(PYTHON) tools/fetch_npm_package.py three $(THREE_VERSION) $(THREE_INTEGRITY) $(THREE_DIR) $(THREE_FILES)
+
+vendor: $(THREE_DIR)/.version-$(THREE_VERSION)
+
 test-deps: $(VENV)/.installed-test chromium postgresql
 
 # Browser tests drive Debian's chromium (Playwright's own browser download is not used).
@@ -33,10 +47,10 @@ postgresql:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql; }
 
-run: venv
+run: venv vendor
 	$(PY) -m flask --app app run-all
 
-test: test-deps
+test: test-deps vendor
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

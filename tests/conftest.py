@@ -85,9 +85,11 @@ def live_server(app):
 
 
 CHROMIUM = "/usr/bin/chromium"
-# Flags for a headless Chromium on a machine with no network but loopback.
+# Flags for a headless Chromium on a machine with no network but loopback. WebGL (the 3D page) runs on
+# SwiftShader, Chromium's software renderer, which newer versions use only when asked to.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--enable-unsafe-swiftshader"]
 
 
 @pytest.fixture(scope="session")

@@ -35,3 +35,27 @@ def test_add_node_refuses_a_bad_port(runner):
     result = runner.invoke(args=["add-node", "127.0.0.1", "70000"])
     assert result.exit_code != 0 and "port number" in result.output
     assert ProcessingNode.query.count() == 0
+
+
+def test_prepare_3d_makes_the_3d_files_of_older_completed_tasks(runner):
+    from tests.support import models3d as fixtures
+    from tests.views.people import add_project
+    from webapp import storage
+    from webapp.extensions import db
+    from webapp.models import Task, TaskStatus
+    from webapp.services import models3d
+
+    project = add_project()
+    older = [Task(project_id=project.id, name=name, status=TaskStatus.COMPLETED) for name in ("3d", "flat")]
+    db.session.add_all(older)
+    db.session.commit()
+    fixtures.write_3d_results(storage.assets_dir(project.id, older[0].id))  # extracted before the 3D page
+    storage.assets_dir(project.id, older[1].id).mkdir(parents=True)  # results with nothing 3D
+    result = runner.invoke(args=["prepare-3d"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [f"task {older[0].id}: 3D view ready",
+                                          f"task {older[1].id}: nothing to show in 3D", "2 task(s) prepared."]
+    assert models3d.has_3d(storage.assets_dir(project.id, older[0].id))
+    assert "textured_model.glb" in db.session.get(Task, older[0].id).available_assets
+    assert runner.invoke(args=["prepare-3d"]).output.splitlines() == [
+        f"task {older[1].id}: nothing to show in 3D", "1 task(s) prepared."]

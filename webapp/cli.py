@@ -101,6 +101,17 @@ def scheduler_command():
         time.sleep(interval)
 
 
+@click.command("prepare-3d")
+@click.option("--again", is_flag=True, help="Also remake the 3D files of the tasks that have them.")
+def prepare_3d_command(again):
+    """Make the 3D page's files of completed tasks extracted before Aerie had a 3D page."""
+    from webapp.services import models3d
+    done = models3d.prepare_completed_tasks(again)
+    for task_id, shown in done:
+        click.echo(f"task {task_id}: {'3D view ready' if shown else 'nothing to show in 3D'}")
+    click.echo(f"{len(done)} task(s) prepared.")
+
+
 @click.command("run-all")
 def run_all_command():
     """Start everything Aerie needs (Redis, node, workers, scheduler, web) and stop it all on Ctrl-C."""
@@ -110,5 +121,6 @@ def run_all_command():
 
 def register_commands(app):
     """Add Aerie's commands to the flask CLI."""
-    for command in (create_user_command, add_node_command, worker_command, scheduler_command, run_all_command):
+    for command in (create_user_command, add_node_command, worker_command, scheduler_command, run_all_command,
+                    prepare_3d_command):
         app.cli.add_command(command)

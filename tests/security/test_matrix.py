@@ -13,13 +13,14 @@ import re
 import pytest
 
 from tests.support.maps import lonlat_of_pixel, tile_and_pixel, write_orthophoto
+from tests.support.models3d import write_point_cloud
 from tests.support.web import free_port
 from tests.support.factories import add_node, add_project, add_task, add_user, share
 from tests.security.conftest import SHARED
 from webapp import storage
 from webapp.extensions import db
 from webapp.models import Preset, TaskStatus
-from webapp.services import assets, tokens
+from webapp.services import assets, models3d, tokens
 
 ROLES = ("owner", "viewer", "changer", "deleter", "stranger", "anonymous", "admin", "public_task", "public_project")
 LOGIN = "login"  # expected: a redirect to the login page
@@ -128,6 +129,7 @@ MATRIX = {
     (f"{PAGE_TASK}/edit", "POST"): ({"name": "Renamed"}, page("change", 302)),
     (f"{PAGE_TASK}/public", "POST"): ({"public": "true"}, page("change", 302)),
     (f"{PAGE_TASK}/map", "GET"): (None, page("view", **PUBLIC_VIEW)),
+    (f"{PAGE_TASK}/3d", "GET"): (None, page("view", **PUBLIC_VIEW)),
     (f"{PAGE_TASK}/remove", "POST"): ({}, page("delete", 302)),
     (f"{PAGE_TASK}/restart", "POST"): ({}, page("change", 302)),
     # API
@@ -167,6 +169,7 @@ MATRIX = {
     (f"{TASK}/tiles/<int:z>/<int:x>/<int:y>.<fmt>", "GET"): (None, api("view", **PUBLIC_VIEW)),
     (f"{TASK}/tiles/<int:z>/<int:x>/<int:y>@<int:scale>x.<fmt>", "GET"): (None, api("view", **PUBLIC_VIEW)),
     (f"{TASK}/thumbnail.png", "GET"): (None, api("view", **PUBLIC_VIEW)),
+    (f"{TASK}/3d/<name>", "GET"): (None, api("view", **PUBLIC_VIEW)),
     (f"{TASK}/assets/<path:path>", "GET"): (None, api("view", **PUBLIC_VIEW)),
     (f"{TASK}/download/<asset>", "GET"): (None, api("view", **PUBLIC_VIEW)),
     (f"{TASK}/output/", "GET"): (None, api("view", public_project=True)),  # the console is not part of a public task
@@ -219,8 +222,9 @@ def test_every_route_is_in_the_matrix(secure_app):
     assert sorted(covered - routes) == [], "rows of the matrix for routes the app does not serve"
 
 
-def _new_target(people, kind, owner="owner"):
-    """A project of owner shared with viewer, changer and deleter, with a completed task holding an orthophoto.
+def _new_target(people, kind, owner="owner", with_3d=False):
+    """A project of owner shared with viewer, changer and deleter, with a completed task holding an orthophoto
+    (and, with_3d, a small point cloud, prepared for its 3D page: 25 ms, so only for the 3D routes).
 
     kind: "private", "public_task" (the task is public, its project is not) or "public_project".
     """
@@ -231,15 +235,18 @@ def _new_target(people, kind, owner="owner"):
     task = add_task(project, name="target", status=TaskStatus.COMPLETED, public=kind == "public_task")
     folder = storage.assets_dir(project.id, task.id)
     write_orthophoto(folder / ORTHOPHOTO)
+    if with_3d:
+        write_point_cloud(folder / models3d.POINT_CLOUD, points_per_side=4)
+        assert models3d.prepare(folder) is not None
     task.available_assets = assets.available_assets(folder)
     db.session.commit()
     return project, task
 
 
-def _values(people, role, counter):
+def _values(people, role, counter, with_3d=False):
     """The value of every placeholder of the rules, for objects made for this one request."""
     kind = role if role in ("public_task", "public_project") else "private"
-    project, task = _new_target(people, kind)
+    project, task = _new_target(people, kind, with_3d)
     owner = people["owner"].user
     counter[0] += 1
     other = add_user(f"target{counter[0]}", admin=True)  # admin: so that revoke-admin has a role to revoke
@@ -252,7 +259,7 @@ def _values(people, role, counter):
             "node_id": node.id, "preset_id": preset.id, "job_id": "no-such-job", "username": "viewer",
             "token": "wrong-token", "layer": "orthophoto", "z": ZOOM, "x": TILE.x, "y": TILE.y, "scale": 2,
             "fmt": "png", "path": ORTHOPHOTO, "asset": "orthophoto.tif",
-            "asset_type": "orthophoto", "filename": "DJI_0000.JPG"}
+            "asset_type": "orthophoto", "filename": "DJI_0000.JPG", "name": "points.bin"}
 
 
 def _loopback(number):
@@ -292,7 +299,7 @@ def test_permission_matrix(secure_app, people, rule, method):
     wrong = []
     for role in ROLES:
         person = people["anonymous" if role in ANONYMOUS else role]
-        values = _values(people, role, counter)
+        values = _values(people, role, counter, with_3d="/3d" in rule)
         url = _url(rule, values)
         response = _ask(person, method, url, body)
         if not _matches(expected[role], response):

@@ -8,9 +8,8 @@ from flask import request, send_file
 from webapp import queue, storage
 from webapp.api.blueprint import route
 from webapp.api.auth import login_required
-from webapp.api.helpers import caller
 from webapp.api.errors import api_error_response
-from webapp.api.helpers import json_response, request_data
+from webapp.api.helpers import caller, json_response, request_data
 from webapp.services import contours, exports, profiles, tiles, volumes, workers
 from webapp.services.errors import ValidationError
 from webapp.services.tasks import get_task_for

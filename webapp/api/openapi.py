@@ -306,6 +306,14 @@ PATHS = {
         {"200": {"description": "The file, or JSON", "content": {"application/octet-stream": {"schema": FILE},
                                                                   "application/json": {"schema": {}}}}},
         [_param("job_id", schema_type="string"), _param("filename", "query", "string")], tags=MAP_TAGS)},
+    f"{T}/3d/{{name}}": {"get": _op(
+        "A file of the task's 3D view: scene.json (origin, EPSG, bounds, point count, cameras), points.bin "
+        "(blocks of float32 x y z then uint8 r g b) or model.glb (the textured model), with an ETag",
+        {"200": {"description": "The file", "content": {kind: {"schema": FILE} for kind in (
+            "application/json", "application/octet-stream", "model/gltf-binary")}},
+         "304": {"description": "Not modified (If-None-Match)"}},
+        [PROJECT, TASK, _param("name", schema_type="string", description="scene.json, points.bin or model.glb")],
+        tags=MAP_TAGS)},
     "/api/processingnodes/": {
         "get": _op("Processing nodes", {"200": _json({"type": "array", "items": _ref("ProcessingNode")})},
                    [_param("has_available_options", "query", "boolean"), ORDERING], tags=NODE_TAGS),

@@ -18,6 +18,7 @@ import requests
 from zipstream import ZIP_STORED, ZipStream
 
 from webapp import storage
+from webapp.services import models3d
 from webapp.services.errors import ValidationError
 
 ALL_ZIP = "all.zip"
@@ -133,6 +134,7 @@ def extract_results_zip(zip_path, assets_dir):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(info) as source, open(target, "wb") as out:
                     shutil.copyfileobj(source, out, COPY_BLOCK)
+        models3d.prepare(staging)  # the 3D page's files (and textured_model.glb when the node gave only the OBJ)
         _replace_folder(staging, assets_dir)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, RuntimeError) as error:
         raise InvalidResultsZip(f"The results zip is damaged or uses an unsupported format ({error}).") from None
@@ -161,6 +163,8 @@ def zip_folder_stream(folder, arc_prefix=""):
     stream = ZipStream(compress_type=ZIP_STORED, sized=True)
     folder = Path(folder)
     for path in sorted(folder.rglob("*")):
+        if path.relative_to(folder).parts[0] == models3d.VIEWER_DIR:
+            continue  # the 3D page's own files, made from the results: not part of them
         if path.is_file() and not path.is_symlink():
             stream.add_path(str(path), arcname=str(PurePosixPath(arc_prefix) / path.relative_to(folder).as_posix()))
     return stream

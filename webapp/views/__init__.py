@@ -39,12 +39,13 @@ def register_views(app):
     from webapp.views.task_display import register_task_display
     from webapp.views.tasks import bp as tasks_bp
     from webapp.views.vendor import bp as vendor_bp
+    from webapp.views.view3d import bp as view3d_bp
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
     login_manager.login_message_category = "info"
     for blueprint in (auth_bp, dashboard_bp, admin_bp, vendor_bp, tasks_bp, presets_bp, projects_bp, nodes_bp,
-                      account_bp, maps_bp):
+                      account_bp, maps_bp, view3d_bp):
         app.register_blueprint(blueprint)
     register_task_display(app)
     app.before_request(_redirect_to_setup)

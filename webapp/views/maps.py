@@ -11,7 +11,7 @@ from rio_tiler.colormap import cmap
 from webapp import storage
 from webapp.security import content_security_policy
 from webapp.models import Task, TaskStatus
-from webapp.services import plant_health, projects, tasks, tiles
+from webapp.services import models3d, plant_health, projects, tasks, tiles
 from webapp.services.errors import NotFound
 
 bp = Blueprint("maps", __name__)
@@ -37,7 +37,7 @@ def _api_task_url(task):
 
 
 def _map_task(task):
-    """What map.js needs of one task: its name, tile layers (TileJSON URLs) and camera positions."""
+    """What map.js needs of one task: its name, tile layers (TileJSON URLs), camera positions, its 3D page."""
     assets_dir = storage.assets_dir(task.project_id, task.id)
     api = _api_task_url(task)
     has_shots = (assets_dir / "odm_report" / "shots.geojson").is_file()
@@ -52,7 +52,9 @@ def _map_task(task):
             "volume": f"/api/plugins/measure/task/{task.id}/volume" if can_measure else None,
             "hasDtm": "dtm" in layers, "api": api,
             "contours": f"/api/plugins/contours/task/{task.id}/contours/" if can_contour else None,
-            "exports": layers + (["georeferenced_model"] if (assets_dir / POINT_CLOUD).is_file() else [])}
+            "exports": layers + (["georeferenced_model"] if (assets_dir / POINT_CLOUD).is_file() else []),
+            "view3d": url_for("view3d.task_3d", project_id=task.project_id, task_id=task.id)
+            if models3d.has_3d(assets_dir) else None}
 
 
 def _legend_gradients():

@@ -5,12 +5,13 @@ How a task is shown on any page is views/task_display.py; presets are views/pres
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from webapp import storage
 from webapp.api.serializers import node_json, task_json
 from webapp.forms.helpers import add_service_errors
 from webapp.forms.tasks import (AUTO_NODE, ActionForm, NewTaskForm, PresetForm, PublicTaskForm, RenameTaskForm,
                                 RestartTaskForm)
 from webapp.models import PendingAction, ProcessingNode, TaskStatus
-from webapp.services import console, nodes, presets, projects, tasks
+from webapp.services import console, models3d, nodes, presets, projects, tasks
 from webapp.services.errors import ValidationError
 
 bp = Blueprint("tasks", __name__)
@@ -155,7 +156,8 @@ def detail(project_id, task_id):
                            console_lines=lines, console_count=count, task_data=task_json(task),
                            error_hint=explain_error(task.last_error) if task.status == TaskStatus.FAILED else None,
                            action_form=ActionForm(), restart_form=restart_form, rename_form=rename_form,
-                           public_form=PublicTaskForm(public="false" if task.public else "true"))
+                           public_form=PublicTaskForm(public="false" if task.public else "true"),
+                           has_3d=models3d.has_3d(storage.assets_dir(task.project_id, task.id)))
 
 
 def _back_to(task):

@@ -1,10 +1,14 @@
-"""Third-party front-end files served from their pip packages (XStatic), never copied into the repo."""
+"""Third-party front-end files served from their pip packages (XStatic) or from the npm tarballs the Makefile
+unpacks into static/vendor/ (git ignores it), never copied into the repo."""
+from pathlib import Path
+
 from flask import Blueprint, abort, send_from_directory
 from xstatic.pkg import bootstrap, leaflet
 
 bp = Blueprint("vendor", __name__, url_prefix="/vendor")
 
-LIBRARIES = {"bootstrap": bootstrap.BASE_DIR, "leaflet": leaflet.BASE_DIR}
+NPM_VENDOR = Path(__file__).resolve().parents[2] / "static" / "vendor"
+LIBRARIES = {"bootstrap": bootstrap.BASE_DIR, "leaflet": leaflet.BASE_DIR, "three": NPM_VENDOR / "three"}
 
 
 @bp.route("/<library>/<path:filename>")
