@@ -2,7 +2,7 @@
 
 Coordinates are ODM's: UTM easting and northing minus the offset of odm_georeferencing/coords.txt (whole metres,
 so that single-precision readers keep millimetres), and the altitude as it is. The GLB holds the same numbers
-under a node rotated -90 degrees about x, so that glTF readers (Y up) show the model upright; its asset extras
+under a node rotated -90 degrees about x, so that glTF readers (Y up) show the model upright; its scene's extras
 give the offset and the CRS.
 """
 import io
@@ -91,6 +91,15 @@ def read_obj(path):
             [path.parent / textures[m] for m in materials])
 
 
+def read_glb_json(path):
+    """The JSON chunk of a GLB file."""
+    data = path.read_bytes()
+    length, kind = struct.unpack_from("<II", data, 12)
+    if kind != JSON_CHUNK:
+        raise ValueError(f"{path} does not start with a JSON chunk")
+    return json.loads(data[20:20 + length])
+
+
 def write_glb(path, vertices, faces, uv, page, jpegs, extras):
     """A binary glTF: one primitive per texture page (JPEG bytes in `jpegs`), unlit materials.
 
@@ -140,9 +149,9 @@ def write_glb(path, vertices, faces, uv, page, jpegs, extras):
                                                    "metallicFactor": 0.0, "roughnessFactor": 1.0},
                           "extensions": {"KHR_materials_unlit": {}}})
     document = {
-        "asset": {"version": "2.0", "generator": "Aerie engine", "extras": extras},
+        "asset": {"version": "2.0", "generator": "Aerie engine"},
         "extensionsUsed": ["KHR_materials_unlit"],
-        "scene": 0, "scenes": [{"nodes": [0]}],
+        "scene": 0, "scenes": [{"nodes": [0], "extras": extras}],  # three.js: gltf.scene.userData
         "nodes": [{"name": "odm_textured_model_geo", "mesh": 0, "rotation": Z_UP_TO_Y_UP}],
         "meshes": [{"primitives": primitives}],
         "materials": materials, "textures": textures, "images": images,

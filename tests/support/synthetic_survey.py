@@ -51,6 +51,14 @@ class Survey:
         return self.terrain_height(x, y) + self.building_height * _flat_top(x, y, self.building_center,
                                                                            self.building_radius)
 
+    def surface_distance(self, x, y, z):
+        """Distance of local points (z above the base altitude) from the surface, to first order: the height
+        difference divided by the slope's secant, so that points on the steep walls are measured across them."""
+        step = 0.01
+        dx = (self.ground_height(x + step, y) - self.ground_height(x - step, y)) / (2 * step)
+        dy = (self.ground_height(x, y + step) - self.ground_height(x, y - step)) / (2 * step)
+        return np.abs(z - self.ground_height(x, y)) / np.sqrt(1 + dx ** 2 + dy ** 2)
+
     def highest(self):
         """An upper bound of the surface height above the base altitude."""
         return self.hill_height + self.building_height
