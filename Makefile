@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # apt-get needs root: use sudo when we are not root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test venv test-deps chromium postgresql clean
+.PHONY: run test venv test-deps chromium postgresql meshlab-libs clean
 
 # The XStatic front-end packages are source-only and still import pkg_resources while building,
 # so they are built without isolation, against the setuptools<81 installed first.
@@ -19,9 +19,14 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed meshlab-libs
 
-test-deps: $(VENV)/.installed-test chromium postgresql
+test-deps: $(VENV)/.installed-test meshlab-libs chromium postgresql
+
+# PyMeshLab's wheel (the engine's meshing) is built with Qt and links the system's libGL and X11 client libraries.
+meshlab-libs:
+	@ldconfig -p | grep -q 'libGL.so.1 ' || { $(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q libgl1; }
 
 # Browser tests drive Debian's chromium (Playwright's own browser download is not used).
 chromium:

@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from localnode.engine.options import STAGES  # noqa: E402
 from localnode.engine.quality import load_textured_model, texture_figures  # noqa: E402
-from tests.support.synthetic_survey import Survey, write_photos  # noqa: E402
+from tests.support.synthetic_survey import (Survey, area_share_near_surface, vertical_bias,  # noqa: E402
+                                           write_photos)
 
 DATASETS = Path(os.environ.get("AERIE_DATASETS", ROOT.parent / "shared" / "datasets"))
 SYNTHETIC = "synthetic"
@@ -189,25 +190,21 @@ def report_model(task, options, dataset):
         cloud = data["xyz"]
     figure("model_to_cloud_median_distance", float(np.median(cKDTree(cloud).query(vertices)[0])), "m")
     if dataset == SYNTHETIC:
-        figure("model_area_within_20cm_of_truth", 100 * true_surface_share(task, vertices, faces, 0.2), "%")
+        survey = Survey()
+        origin = json.loads((task / "work" / "dataset.json").read_text())["frame"]["origin"]
+        shift = np.array(origin) - np.array([*survey.origin_utm, survey.base_altitude])
+        bias = vertical_bias(survey, cloud + shift)
+        figure("cloud_vertical_bias", bias, "m")
+        figure("model_area_within_20cm_of_truth", 100 * area_share_near_surface(survey, vertices[faces] + shift, 0.2),
+               "%")
+        figure("model_area_within_20cm_of_truth_after_cloud_bias",
+               100 * area_share_near_surface(survey, vertices[faces] + shift, 0.2, bias), "%")
     per_photo = np.array(list(texture_figures(task, cloud).values()))
     figure("texture_colour_difference_median", float(np.median(per_photo[:, 1])), "of 255")
     figure("texture_colour_difference_worst_photo", float(per_photo[:, 1].max()), "of 255")
     figure("texture_colour_difference_unlevelled_median", float(np.median(per_photo[:, 0])), "of 255")
     figure("texture_footprint_covered_median", 100 * float(np.median(per_photo[:, 2])), "%")
     figure("texture_footprint_covered_worst_photo", 100 * float(per_photo[:, 2].min()), "%")
-
-
-def true_surface_share(task, vertices, faces, tolerance):
-    """Share of the mesh's area within `tolerance` metres of the synthetic world's surface."""
-    survey = Survey()
-    origin = json.loads((task / "work" / "dataset.json").read_text())["frame"]["origin"]
-    shift = np.array(origin) - np.array([*survey.origin_utm, survey.base_altitude])
-    corners = vertices[faces] + shift
-    centres = corners.mean(axis=1)
-    area = np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1) / 2
-    distance = survey.surface_distance(centres[:, 0], centres[:, 1], centres[:, 2])
-    return float(area[distance <= tolerance].sum() / area.sum())
 
 
 def main():
