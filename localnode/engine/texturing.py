@@ -170,9 +170,9 @@ class Atlas:
         self.placements = {}       # patch -> (page, x, y, scale x, scale y, crop x0, crop y0)
 
     def pack(self, boxes, scale, single):
-        """Place every patch box (x0, y0, x1, y1 in its photo's pixels) on shelves; False when it does not fit
-        in one page and `single` asks for one."""
-        sizes = {p: (int(np.ceil((x1 - x0 + 1) * scale)) + 2 * PAD, int(np.ceil((y1 - y0 + 1) * scale)) + 2 * PAD)
+        """Place every patch's crop (x0, y0, x1, y1 in its photo's pixels, margin included) on shelves; False
+        when it does not fit in one page and `single` asks for one."""
+        sizes = {p: (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
                  for p, (x0, y0, x1, y1) in boxes.items()}
         order = sorted(sizes, key=lambda p: -sizes[p][1])
         page, x, y, shelf = 0, 0, 0, 0
@@ -207,11 +207,9 @@ class Atlas:
                 self._copy(p, boxes[p], rgb, photo.gain)
 
     def _copy(self, p, box, rgb, gain):
-        """Cut one patch (with PAD pixels around) from the photo, scale it to its spot and paste it."""
+        """Cut one patch's crop from the photo, scale it to its spot (when it must) and paste it."""
         page, x, y, w, h = self.spots[p]
-        x0, y0, x1, y1 = box
-        cx0, cy0 = int(np.floor(x0)) - PAD, int(np.floor(y0)) - PAD
-        cx1, cy1 = int(np.ceil(x1)) + PAD + 1, int(np.ceil(y1)) + PAD + 1
+        cx0, cy0, cx1, cy1 = box
         crop = _crop(rgb, cx0, cy0, cx1, cy1)
         scaled = crop if crop.shape[1] == w and crop.shape[0] == h else cv2.resize(crop, (w, h),
                                                                                    interpolation=cv2.INTER_AREA)
@@ -253,10 +251,13 @@ def build_atlas(vertices, faces, labels, photos, image_dir, single):
     hi = np.full((count, 2), -np.inf)
     np.minimum.at(lo, patch, corner_uv.min(axis=1))
     np.maximum.at(hi, patch, corner_uv.max(axis=1))
+    # Whole-pixel crops with PAD pixels of the photo around the patch, so that filtering never reads a neighbour.
+    lo = np.floor(lo).astype(int) - PAD
+    hi = np.ceil(hi).astype(int) + PAD + 1
     boxes = {p: (lo[p, 0], lo[p, 1], hi[p, 0], hi[p, 1]) for p in range(count)}
     label_of_patch = np.zeros(count, int)
     label_of_patch[patch] = labels
-    texels = float(np.sum((hi - lo + 1 + 2 * PAD).prod(axis=1)))
+    texels = float(np.sum((hi - lo).prod(axis=1)))
     scale = min(1.0, np.sqrt(MAX_TEXELS / texels))
     if single:
         page_size = int(min(MAX_PAGE, 2 ** np.ceil(np.log2(np.sqrt(texels * scale ** 2 * 1.2)))))
