@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from localnode.engine import meshing
-from localnode.engine.console import EngineError, say
+from localnode.engine.console import say, warn
 from localnode.engine.model import load_model
 from localnode.engine.options import MAX_OCTREE_DEPTH
 from localnode.engine.stages.pointcloud import load_points
@@ -16,6 +16,7 @@ from localnode.engine.workspace import atomic_path
 
 STAGE = "odm_meshing"
 MESH = "mesh/mesh.npz"  # in work/
+MIN_POINTS = 100
 
 
 def wants_model(options):
@@ -31,8 +32,10 @@ def run(ws, options, report):
         say(STAGE, f"Skipped: no 3D model with {why}")
         return {"skipped": True}
     xyz, _ = load_points(ws)
-    if len(xyz) < 100:
-        raise EngineError("Too few 3D points to build a mesh; set skip-3dmodel to skip the 3D model.")
+    if len(xyz) < MIN_POINTS:
+        # The 2D results may still be fine: the task goes on without a 3D model rather than failing.
+        warn(STAGE, f"Only {len(xyz)} points: too few for a 3D model, none is made")
+        return {"skipped": True}
     threads = max(1, options["max-concurrency"])
     target = max(100, options["mesh-size"])
     started = time.monotonic()
@@ -45,7 +48,8 @@ def run(ws, options, report):
     built = len(faces)
     vertices, faces = meshing.decimate(vertices, faces, target)
     if len(faces) == 0:
-        raise EngineError("The mesh came out empty; set skip-3dmodel to skip the 3D model.")
+        warn(STAGE, "The mesh came out empty: no 3D model is made")
+        return {"skipped": True}
     save_mesh(ws.work / MESH, vertices, faces)
     say(STAGE, f"{figures['kind']} mesh: {built:,} triangles, decimated to {len(faces):,} "
                f"({len(vertices):,} vertices) in {time.monotonic() - started:.1f} s")

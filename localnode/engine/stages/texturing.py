@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from localnode.engine import modelfiles, texturing
-from localnode.engine.console import EngineError, say
+from localnode.engine.console import say, warn
 from localnode.engine.model import load_frame, load_model
 from localnode.engine.stages.meshing import load_mesh
 from localnode.engine.stages.orthophoto import exposure_gains, solve_gains
@@ -41,7 +41,8 @@ def run(ws, options, report):
     labels, rays = texturing.choose_photos(vertices, faces, photos, caster, lambda f: report(0.4 * f))
     seen = labels >= 0
     if not seen.any():
-        raise EngineError("No photo sees the mesh; set skip-3dmodel to skip the 3D model.")
+        warn(STAGE, "No photo sees the mesh: no textured model is made")
+        return {"skipped": True}
     say(STAGE, f"{seen.sum():,} of {len(faces):,} faces seen ({rays:,} visibility rays), "
                f"textured from {len(set(labels[seen].tolist()))} of {len(photos)} photos")
     faces, labels = faces[seen], labels[seen]
