@@ -113,10 +113,11 @@ def choose_photos(vertices, faces, photos, caster, progress=lambda f: None):
     return best, rays
 
 
-def level_exposure(vertices, faces, labels, photos, image_dir, caster, prior, solve):
+def level_exposure(vertices, faces, labels, photos, image_dir, caster, face_ids, prior, solve):
     """Set each photo's gain so that photos agree on the colour of the faces they both see.
 
-    `solve` is the orthophoto's least-squares solver (gains from pairwise log ratios, pulled to `prior`).
+    `face_ids`: the faces' numbers in the caster's mesh. `solve` is the orthophoto's least-squares solver (gains
+    from pairwise log ratios, pulled to `prior`).
     """
     seen = np.nonzero(labels >= 0)[0]
     if len(seen) == 0:
@@ -128,7 +129,7 @@ def level_exposure(vertices, faces, labels, photos, image_dir, caster, prior, so
     for k, photo in enumerate(photos):
         uv, depth = photo.project(centres)
         inside = photo.inside(uv, depth, 8)
-        inside[inside] = caster.sees(photo.center, centres[inside], sample[inside])
+        inside[inside] = caster.sees(photo.center, centres[inside], face_ids[sample[inside]])
         if not inside.any():
             continue
         small = cv2.blur(photo.load(image_dir, reduce=8).astype(np.float32), (3, 3))

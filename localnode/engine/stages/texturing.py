@@ -45,9 +45,9 @@ def run(ws, options, report):
         return {"skipped": True}
     say(STAGE, f"{seen.sum():,} of {len(faces):,} faces seen ({rays:,} visibility rays), "
                f"textured from {len(set(labels[seen].tolist()))} of {len(photos)} photos")
-    faces, labels = faces[seen], labels[seen]
+    faces, labels = faces[seen], labels[seen]  # as ODM, faces no photo sees are left out
     if not options["texturing-skip-global-seam-leveling"]:
-        texturing.level_exposure(vertices, faces, labels, photos, ws.images, caster,
+        texturing.level_exposure(vertices, faces, labels, photos, ws.images, caster, np.nonzero(seen)[0],
                                  exposure_gains(ws, photos), solve_gains)
         gains = np.array([p.gain for p in photos])
         say(STAGE, f"Exposure levelled: gains from {gains.min():.2f} to {gains.max():.2f}")
@@ -56,7 +56,9 @@ def run(ws, options, report):
                                                           options["texturing-single-material"])
     report(0.8)
     offset = (round(frame.origin[0]), round(frame.origin[1]))
-    geo = vertices + np.array([frame.origin[0] - offset[0], frame.origin[1] - offset[1], frame.origin[2]])
+    used, faces = np.unique(faces, return_inverse=True)  # vertices of left-out faces only are dropped
+    faces = faces.reshape(-1, 3)
+    geo = vertices[used] + np.array([frame.origin[0] - offset[0], frame.origin[1] - offset[1], frame.origin[2]])
     _write(ws, frame, offset, geo, faces, uv, page, atlas)
     say(STAGE, f"Wrote {FOLDER}/{BASE}.obj and .glb: {len(faces):,} faces, {int(patch.max()) + 1:,} patches "
                f"in {atlas.page_count} texture page(s) of {atlas.page_size} px"
