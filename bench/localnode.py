@@ -12,6 +12,7 @@ within 0.2 m of the true surface.
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -176,11 +177,15 @@ def report_model(task, options, dataset):
         return
     (task / "options.json").write_text(json.dumps({**options, "rerun-from": "odm_meshing",
                                                    "end-with": "mvs_texturing"}))
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     code, seconds, peak, lines = run_engine(task)
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if code != 0:
         print("\n".join(lines[-30:]), file=sys.stderr)
         sys.exit(f"the rerun of the model's stages failed; task folder kept: {task}")
     figure("model_time", seconds, "s")
+    # CPU time moves much less than wall time when other work shares the cores.
+    figure("model_cpu", (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime), "s")
     figure("model_peak_memory", peak / 2 ** 20, "MB")
     mesh = json.loads((task / "work" / "odm_meshing.done.json").read_text())
     figure("model_faces", mesh["faces"], "count")
