@@ -11,6 +11,7 @@ of each photo's footprint.
 """
 import json
 import shutil
+import zipfile
 
 import numpy as np
 import pycolmap
@@ -20,6 +21,8 @@ import trimesh
 
 from localnode.engine.modelfiles import read_coords, read_glb_json, read_obj
 from localnode.engine.quality import load_textured_model, texture_figures
+from localnode.results import result_files
+from webapp.services.assets import available_assets, extract_results_zip
 from tests.localnode.engine.enginerun import run_engine, write_options
 from tests.support.synthetic_survey import Survey, area_share_near_surface, vertical_bias, write_photos
 
@@ -164,6 +167,18 @@ def test_the_texture_reproduces_the_photos(task):
     covered = np.array([f[2] for f in figures.values()])
     assert np.median(levelled) < 20 and levelled.max() < 40, figures
     assert covered.min() > 0.8, figures
+
+
+def test_the_results_zip_offers_the_textured_model_as_assets(task, tmp_path):
+    """The node's all.zip carries odm_texturing/: once extracted, textured_model.zip and .glb are available."""
+    folder, run, _ = task
+    assert run.code == 0, run.text()
+    with zipfile.ZipFile(tmp_path / "all.zip", "w") as archive:
+        for path, name in result_files(folder / "results"):  # what the node puts in all.zip
+            archive.write(path, name)
+    extract_results_zip(tmp_path / "all.zip", tmp_path / "assets")
+    available = available_assets(tmp_path / "assets")
+    assert {"textured_model.zip", "textured_model.glb", "georeferenced_model.laz"} <= set(available), available
 
 
 def test_a_2_5d_model_and_no_model_on_rerun(task, tmp_path):
