@@ -7,7 +7,8 @@ heavy geometry; the choices about depth, normals and trimming are ours and expla
 import os
 
 # MeshLab's OpenMP threads otherwise spin while they wait: on a busy machine (other tasks, other engines) that
-# made a small reconstruction take 10x the CPU. Read when the OpenMP runtime starts, hence before the import.
+# made a small reconstruction take 10x the CPU. PyMeshLab bundles its own OpenMP runtime, which reads this when
+# it loads, hence before the import (pycolmap's runtime, loaded earlier, is another one and is not affected).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
