@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # apt-get needs root: use sudo when we are not root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test venv test-deps chromium postgresql vendor clean
+.PHONY: run test venv test-deps chromium postgresql vendor meshlab-libs clean
 
 # three.js, the 3D page's renderer: the npm registry's tarball, checked against its pinned sha512 integrity and
 # unpacked (only the files the page imports) into a folder git ignores. No Node.js, no build step.
@@ -28,14 +28,19 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed meshlab-libs
 
 $(THREE_DIR)/.version-$(THREE_VERSION):
 	$(PYTHON) tools/fetch_npm_package.py three $(THREE_VERSION) $(THREE_INTEGRITY) $(THREE_DIR) $(THREE_FILES)
 
 vendor: $(THREE_DIR)/.version-$(THREE_VERSION)
 
-test-deps: $(VENV)/.installed-test chromium postgresql
+test-deps: $(VENV)/.installed-test meshlab-libs chromium postgresql
+
+# PyMeshLab's wheel (the engine's meshing) is built with Qt and links the system's libGL and X11 client libraries.
+meshlab-libs:
+	@ldconfig -p | grep -q 'libGL.so.1 ' || { $(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q libgl1; }
 
 # Browser tests drive Debian's chromium (Playwright's own browser download is not used).
 chromium:

@@ -3,11 +3,16 @@
 Usage: .venv/bin/python bench/localnode.py [--dataset NAME] [--quick] [--runs N] [--option NAME=VALUE ...] [--keep]
 Prints one figure per line: `name value unit` (per-stage wall time, peak memory of the engine's process tree,
 registered images, reprojection error, GPS residuals, orthophoto resolution and bounds, and for brighton_beach
-the distance of the point cloud to ODM's reference cloud).
+the distance of the point cloud to ODM's reference cloud). The textured model: its cost alone (a second run
+from odm_meshing to mvs_texturing: time and peak memory), the median distance of its vertices to the dense cloud,
+and the texture rendered from every camera against the photos (localnode/engine/quality.py). `--dataset
+synthetic` renders the survey of tests/support/synthetic_survey.py instead, and adds the share of the mesh's area
+within 0.2 m of the true surface.
 """
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -27,8 +32,12 @@ from scipy.spatial import cKDTree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from localnode.engine.options import STAGES  # noqa: E402
+from localnode.engine.quality import load_textured_model, texture_figures  # noqa: E402
+from tests.support.synthetic_survey import (Survey, area_share_near_surface, vertical_bias,  # noqa: E402
+                                           write_photos)
 
 DATASETS = Path(os.environ.get("AERIE_DATASETS", ROOT.parent / "shared" / "datasets"))
+SYNTHETIC = "synthetic"
 QUICK_OPTIONS = {"resize-to": 1024, "min-num-features": 4096, "orthophoto-resolution": 10}
 
 
@@ -48,8 +57,11 @@ def make_task(dataset, options):
     """A temporary task folder with the dataset's photos and the options."""
     task = Path(tempfile.mkdtemp(prefix="aerie-bench-"))
     (task / "images").mkdir()
-    for photo in sorted((DATASETS / dataset / "images").iterdir()):
-        shutil.copyfile(photo, task / "images" / photo.name)
+    if dataset == SYNTHETIC:
+        write_photos(Survey(), task / "images")
+    else:
+        for photo in sorted((DATASETS / dataset / "images").iterdir()):
+            shutil.copyfile(photo, task / "images" / photo.name)
     (task / "options.json").write_text(json.dumps(options))
     return task
 
@@ -159,6 +171,47 @@ def report_reference(task, dataset):
            float(tree.query(xyz[where_odm_has_points] + offset)[0].mean()), "m")
 
 
+def report_model(task, options, dataset):
+    """The textured model: its cost alone, its distance to the cloud (or the truth) and its texture's fidelity."""
+    if not (task / "results" / "odm_texturing").is_dir():
+        return
+    (task / "options.json").write_text(json.dumps({**options, "rerun-from": "odm_meshing",
+                                                   "end-with": "mvs_texturing"}))
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    code, seconds, peak, lines = run_engine(task)
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if code != 0:
+        print("\n".join(lines[-30:]), file=sys.stderr)
+        sys.exit(f"the rerun of the model's stages failed; task folder kept: {task}")
+    figure("model_time", seconds, "s")
+    # CPU time moves much less than wall time when other work shares the cores.
+    figure("model_cpu", (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime), "s")
+    figure("model_peak_memory", peak / 2 ** 20, "MB")
+    mesh = json.loads((task / "work" / "odm_meshing.done.json").read_text())
+    figure("model_faces", mesh["faces"], "count")
+    figure("model_octree_depth", mesh.get("octree_depth", 0), "level")
+    vertices, faces, _, _, _ = load_textured_model(task)
+    with np.load(task / "work" / "dense" / "points.npz") as data:
+        cloud = data["xyz"]
+    figure("model_to_cloud_median_distance", float(np.median(cKDTree(cloud).query(vertices)[0])), "m")
+    if dataset == SYNTHETIC:
+        survey = Survey()
+        origin = json.loads((task / "work" / "dataset.json").read_text())["frame"]["origin"]
+        shift = np.array(origin) - np.array([*survey.origin_utm, survey.base_altitude])
+        bias = vertical_bias(survey, cloud + shift)
+        figure("cloud_vertical_bias", bias, "m")
+        figure("model_area_within_20cm_of_truth", 100 * area_share_near_surface(survey, vertices[faces] + shift, 0.2),
+               "%")
+        figure("model_area_within_20cm_of_truth_after_cloud_bias",
+               100 * area_share_near_surface(survey, vertices[faces] + shift, 0.2, bias), "%")
+    per_photo = np.array(list(texture_figures(task, cloud).values()))
+    figure("texture_colour_difference_median", float(np.median(per_photo[:, 1])), "of 255")
+    figure("texture_colour_difference_worst_photo", float(per_photo[:, 1].max()), "of 255")
+    figure("texture_colour_difference_unlevelled_median", float(np.median(per_photo[:, 0])), "of 255")
+    figure("texture_footprint_covered_median", 100 * float(np.median(per_photo[:, 2])), "%")
+    figure("texture_footprint_covered_worst_photo", 100 * float(per_photo[:, 2].min()), "%")
+
+
 def main():
     """Run the benchmark."""
     args = parse_args()
@@ -170,7 +223,7 @@ def main():
             options[name] = json.loads(value)
         except json.JSONDecodeError:
             options[name] = value
-    if not (DATASETS / args.dataset / "images").is_dir():
+    if args.dataset != SYNTHETIC and not (DATASETS / args.dataset / "images").is_dir():
         sys.exit(f"dataset {args.dataset!r} not found in {DATASETS} (set AERIE_DATASETS)")
     totals = []
     for run in range(args.runs):
@@ -183,6 +236,7 @@ def main():
         if run == args.runs - 1:
             report_run(task, seconds, peak)
             report_reference(task, args.dataset)
+            report_model(task, options, args.dataset)
         if args.keep and run == args.runs - 1:
             print(f"# task folder: {task}", file=sys.stderr)
         else:

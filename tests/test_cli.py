@@ -39,7 +39,7 @@ def test_add_node_refuses_a_bad_port(runner):
 
 def test_prepare_3d_makes_the_3d_files_of_older_completed_tasks(runner):
     from tests.support import models3d as fixtures
-    from tests.views.people import add_project
+    from tests.support.factories import add_project
     from webapp import storage
     from webapp.extensions import db
     from webapp.models import Task, TaskStatus

@@ -9,7 +9,7 @@ from webapp import create_app
 from webapp.config import ROOT, TestConfig
 from webapp.extensions import db
 from webapp.models import Project, Task, User
-from tests.views.people import add_user
+from tests.support.factories import add_user
 
 BEFORE_IDS_NEVER_REUSED = "c3ed76037866"
 

@@ -13,14 +13,14 @@ import cv2
 from localnode.engine import console
 from localnode.engine.console import EngineError, say
 from localnode.engine.options import ENGINE_NAME, ENGINE_VERSION, STAGES
-from localnode.engine.stages import dataset, dem, orthophoto, pointcloud, report, sfm
+from localnode.engine.stages import dataset, dem, meshing, orthophoto, pointcloud, report, sfm, texturing
 from localnode.engine.workspace import Workspace
 
-STAGE_MODULES = {"dataset": dataset, "opensfm": sfm, "odm_georeferencing": pointcloud, "odm_dem": dem,
-                 "odm_orthophoto": orthophoto, "odm_report": report}
+STAGE_MODULES = {"dataset": dataset, "opensfm": sfm, "odm_georeferencing": pointcloud, "odm_meshing": meshing,
+                 "mvs_texturing": texturing, "odm_dem": dem, "odm_orthophoto": orthophoto, "odm_report": report}
 # Share of the total time each stage takes, for progress (roughly as measured at 2000 px).
-STAGE_WEIGHTS = {"dataset": 5, "opensfm": 45, "odm_georeferencing": 25, "odm_dem": 5, "odm_orthophoto": 15,
-                 "odm_report": 5}
+STAGE_WEIGHTS = {"dataset": 5, "opensfm": 45, "odm_georeferencing": 25, "odm_meshing": 10, "mvs_texturing": 10,
+                 "odm_dem": 5, "odm_orthophoto": 15, "odm_report": 5}
 
 
 def main(argv):

@@ -15,7 +15,9 @@ from collections import Counter
 
 import requests
 
-from tests.api.helpers import auth, jpeg_bytes
+from tests.support.web import auth
+
+from tests.support.images import jpeg_bytes
 
 BURST_SECONDS = 8
 WRITERS, READERS = 12, 8

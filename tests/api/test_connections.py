@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from tests.api.helpers import auth
+from tests.support.web import auth
 from tests.support.web import free_port
 from webapp.config import ROOT
 from webapp.connections import DRAIN_LIMIT

@@ -7,7 +7,7 @@ import pyogrio.raw
 import pytest
 from rasterio.warp import transform as transform_points
 
-from tests.api.helpers import auth
+from tests.support.web import auth
 from tests.api.test_volumes import run_jobs
 from tests.support import maps
 

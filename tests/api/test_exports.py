@@ -10,7 +10,7 @@ import pytest
 import rasterio
 from rasterio.io import MemoryFile
 
-from tests.api.helpers import auth
+from tests.support.web import auth
 from tests.api.test_volumes import run_jobs
 from tests.support import maps
 from webapp import storage

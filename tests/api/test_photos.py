@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image
 
-from tests.api.helpers import auth
+from tests.support.web import auth
 from tests.api.test_tiles import url
 from tests.support import maps
 from webapp import storage

@@ -5,7 +5,7 @@ from urllib.parse import quote
 import pytest
 from rio_tiler.colormap import cmap as rio_colormaps
 
-from tests.api.helpers import auth
+from tests.support.web import auth
 from tests.api.test_tiles import close, image_of, native_zooms, tile_at, url
 from tests.support import maps
 

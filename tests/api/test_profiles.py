@@ -2,7 +2,7 @@
 the piles' DSM, and bad lines refused with a clear 400."""
 import pytest
 
-from tests.api.helpers import auth
+from tests.support.web import auth
 from tests.support import maps
 
 

@@ -1,7 +1,7 @@
 """The 3D page's data under a task: its three files with their media types and ETags, 404 for anything else."""
 import pytest
 
-from tests.api.helpers import auth
+from tests.support.web import auth
 from tests.support import models3d as fixtures
 from webapp import storage
 from webapp.extensions import db

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from tests.api.helpers import auth
+from tests.support.web import auth
 from tests.support import maps
 
 CONE_VOLUME = math.pi * maps.CONE["radius"] ** 2 * maps.CONE["height"] / 3

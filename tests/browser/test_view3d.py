@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.api.helpers import auth
+from tests.support.web import auth
 from tests.security.test_headers import RECORD_VIOLATIONS
 from tests.support import models3d as fixtures
 from tests.support.datasets import DATASETS_DIR
-from tests.views.people import add_user
+from tests.support.factories import add_user
 from webapp import storage
 from webapp.extensions import db
 from webapp.models import Project, Task, TaskStatus

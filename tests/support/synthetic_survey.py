@@ -51,6 +51,14 @@ class Survey:
         return self.terrain_height(x, y) + self.building_height * _flat_top(x, y, self.building_center,
                                                                            self.building_radius)
 
+    def surface_distance(self, x, y, z):
+        """Distance of local points (z above the base altitude) from the surface, to first order: the height
+        difference divided by the slope's secant, so that points on the steep walls are measured across them."""
+        step = 0.01
+        dx = (self.ground_height(x + step, y) - self.ground_height(x - step, y)) / (2 * step)
+        dy = (self.ground_height(x, y + step) - self.ground_height(x, y - step)) / (2 * step)
+        return np.abs(z - self.ground_height(x, y)) / np.sqrt(1 + dx ** 2 + dy ** 2)
+
     def highest(self):
         """An upper bound of the surface height above the base altitude."""
         return self.hill_height + self.building_height
@@ -188,3 +196,17 @@ def _dms(value):
     degrees = int(value)
     minutes = int((value - degrees) * 60)
     return degrees, minutes, round(((value - degrees) * 60 - minutes) * 60, 5)
+
+
+def area_share_near_surface(survey, corners, tolerance, bias=0.0):
+    """Share of the area of triangles (corners Fx3x3, survey-local) within `tolerance` of the surface raised
+    by `bias` metres (a negative bias: a model that lies that much low as a whole)."""
+    centres = corners.mean(axis=1)
+    area = np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1) / 2
+    distance = survey.surface_distance(centres[:, 0], centres[:, 1], centres[:, 2] - bias)
+    return float(area[distance <= tolerance].sum() / area.sum())
+
+
+def vertical_bias(survey, points):
+    """Median height of points (survey-local) above the surface: how low or high a point cloud lies as a whole."""
+    return float(np.median(points[:, 2] - survey.ground_height(points[:, 0], points[:, 1])))

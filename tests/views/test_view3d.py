@@ -8,7 +8,8 @@ import pytest
 
 from tests.support import maps
 from tests.support.models3d import write_point_cloud
-from tests.views.people import add_user, signed_in
+from tests.support.factories import add_user
+from tests.support.web import signed_in
 from webapp import storage
 from webapp.services import models3d, projects
 

@@ -47,7 +47,7 @@ def run(ws, options, report):
         view.project(grid)
     report(0.1)
     started = time.monotonic()
-    _fit_gains(views, ws.images, grid, _exposure_gains(ws, views))
+    _fit_gains(views, ws.images, grid, exposure_gains(ws, views))
     say(STAGE, f"Exposure gains fitted in {time.monotonic() - started:.1f} s "
                f"(from {min(v.gain.min() for v in views):.2f} to {max(v.gain.max() for v in views):.2f})")
     report(0.2)
@@ -218,7 +218,7 @@ def _extent(views, ground_z, resolution):
     return float(west), float(north), cols, rows, resolution
 
 
-def _exposure_gains(ws, views):
+def exposure_gains(ws, views):
     """Per photo, the log gain its EXIF exposure suggests relative to the others (0 when unknown).
 
     Auto exposure brightens dark scenes: a photo exposed twice as long must be darkened to match its
@@ -271,21 +271,27 @@ def _fit_gains(views, image_dir, grid, prior):
             rows.append((index[a.name], index[b.name]))
             rhs.append(np.log(cb[sb][both].mean(axis=0)) - np.log(ca[sa][both].mean(axis=0)))
             weights.append(np.sqrt(both.sum()))
-    n = len(views)
-    if not rows:
-        for k, view in enumerate(views):
-            view.gain = np.full(3, np.exp(prior[k]), np.float32)
-        return
-    matrix = np.zeros((len(rows) + n, n))
-    for k, (i, j) in enumerate(rows):
+    for view, gain in zip(views, solve_gains(len(views), rows, rhs, weights, prior)):
+        view.gain = gain
+
+
+def solve_gains(count, pairs, ratios, weights, prior):
+    """Gains (count x 3) from the log colour ratios of overlapping photos, pulled towards the prior log gains.
+
+    `pairs`: (i, j) indexes of photos; `ratios`: log(mean colour of j / mean colour of i) per pair and channel;
+    `weights`: how much each pair counts (the square root of its shared samples). Also used by mvs_texturing.
+    """
+    if not pairs:
+        return [np.full(3, np.exp(p), np.float32) for p in prior]
+    matrix = np.zeros((len(pairs) + count, count))
+    for k, (i, j) in enumerate(pairs):
         matrix[k, i], matrix[k, j] = weights[k], -weights[k]
     prior_weight = GAIN_PRIOR_WEIGHT * np.mean(weights)
-    matrix[len(rows):] = np.eye(n) * prior_weight
-    target = np.concatenate([np.array(rhs) * np.array(weights)[:, None],
-                             np.repeat(prior[:, None] * prior_weight, 3, axis=1)])
+    matrix[len(pairs):] = np.eye(count) * prior_weight
+    target = np.concatenate([np.array(ratios) * np.array(weights)[:, None],
+                             np.repeat(np.asarray(prior)[:, None] * prior_weight, 3, axis=1)])
     log_gain = np.linalg.lstsq(matrix, target, rcond=None)[0]
-    for k, view in enumerate(views):
-        view.gain = np.clip(np.exp(log_gain[k]), *GAIN_LIMITS).astype(np.float32)
+    return [np.clip(np.exp(g), *GAIN_LIMITS).astype(np.float32) for g in log_gain]
 
 
 def _overlap(a, b, grid):

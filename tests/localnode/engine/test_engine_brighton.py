@@ -14,6 +14,7 @@ from scipy.spatial import cKDTree
 
 from localnode.engine.geo import utm_epsg
 from localnode.engine.metadata import read_metadata
+from localnode.engine.modelfiles import read_coords, read_obj
 from tests.support.enginerun import make_task, run_engine, write_options
 from tests.support.datasets import DATASETS_DIR, dataset_images
 
@@ -161,6 +162,20 @@ def test_report_files(task, gps):
     assert camera["width"] == 2000 and 0.5 < camera["focal"] < 0.7
     images = json.loads((folder / "results" / "images.json").read_text())
     assert all(i["camera_model"] == "FC300S" and i["latitude"] == gps[i["filename"]]["lat"] for i in images)
+
+
+def test_textured_model_lies_on_the_cloud_where_odm_puts_it(task, gps):
+    """The OBJ in the photos' UTM zone (coords.txt), its vertices near the dense cloud, and its GLB beside it."""
+    folder, _ = task
+    projection, east, north = read_coords(folder / "results" / "odm_georeferencing" / "coords.txt")
+    zone = expected_epsg(gps) % 100
+    assert projection == f"WGS84 UTM {zone}N"
+    vertices, faces, _, _, textures = read_obj(folder / "results" / "odm_texturing" / "odm_textured_model_geo.obj")
+    assert len(faces) > 10000 and all(path.is_file() for path in textures)
+    cloud = laspy.read(folder / "results" / "odm_georeferencing" / "odm_georeferenced_model.laz")
+    distance = cKDTree(np.c_[cloud.x, cloud.y, cloud.z]).query(vertices + [east, north, 0])[0]
+    assert np.median(distance) < 0.3, np.percentile(distance, [50, 90])
+    assert (folder / "results" / "odm_texturing" / "odm_textured_model_geo.glb").stat().st_size > 100_000
 
 
 def test_rerun_from_orthophoto_keeps_earlier_stages(task):
