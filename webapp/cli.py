@@ -105,8 +105,8 @@ def scheduler_command():
 @click.option("--again", is_flag=True, help="Also remake the 3D files of the tasks that have them.")
 def prepare_3d_command(again):
     """Make the 3D page's files of completed tasks extracted before Aerie had a 3D page."""
-    from webapp.services import models3d
-    done = models3d.prepare_completed_tasks(again)
+    from webapp.services import assets
+    done = assets.prepare_3d_of_completed_tasks(again)
     for task_id, shown in done:
         click.echo(f"task {task_id}: {'3D view ready' if shown else 'nothing to show in 3D'}")
     click.echo(f"{len(done)} task(s) prepared.")

@@ -223,3 +223,21 @@ def download_results(url, target, allow_private=False, timeout=60):
         except requests.RequestException as error:
             raise ValidationError(field_errors={"url": [f"Could not download {url}: {error}"]}) from None
     raise ValidationError(field_errors={"url": ["Too many redirects."]})
+
+
+def prepare_3d_of_completed_tasks(again=False):
+    """Make the 3D files of the completed tasks that lack them (all of them, again): tasks extracted before Aerie
+    had a 3D page. Their asset lists are refreshed (textured_model.glb may appear). [(task id, shown), ...]"""
+    from webapp.extensions import db
+    from webapp.models import Task, TaskStatus
+
+    done = []
+    for task in Task.query.filter(Task.status == TaskStatus.COMPLETED).order_by(Task.id).all():
+        folder = storage.assets_dir(task.project_id, task.id)
+        if not folder.is_dir() or (models3d.has_3d(folder) and not again):
+            continue
+        shown = models3d.prepare(folder) is not None
+        task.available_assets = available_assets(folder)
+        db.session.commit()
+        done.append((task.id, shown))
+    return done

@@ -344,25 +344,6 @@ def _image_sizes(path):
         return {}
 
 
-def prepare_completed_tasks(again=False):
-    """Make the 3D files of the completed tasks that lack them (all of them, again): tasks extracted before Aerie
-    had a 3D page. Their asset lists are refreshed (textured_model.glb may appear). [(task id, shown), ...]"""
-    from webapp.extensions import db
-    from webapp.models import Task, TaskStatus
-    from webapp.services import assets
-
-    done = []
-    for task in Task.query.filter(Task.status == TaskStatus.COMPLETED).order_by(Task.id).all():
-        folder = storage.assets_dir(task.project_id, task.id)
-        if not folder.is_dir() or (has_3d(folder) and not again):
-            continue
-        shown = prepare(folder) is not None
-        task.available_assets = assets.available_assets(folder)
-        db.session.commit()
-        done.append((task.id, shown))
-    return done
-
-
 def file_for(assets_dir, name):
     """The path of one of the 3D page's files (scene.json, points.bin, model.glb), or None when absent."""
     if name not in (SCENE_JSON, POINTS_BIN, MODEL_GLB):
