@@ -148,7 +148,7 @@ def _forget_deleted(view):
     Task ids are never reused (AUTOINCREMENT on SQLite, a sequence on PostgreSQL), so the folder is its own.
     """
     storage.remove_tree(storage.task_dir(view.project_id, view.id))
-    _console_written.pop(view.id, None)
+    console.clear_console(view.project_id, view.id)
     log.info("task %s is gone (deleted during its step): the step ends here", view.id)
     return DONE
 
@@ -160,7 +160,7 @@ def _step(view):
     if view.partial or view.status not in ACTIVE_STATUSES:
         return DONE
     if view.import_url:
-        imports.run_import(task_id)
+        imports.run_import(view.id)
         return DONE
     if view.node is None:
         return _assign_node(view)
@@ -277,7 +277,7 @@ def _upload(view):
     if not _write(view, uuid=upload_uuid, upload_progress=1.0, status=TaskStatus.QUEUED, last_error=None,
                   node_error_since=None, console_lines=0):
         # Deleted (or moved to another node) during the upload: the node's copy is nobody's now.
-        queue.enqueue(queue.REMOVE_FROM_NODE, view.node.id, upload_uuid)
+        removals.queue_node_removals([(view.node.id, upload_uuid)])
         return NOW
     log.info("task %s uploaded to node %s as %s", view.id, view.node_id, upload_uuid)
     return NOW
