@@ -162,9 +162,7 @@ def test_the_plant_health_panel_colours_the_orthophoto_by_a_formula(page, live_s
 
 def test_the_volume_of_a_drawn_area_comes_from_a_job_on_the_server(page, live_server, app):
     olga = add_user("olga")
-    project = Project(owner_id=olga.id, name="Yard")
-    db.session.add(project)
-    db.session.commit()
+    project = add_project(olga, name="Yard")
     task = maps.pile_task(project)
     log_in(page, live_server, "olga")
     page.goto(f"{live_server}/projects/{task.project_id}/tasks/{task.id}/map")
@@ -225,9 +223,7 @@ def test_exports_from_the_map_and_the_task_page(page, live_server, app, task):
 
 def test_an_elevation_profile_of_a_drawn_line(page, live_server, app):
     olga = add_user("olga")
-    project = Project(owner_id=olga.id, name="Yard")
-    db.session.add(project)
-    db.session.commit()
+    project = add_project(olga, name="Yard")
     task = maps.pile_task(project)
     log_in(page, live_server, "olga")
     page.goto(f"{live_server}/projects/{task.project_id}/tasks/{task.id}/map")
@@ -256,9 +252,7 @@ def test_an_elevation_profile_of_a_drawn_line(page, live_server, app):
 
 def test_contours_on_the_map_and_as_a_file(page, live_server, app):
     olga = add_user("olga")
-    project = Project(owner_id=olga.id, name="Yard")
-    db.session.add(project)
-    db.session.commit()
+    project = add_project(olga, name="Yard")
     task = maps.pile_task(project)
     log_in(page, live_server, "olga")
     page.goto(f"{live_server}/projects/{task.project_id}/tasks/{task.id}/map")

@@ -159,9 +159,7 @@ def square(centre, side):
 
 def pile_task(project, name="stockpiles", dtm=True):
     """A completed task whose DSM holds the piles (and whose DTM, if asked, is the bare ground)."""
-    task = Task(project_id=project.id, name=name, status=TaskStatus.COMPLETED)
-    db.session.add(task)
-    db.session.commit()
+    task = add_task(project, name=name, status=TaskStatus.COMPLETED)
     folder = storage.assets_dir(project.id, task.id)
     write_pile_dsm(folder / "odm_dem" / "dsm.tif")
     if dtm:
