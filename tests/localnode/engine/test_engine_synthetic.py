@@ -112,16 +112,15 @@ def test_the_report_gives_the_camera_positions_in_wgs84(task):
     assert all(f["geometry"]["coordinates"][1] < 0 for f in shots["features"])
 
 
-def model_area_near_truth(folder, tolerance):
-    """Share of the textured model's area within `tolerance` metres of the world's surface, as made and once the
-    dense cloud's own vertical bias (which the mesh inherits) is removed."""
+def model_against_truth(folder):
+    """(the textured model's triangles in the world's frame, the dense cloud's own vertical bias there), which
+    the mesh inherits."""
     vertices, faces, _, _, _ = load_textured_model(folder)
     origin = json.loads((folder / "work" / "dataset.json").read_text())["frame"]["origin"]
     shift = np.array(origin) - np.array([*SURVEY.origin_utm, SURVEY.base_altitude])
     with np.load(folder / "work" / "dense" / "points.npz") as data:
         bias = vertical_bias(SURVEY, data["xyz"] + shift)
-    corners = vertices[faces] + shift
-    return area_share_near_surface(SURVEY, corners, tolerance), area_share_near_surface(SURVEY, corners, tolerance, bias)
+    return vertices[faces] + shift, bias
 
 
 def test_the_textured_model_is_written_as_odm_writes_it(task):
@@ -153,8 +152,9 @@ def test_the_mesh_lies_on_the_true_surface(task):
     cloud's bias (0-0.2 m low, see above) is removed: the mesh adds little to the cloud's error."""
     folder, run, _ = task
     assert run.code == 0, run.text()
-    as_made, _ = model_area_near_truth(folder, 0.3)
-    _, unbiased = model_area_near_truth(folder, 0.1)
+    corners, bias = model_against_truth(folder)
+    as_made = area_share_near_surface(SURVEY, corners, 0.3)
+    unbiased = area_share_near_surface(SURVEY, corners, 0.1, bias)
     assert as_made > 0.9 and unbiased > 0.9, (as_made, unbiased)
 
 
@@ -189,15 +189,17 @@ def test_a_2_5d_model_and_no_model_on_rerun(task, tmp_path):
     assert run.code == 0, run.text()
     folder = tmp_path / "task"
     shutil.copytree(source, folder)
-    write_options(folder, {"rerun-from": "odm_meshing", "end-with": "mvs_texturing", "use-3dmesh": False})
+    write_options(folder, {"rerun-from": "odm_meshing", "end-with": "mvs_texturing", "use-3dmesh": False,
+                           "mesh-size": 50000})
     rerun = run_engine(folder)
     assert rerun.code == 0, rerun.text()
     assert not any(line.startswith("[opensfm]") for line in rerun.console)
-    assert json.loads((folder / "work" / "odm_meshing.done.json").read_text())["kind"] == "2.5D"
-    assert model_area_near_truth(folder, 0.3)[0] > 0.85
-    write_options(folder, {"rerun-from": "odm_meshing", "skip-3dmodel": True})
+    mesh = json.loads((folder / "work" / "odm_meshing.done.json").read_text())
+    assert mesh["kind"] == "2.5D" and mesh["faces"] <= 50000
+    assert area_share_near_surface(SURVEY, model_against_truth(folder)[0], 0.3) > 0.85
+    write_options(folder, {"rerun-from": "odm_meshing", "end-with": "mvs_texturing", "skip-3dmodel": True})
     rerun = run_engine(folder)
     assert rerun.code == 0, rerun.text()
     assert "[odm_meshing] Skipped: no 3D model with skip-3dmodel" in rerun.console
+    assert "[mvs_texturing] Skipped: no mesh (odm_meshing made none)" in rerun.console
     assert not (folder / "results" / "odm_texturing").exists()
-    assert (folder / "results" / "odm_orthophoto" / "odm_orthophoto.tif").is_file()

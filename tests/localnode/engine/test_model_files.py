@@ -47,6 +47,10 @@ def test_glb_is_read_by_trimesh_upright_with_two_textured_materials(tmp_path):
     assert np.allclose(model.bounds, [upright.min(axis=0), upright.max(axis=0)], atol=1e-5)
     colours = sorted(tuple(np.asarray(g.visual.material.baseColorTexture)[8, 8]) for g in scene.geometry.values())
     assert colours[0][2] > 200 and colours[1][0] > 200  # one blue page, one red page
+    # trimesh turns glTF's downward v back into OBJ's upward v: the coordinates must come back as written.
+    corners = [g.visual.uv[g.faces].reshape(-1, 2) for g in scene.geometry.values()]
+    read_uv = sorted(map(tuple, np.concatenate(corners).round(5)))
+    assert read_uv == sorted(map(tuple, uv.reshape(-1, 2).round(5)))
     assert modelfiles.read_glb_json(path)["scenes"][0]["extras"]["offset"] == [500000, 4000000, 0]
 
 
