@@ -82,6 +82,7 @@ MATRIX = {
     # Pages
     ("/", "GET"): (None, everyone(200, LOGIN)),
     ("/account", "GET"): (None, everyone(200, LOGIN)),
+    ("/api-docs", "GET"): (None, all_roles(200)),  # the reference of the API, public like /api/openapi.json
     ("/account/password", "GET"): (None, everyone(200, LOGIN)),
     ("/account/password", "POST"): ({"current_password": "x"}, everyone(200, LOGIN)),  # incomplete: shown again
     ("/account/tokens", "POST"): ({"name": "script"}, everyone(200, LOGIN)),
@@ -246,7 +247,7 @@ def _new_target(people, kind, owner="owner", with_3d=False):
 def _values(people, role, counter, with_3d=False):
     """The value of every placeholder of the rules, for objects made for this one request."""
     kind = role if role in ("public_task", "public_project") else "private"
-    project, task = _new_target(people, kind, with_3d)
+    project, task = _new_target(people, kind, with_3d=with_3d)
     owner = people["owner"].user
     counter[0] += 1
     other = add_user(f"target{counter[0]}", admin=True)  # admin: so that revoke-admin has a role to revoke
