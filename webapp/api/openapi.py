@@ -74,6 +74,8 @@ TASK_FIELDS = {
     "public": BOOLEAN, "size": {"type": "number", "description": "MB"},
 }
 
+TAGS = {"type": "string", "description": "words separated by spaces (letters, digits, - _ .), as WebODM's"}
+
 SCHEMAS = {
     "Error": {"type": "object", "properties": {"detail": STRING}},
     "ValidationError": {"type": "object", "additionalProperties": {
@@ -81,7 +83,7 @@ SCHEMAS = {
     "Project": {"type": "object", "properties": {
         "id": INTEGER, "name": STRING, "description": STRING, "created_at": {"type": "string", "format": "date-time"},
         "owner": STRING, "tasks": {"type": "array", "items": INTEGER}, "permissions": PERMISSION_LIST,
-        "owned": BOOLEAN, "public": BOOLEAN}},
+        "owned": BOOLEAN, "public": BOOLEAN, "tags": TAGS}},
     "ProjectPage": {"type": "object", "properties": {
         "count": INTEGER, "next": NULLABLE_STRING, "previous": NULLABLE_STRING,
         "results": {"type": "array", "items": _ref("Project")}}},
@@ -139,16 +141,20 @@ PATHS = {
     "/api/projects/": {
         "get": _op("Projects the caller can view (an array, or a page with ?page=)",
                    {"200": _json({"oneOf": [{"type": "array", "items": _ref("Project")}, _ref("ProjectPage")]})},
-                   [_param("name", "query", "string"), _param("search", "query", "string"), ORDERING,
+                   [_param("name", "query", "string"),
+                    _param("search", "query", "string", "text in the name or description; #word: a tag"), ORDERING,
                     _param("page", "query"), _param("page_size", "query")], tags=PROJECT_TAGS),
         "post": _op("Create a project", {"201": _json(_ref("Project"))},
-                    body=_form_body({"name": STRING, "description": STRING}, ["name"]), tags=PROJECT_TAGS)},
+                    body=_form_body({"name": STRING, "description": STRING, "tags": TAGS}, ["name"]),
+                    tags=PROJECT_TAGS)},
     "/api/projects/{project_id}/": {
         "get": _op("A project", {"200": _json(_ref("Project"))}, [PROJECT], tags=PROJECT_TAGS),
         "patch": _op("Change a project", {"200": _json(_ref("Project"))}, [PROJECT],
-                     _form_body({"name": STRING, "description": STRING, "public": BOOLEAN}), tags=PROJECT_TAGS),
+                     _form_body({"name": STRING, "description": STRING, "public": BOOLEAN, "tags": TAGS}),
+                   tags=PROJECT_TAGS),
         "put": _op("Change a project", {"200": _json(_ref("Project"))}, [PROJECT],
-                   _form_body({"name": STRING, "description": STRING, "public": BOOLEAN}), tags=PROJECT_TAGS),
+                   _form_body({"name": STRING, "description": STRING, "public": BOOLEAN, "tags": TAGS}),
+                     tags=PROJECT_TAGS),
         "delete": _op("Delete a project (owner), or drop one's access to it (a user it was shared with)",
                       NO_CONTENT, [PROJECT], tags=PROJECT_TAGS)},
     "/api/projects/{project_id}/permissions/": {"get": _op(

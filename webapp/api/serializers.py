@@ -25,6 +25,7 @@ def project_json(project, user):
         "permissions": projects.project_permissions(user, project),
         "owned": user is not None and project.owner_id == user.id,
         "public": project.public,
+        "tags": project.tags,
     }
 
 

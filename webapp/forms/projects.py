@@ -32,6 +32,9 @@ class ProjectForm(FlaskForm):
 class ProjectSettingsForm(ProjectForm):
     """A project's name, description, and whether anyone with the link may see its maps and results."""
 
+    tags = StringField("Tags", validators=[Length(max=4000)],
+                       description="Words separated by spaces, such as “survey north 2026”; search them on the "
+                                   "dashboard with #survey.")
     public = BooleanField("Public: anyone with the link can see the maps of its tasks and download their results")
 
 
