@@ -115,7 +115,9 @@ SCHEMAS = {
 
 TASK_WRITE = {"name": STRING, "processing_node": NULLABLE_INT, "auto_processing_node": BOOLEAN,
               "options": {"type": "string", "description": "JSON array of {name, value} (or an array in JSON)"},
-              "public": BOOLEAN}
+              "public": BOOLEAN,
+              "project": {"type": "integer", "description": "move the task into this project (one the caller may "
+                                                            "change; 404 otherwise); not while it is processed"}}
 CHUNK_FIELDS = {"dzuuid": STRING, "dzchunkindex": INTEGER, "dztotalchunkcount": INTEGER,
                 "dzchunkbyteoffset": INTEGER, "dztotalfilesize": INTEGER}
 T = "/api/projects/{project_id}/tasks/{task_id}"
@@ -191,6 +193,10 @@ PATHS = {
                                         multipart=True), tags=TASK_TAGS)},
     f"{T}/commit/": {"post": _op("End a partial task's upload and queue it", {"200": _json(_ref("Task"))},
                                  [PROJECT, TASK], tags=TASK_TAGS)},
+    f"{T}/duplicate/": {"post": _op(
+        "A copy of the task, with its images and results, in the same project (400 while it is processed)",
+        {"200": _json({"type": "object", "properties": {"success": BOOLEAN, "task": _ref("Task")}})},
+        [PROJECT, TASK], tags=TASK_TAGS)},
     f"{T}/cancel/": {"post": _op("Ask for the task to be canceled", {"200": SUCCESS}, [PROJECT, TASK],
                                  tags=TASK_TAGS)},
     f"{T}/restart/": {"post": _op("Ask for the task to be processed again", {"200": SUCCESS}, [PROJECT, TASK],
