@@ -128,6 +128,8 @@ MATRIX = {
     (f"{PAGE_TASK}/", "GET"): (None, page("view")),  # a public task's page is its map; this one needs a login
     (f"{PAGE_TASK}/cancel", "POST"): ({}, page("change", 302)),
     (f"{PAGE_TASK}/edit", "POST"): ({"name": "Renamed"}, page("change", 302)),
+    (f"{PAGE_TASK}/duplicate", "POST"): ({}, page("change", 302)),
+    (f"{PAGE_TASK}/move", "POST"): ({}, page("change", 302)),  # no project chosen: back to the page
     (f"{PAGE_TASK}/public", "POST"): ({"public": "true"}, page("change", 302)),
     (f"{PAGE_TASK}/map", "GET"): (None, page("view", **PUBLIC_VIEW)),
     (f"{PAGE_TASK}/3d", "GET"): (None, page("view", **PUBLIC_VIEW)),
@@ -135,6 +137,7 @@ MATRIX = {
     (f"{PAGE_TASK}/restart", "POST"): ({}, page("change", 302)),
     # API
     ("/api/openapi.json", "GET"): (None, all_roles(200)),
+    (f"{TASK}/duplicate/", "POST"): ({}, api("change")),
     ("/api/token-auth/", "POST"): ({"username": "nobody-api", "password": "wrong"}, all_roles(400)),
     ("/api/webhooks/task/<int:task_id>/<token>", "POST"): ({}, all_roles(404)),  # a wrong token
     ("/api/tokens/", "GET"): (None, everyone(200, 403)),

@@ -4,10 +4,10 @@ import shutil
 
 from webapp import storage
 from webapp.extensions import db
-from webapp.models import Task, TaskStatus
+from webapp.models import Project, Task, TaskStatus
 from webapp.models.base import MAX_DATABASE_INT
 from webapp.services.errors import ValidationError
-from webapp.services.projects import get_project_for
+from webapp.services.projects import get_project_for, project_permissions, visible_projects
 
 BUSY_STATUSES = (None, TaskStatus.QUEUED, TaskStatus.RUNNING)
 # Fields a duplicate takes from its original; the node's uuid is not one of them (removing one task would remove
@@ -37,6 +37,12 @@ def move_target(user, task, value):
     if target.id != task.project_id:
         _require_at_rest(task, "moving")
     return target
+
+
+def move_destinations(user, task):
+    """The projects other than task's that user may move it into (may change), by name."""
+    query = visible_projects(user).filter(Project.id != task.project_id).order_by(Project.name, Project.id)
+    return [project for project in query if "change" in project_permissions(user, project)]
 
 
 def move_task(task, target):
