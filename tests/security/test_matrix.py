@@ -138,6 +138,14 @@ MATRIX = {
     # API
     ("/api/openapi.json", "GET"): (None, all_roles(200)),
     (f"{TASK}/duplicate/", "POST"): ({}, api("change")),
+    ("/api/presets/", "GET"): (None, everyone(200, 403)),
+    ("/api/presets/", "POST"): ({"name": "mine", "options": "[]"}, everyone(201, 403)),
+    # The owner's own preset: everyone else (administrators too) gets 404; tests/api/test_presets.py checks
+    # that system presets are readable by all and changeable by none.
+    ("/api/presets/<int:preset_id>/", "GET"): (None, own_only(200, 403)),
+    ("/api/presets/<int:preset_id>/", "PATCH"): ({"name": "renamed"}, own_only(200, 403)),
+    ("/api/presets/<int:preset_id>/", "PUT"): ({"name": "renamed"}, own_only(200, 403)),
+    ("/api/presets/<int:preset_id>/", "DELETE"): (None, own_only(204, 403)),
     ("/api/token-auth/", "POST"): ({"username": "nobody-api", "password": "wrong"}, all_roles(400)),
     ("/api/webhooks/task/<int:task_id>/<token>", "POST"): ({}, all_roles(404)),  # a wrong token
     ("/api/tokens/", "GET"): (None, everyone(200, 403)),

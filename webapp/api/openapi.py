@@ -96,6 +96,10 @@ SCHEMAS = {
         "max_images": NULLABLE_INT, "last_refreshed": {"type": "string", "format": "date-time", "nullable": True},
         "available_options": {"type": "array", "items": {"type": "object"}},
         "token": {"type": "string", "description": "administrators only"}}},
+    "Preset": {"type": "object", "properties": {
+        "id": INTEGER, "name": STRING, "options": {"type": "array", "items": {"type": "object", "properties": {
+            "name": STRING, "value": {}}}},
+        "created_at": {"type": "string", "format": "date-time"}, "system": BOOLEAN}},
     "ApiToken": {"type": "object", "properties": {
         "id": INTEGER, "name": STRING, "prefix": STRING, "created_at": {"type": "string", "format": "date-time"},
         "last_used_at": {"type": "string", "format": "date-time", "nullable": True},
@@ -121,6 +125,9 @@ TASK_WRITE = {"name": STRING, "processing_node": NULLABLE_INT, "auto_processing_
 CHUNK_FIELDS = {"dzuuid": STRING, "dzchunkindex": INTEGER, "dztotalchunkcount": INTEGER,
                 "dzchunkbyteoffset": INTEGER, "dztotalfilesize": INTEGER}
 T = "/api/projects/{project_id}/tasks/{task_id}"
+PRESET = _param("preset_id")
+PRESET_TAGS = ("presets",)
+PRESET_WRITE = {"name": STRING, "options": TASK_WRITE["options"]}
 MAP_TAGS = ("maps",)
 LAYER_PARAM = {**_param("layer", schema_type="string", description="orthophoto, dsm or dtm"),
                "schema": {"type": "string", "enum": ["orthophoto", "dsm", "dtm"]}}
@@ -140,6 +147,20 @@ PATHS = {
                     body=_form_body({"name": STRING}, ["name"]), tags=AUTH_TAGS)},
     "/api/tokens/{token_id}/": {"delete": _op("Revoke an API token", NO_CONTENT, [_param("token_id")],
                                               tags=AUTH_TAGS)},
+    "/api/presets/": {
+        "get": _op("The system presets, then the caller's own",
+                   {"200": _json({"type": "array", "items": _ref("Preset")})}, tags=PRESET_TAGS),
+        "post": _op("Create a preset", {"201": _json(_ref("Preset"))}, body=_form_body(PRESET_WRITE, ["name"]),
+                    tags=PRESET_TAGS)},
+    "/api/presets/{preset_id}/": {
+        "get": _op("A system preset or one of the caller's", {"200": _json(_ref("Preset"))}, [PRESET],
+                   tags=PRESET_TAGS),
+        "patch": _op("Change one of the caller's presets (403 for a system preset)", {"200": _json(_ref("Preset"))},
+                     [PRESET], _form_body(PRESET_WRITE), tags=PRESET_TAGS),
+        "put": _op("Change one of the caller's presets (403 for a system preset)", {"200": _json(_ref("Preset"))},
+                   [PRESET], _form_body(PRESET_WRITE), tags=PRESET_TAGS),
+        "delete": _op("Delete one of the caller's presets (403 for a system preset)", NO_CONTENT, [PRESET],
+                      tags=PRESET_TAGS)},
     "/api/projects/": {
         "get": _op("Projects the caller can view (an array, or a page with ?page=)",
                    {"200": _json({"oneOf": [{"type": "array", "items": _ref("Project")}, _ref("ProjectPage")]})},

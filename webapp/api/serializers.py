@@ -78,6 +78,12 @@ def node_json(node, show_token=False):
     return data
 
 
+def preset_json(preset):
+    """A preset as WebODM's API gives it (its owner is not shown)."""
+    return {"id": preset.id, "name": preset.name, "options": preset.options, "created_at": iso_time(preset.created_at),
+            "system": preset.system}
+
+
 def api_token_json(token, secret=None):
     """A named API token; the secret only right after creation, when it is shown once."""
     data = {"id": token.id, "name": token.name, "prefix": token.prefix, "created_at": iso_time(token.created_at),
