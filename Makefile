@@ -16,6 +16,12 @@ THREE_FILES := LICENSE build/three.module.js build/three.core.js examples/jsm/co
 	examples/jsm/loaders/GLTFLoader.js examples/jsm/utils/BufferGeometryUtils.js \
 	examples/jsm/utils/SkeletonUtils.js
 
+# Swagger UI, the API documentation page (/api-docs): swagger-ui-dist's prebuilt bundle, fetched the same way.
+SWAGGER_UI_VERSION := 5.35.0
+SWAGGER_UI_INTEGRITY := sha512-U06rpMtW9V3XPGOBeamTUSr0Z09jMX4IJuANpE/EZbAhw0G8CgwrzU4YmXkn/h0wCDNsXdGarTNNHC3sU8yVUQ==
+SWAGGER_UI_DIR := static/vendor/swagger-ui
+SWAGGER_UI_FILES := LICENSE NOTICE swagger-ui-bundle.js swagger-ui.css
+
 # The XStatic front-end packages are source-only and still import pkg_resources while building,
 # so they are built without isolation, against the setuptools<81 installed first.
 $(VENV)/.installed: requirements.txt
@@ -33,7 +39,11 @@ venv: $(VENV)/.installed meshlab-libs
 $(THREE_DIR)/.version-$(THREE_VERSION):
 	$(PYTHON) tools/fetch_npm_package.py three $(THREE_VERSION) $(THREE_INTEGRITY) $(THREE_DIR) $(THREE_FILES)
 
-vendor: $(THREE_DIR)/.version-$(THREE_VERSION)
+$(SWAGGER_UI_DIR)/.version-$(SWAGGER_UI_VERSION):
+	$(PYTHON) tools/fetch_npm_package.py swagger-ui-dist $(SWAGGER_UI_VERSION) $(SWAGGER_UI_INTEGRITY) \
+		$(SWAGGER_UI_DIR) $(SWAGGER_UI_FILES)
+
+vendor: $(THREE_DIR)/.version-$(THREE_VERSION) $(SWAGGER_UI_DIR)/.version-$(SWAGGER_UI_VERSION)
 
 test-deps: $(VENV)/.installed-test meshlab-libs chromium postgresql
 

@@ -40,6 +40,16 @@ def _add_project_with_task(owner, project_id=None, task_id=None):
     return project, task
 
 
+def _add_old_project_with_task(owner_id, project_id, task_id):
+    """A project with one task in a database at BEFORE_IDS_NEVER_REUSED: the project row by SQL, with the columns of
+    that revision only (the model has gained some since, such as tags)."""
+    db.session.execute(sa.text("insert into project (id, owner_id, name, description, public, created_at) "
+                               "values (:id, :owner, 'Survey', '', 0, current_timestamp)"),
+                       {"id": project_id, "owner": owner_id})
+    db.session.add(Task(id=task_id, project_id=project_id, name="flight"))
+    db.session.commit()
+
+
 def _delete_newest_then_create(owner):
     """Delete the newest project (with its task), create another; (old ids, new ids)."""
     newest = db.session.scalars(sa.select(Project).order_by(Project.id.desc())).first()
@@ -65,8 +75,8 @@ def test_the_migration_keeps_ids_and_stops_their_reuse(tmp_path, redis_url):
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"), revision=BEFORE_IDS_NEVER_REUSED)
         owner_id = add_user("pilot").id
-        _add_project_with_task(db.session.get(User, owner_id), 5, 7)
-        _add_project_with_task(db.session.get(User, owner_id), 9, 12)
+        _add_old_project_with_task(owner_id, 5, 7)
+        _add_old_project_with_task(owner_id, 9, 12)
         db.session.close()
         upgrade(directory=str(ROOT / "migrations"))
         with db.engine.connect() as connection:

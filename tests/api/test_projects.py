@@ -9,7 +9,7 @@ from webapp.extensions import db
 from webapp.models import Project, ProjectShare, Task
 from webapp.services import projects as project_service
 
-PROJECT_FIELDS = ["id", "name", "description", "created_at", "owner", "tasks", "permissions", "owned", "public"]
+PROJECT_FIELDS = ["id", "name", "description", "created_at", "owner", "tasks", "permissions", "owned", "public", "tags"]
 ALL = ["view", "add", "change", "delete"]
 
 
@@ -185,3 +185,51 @@ def test_edit_with_a_form_and_bad_entries(client, users, project):
     assert project.name == "Survey"  # a bad request changes nothing
     assert client.post(f"/api/projects/{project.id}/edit/", headers=auth(users["viewer"]),
                        json={"permissions": []}).status_code == 404
+
+
+@pytest.mark.parametrize("who, status", [("owner", 200), ("editor", 200), ("deleter", 200), ("admin", 200),
+                                         ("viewer", 404), ("stranger", 404), (None, 403)])
+def test_tags_are_set_by_those_who_may_change_the_project(client, users, project, who, status):
+    headers = auth(users[who]) if who else {}
+    response = client.patch(f"/api/projects/{project.id}/", json={"tags": "survey  #north survey"}, headers=headers)
+    assert response.status_code == status
+    db.session.refresh(project)
+    assert project.tags == ("survey north" if status == 200 else "")
+    if status == 200:
+        assert response.json["tags"] == "survey north"  # WebODM's shape: one string, words separated by spaces
+
+
+def test_a_tag_with_odd_characters_is_refused_and_changes_nothing(client, users, project):
+    headers = auth(users["owner"])
+    client.patch(f"/api/projects/{project.id}/", json={"tags": "kept"}, headers=headers)
+    response = client.patch(f"/api/projects/{project.id}/", json={"name": "Renamed", "tags": "fine <b>bad</b>"},
+                            headers=headers)
+    assert response.status_code == 400
+    assert response.json["tags"] == ["“<b>bad</b>” is not a valid tag: use letters, digits, “-”, “_” and “.”, "
+                                     "and spaces between tags."]
+    created = client.post("/api/projects/", json={"name": "Other", "tags": "ok;no"}, headers=headers)
+    assert created.status_code == 400 and "tags" in created.json
+    db.session.refresh(project)
+    assert (project.name, project.tags) == ("Survey", "kept")
+    assert Project.query.filter_by(name="Other").count() == 0
+
+
+def test_search_finds_projects_by_hash_tag_and_text_as_webodm_dashboard(client, users):
+    headers = auth(users["owner"])
+    for name, tags in [("Quarry east", "survey 2026"), ("Quarry west", "survey"), ("Farm", "ndvi 2026"),
+                       ("Under_score", "a_b")]:
+        created = client.post("/api/projects/", json={"name": name, "tags": tags}, headers=headers)
+        assert created.status_code == 201 and created.json["tags"] == tags
+
+    def names(search):
+        listed = client.get("/api/projects/", query_string={"search": search, "ordering": "name"}, headers=headers)
+        return [p["name"] for p in listed.json]
+
+    assert names("#survey") == ["Quarry east", "Quarry west"]
+    assert names("#SURVEY #2026") == ["Quarry east"]
+    assert names("#2026 farm") == ["Farm"]
+    assert names("quarry") == ["Quarry east", "Quarry west"]
+    assert names("#surv") == []  # a tag matches whole, not a part of a longer one
+    assert names("#a_b") == ["Under_score"] and names("#a%b") == [] and names("r_s") == ["Under_score"]
+    assert client.get("/api/projects/", query_string={"search": "#survey"},
+                      headers=auth(users["stranger"])).json == []

@@ -82,6 +82,7 @@ MATRIX = {
     # Pages
     ("/", "GET"): (None, everyone(200, LOGIN)),
     ("/account", "GET"): (None, everyone(200, LOGIN)),
+    ("/api-docs", "GET"): (None, all_roles(200)),  # the reference of the API, public like /api/openapi.json
     ("/account/password", "GET"): (None, everyone(200, LOGIN)),
     ("/account/password", "POST"): ({"current_password": "x"}, everyone(200, LOGIN)),  # incomplete: shown again
     ("/account/tokens", "POST"): ({"name": "script"}, everyone(200, LOGIN)),
@@ -127,6 +128,8 @@ MATRIX = {
     (f"{PAGE_TASK}/", "GET"): (None, page("view")),  # a public task's page is its map; this one needs a login
     (f"{PAGE_TASK}/cancel", "POST"): ({}, page("change", 302)),
     (f"{PAGE_TASK}/edit", "POST"): ({"name": "Renamed"}, page("change", 302)),
+    (f"{PAGE_TASK}/duplicate", "POST"): ({}, page("change", 302)),
+    (f"{PAGE_TASK}/move", "POST"): ({}, page("change", 302)),  # no project chosen: back to the page
     (f"{PAGE_TASK}/public", "POST"): ({"public": "true"}, page("change", 302)),
     (f"{PAGE_TASK}/map", "GET"): (None, page("view", **PUBLIC_VIEW)),
     (f"{PAGE_TASK}/3d", "GET"): (None, page("view", **PUBLIC_VIEW)),
@@ -134,6 +137,15 @@ MATRIX = {
     (f"{PAGE_TASK}/restart", "POST"): ({}, page("change", 302)),
     # API
     ("/api/openapi.json", "GET"): (None, all_roles(200)),
+    (f"{TASK}/duplicate/", "POST"): ({}, api("change")),
+    ("/api/presets/", "GET"): (None, everyone(200, 403)),
+    ("/api/presets/", "POST"): ({"name": "mine", "options": "[]"}, everyone(201, 403)),
+    # The owner's own preset: everyone else (administrators too) gets 404; tests/api/test_presets.py checks
+    # that system presets are readable by all and changeable by none.
+    ("/api/presets/<int:preset_id>/", "GET"): (None, own_only(200, 403)),
+    ("/api/presets/<int:preset_id>/", "PATCH"): ({"name": "renamed"}, own_only(200, 403)),
+    ("/api/presets/<int:preset_id>/", "PUT"): ({"name": "renamed"}, own_only(200, 403)),
+    ("/api/presets/<int:preset_id>/", "DELETE"): (None, own_only(204, 403)),
     ("/api/token-auth/", "POST"): ({"username": "nobody-api", "password": "wrong"}, all_roles(400)),
     ("/api/webhooks/task/<int:task_id>/<token>", "POST"): ({}, all_roles(404)),  # a wrong token
     ("/api/tokens/", "GET"): (None, everyone(200, 403)),
@@ -246,7 +258,7 @@ def _new_target(people, kind, owner="owner", with_3d=False):
 def _values(people, role, counter, with_3d=False):
     """The value of every placeholder of the rules, for objects made for this one request."""
     kind = role if role in ("public_task", "public_project") else "private"
-    project, task = _new_target(people, kind, with_3d)
+    project, task = _new_target(people, kind, with_3d=with_3d)
     owner = people["owner"].user
     counter[0] += 1
     other = add_user(f"target{counter[0]}", admin=True)  # admin: so that revoke-admin has a role to revoke

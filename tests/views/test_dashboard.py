@@ -7,10 +7,11 @@ from webapp.models import Project
 from webapp.services import projects
 
 
-def create_project_via_form(client, name, description=""):
+def create_project_via_form(client, name, description="", tags=""):
     """Submit the dashboard's new-project form."""
     token = csrf_token_of(client.get("/").get_data(as_text=True))
-    return client.post("/projects/new", data={"name": name, "description": description, "csrf_token": token})
+    return client.post("/projects/new", data={"name": name, "description": description, "tags": tags,
+                                              "csrf_token": token})
 
 
 def test_dashboard_needs_login(client, admin):
@@ -37,6 +38,16 @@ def test_empty_name_shows_a_message_and_stores_nothing(client, admin, login):
     assert response.status_code == 400
     assert "This field is required." in response.get_data(as_text=True)
     assert Project.query.count() == 0
+
+
+def test_a_new_project_gets_its_tags_and_an_odd_one_is_refused(client, admin, login):
+    login("admin", "admin-password")
+    refused = create_project_via_form(client, "Beach", tags="north <script>")
+    assert refused.status_code == 400 and "“&lt;script&gt;” is not a valid tag" in refused.get_data(as_text=True)
+    assert Project.query.count() == 0
+    assert create_project_via_form(client, "Beach", tags="north 2026").status_code == 302
+    assert Project.query.one().tags == "north 2026"
+    assert 'href="/?search=%23north">#north</a>' in client.get("/").get_data(as_text=True)
 
 
 def test_users_see_only_their_projects_and_those_shared_with_them(client, admin, make_user, login):

@@ -69,6 +69,17 @@ def test_empty_name_shows_a_message_and_changes_nothing(app, project):
     assert (reload(project).name, reload(project).description) == ("Quarry", "East face")
 
 
+def test_tags_are_edited_on_the_settings_page_and_odd_ones_get_a_message(app, project):
+    client = signed_in(app, "olga")
+    response = post(client, settings_url(project), {"name": "Quarry", "tags": "survey #2026"})
+    assert response.status_code == 302 and reload(project).tags == "survey 2026"
+    assert 'value="survey 2026"' in client.get(settings_url(project)).get_data(as_text=True)
+    refused = post(client, settings_url(project), {"name": "Renamed", "tags": "survey a/b"})
+    assert refused.status_code == 400
+    assert "“a/b” is not a valid tag" in refused.get_data(as_text=True)
+    assert (reload(project).name, reload(project).tags) == ("Quarry", "survey 2026")
+
+
 def test_form_without_csrf_token_changes_nothing(app, project):
     client = signed_in(app, "olga")
     response = client.post(settings_url(project), data={"name": "Hijacked"})

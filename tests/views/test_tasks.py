@@ -314,3 +314,32 @@ def test_a_viewer_cannot_share_a_task_publicly(app, owner, project):
     assert "Share publicly" not in client.get(task_url(task)).get_data(as_text=True)
     assert post(client, task_url(task, "public"), {"public": "true"}).status_code == 404
     assert reload(task).public is False
+
+
+def test_the_task_page_moves_a_task_only_into_projects_one_may_change(app, owner, project, olga):
+    task = add_task(project, name="Flight", fake_images=2, status=TaskStatus.COMPLETED)
+    mine = projects.create_project(owner, "Archive")
+    viewed = projects.create_project(add_user("bob"), "Bob's")
+    share(viewed, owner)  # olga may view it only
+    page = olga.get(task_url(task)).get_data(as_text=True)
+    assert f'<option value="{mine.id}">Archive</option>' in page and "Bob&#39;s" not in page
+    refused = post(olga, task_url(task, "move"), {"project": viewed.id})
+    assert refused.status_code == 302 and reload(task).project_id == project.id
+    assert "Choose a project you may change" in olga.get(refused.headers["Location"]).get_data(as_text=True)
+    moved = post(olga, task_url(task, "move"), {"project": mine.id})
+    assert moved.headers["Location"] == f"/projects/{mine.id}/tasks/{task.id}/"
+    assert reload(task).project_id == mine.id
+    assert (storage.images_dir(mine.id, task.id) / "IMG_0.JPG").exists()
+
+
+def test_the_task_page_duplicates_a_task_at_rest_only(app, project, olga):
+    task = add_task(project, name="Flight", fake_images=2, status=TaskStatus.COMPLETED)
+    copied = post(olga, task_url(task, "duplicate"))
+    copy = Task.query.filter(Task.id != task.id).one()
+    assert copied.headers["Location"] == f"/projects/{project.id}/tasks/{copy.id}/"
+    assert copy.name == "Flight (copy)" and (storage.images_dir(project.id, copy.id) / "IMG_1.JPG").exists()
+    running = add_task(project, name="Busy", status=TaskStatus.RUNNING)
+    assert "Duplicate task" not in olga.get(task_url(running)).get_data(as_text=True)
+    refused = post(olga, task_url(running, "duplicate"))
+    assert "before duplicating it" in olga.get(refused.headers["Location"]).get_data(as_text=True)
+    assert Task.query.count() == 3

@@ -74,6 +74,8 @@ TASK_FIELDS = {
     "public": BOOLEAN, "size": {"type": "number", "description": "MB"},
 }
 
+TAGS = {"type": "string", "description": "words separated by spaces (letters, digits, - _ .), as WebODM's"}
+
 SCHEMAS = {
     "Error": {"type": "object", "properties": {"detail": STRING}},
     "ValidationError": {"type": "object", "additionalProperties": {
@@ -81,7 +83,7 @@ SCHEMAS = {
     "Project": {"type": "object", "properties": {
         "id": INTEGER, "name": STRING, "description": STRING, "created_at": {"type": "string", "format": "date-time"},
         "owner": STRING, "tasks": {"type": "array", "items": INTEGER}, "permissions": PERMISSION_LIST,
-        "owned": BOOLEAN, "public": BOOLEAN}},
+        "owned": BOOLEAN, "public": BOOLEAN, "tags": TAGS}},
     "ProjectPage": {"type": "object", "properties": {
         "count": INTEGER, "next": NULLABLE_STRING, "previous": NULLABLE_STRING,
         "results": {"type": "array", "items": _ref("Project")}}},
@@ -94,6 +96,10 @@ SCHEMAS = {
         "max_images": NULLABLE_INT, "last_refreshed": {"type": "string", "format": "date-time", "nullable": True},
         "available_options": {"type": "array", "items": {"type": "object"}},
         "token": {"type": "string", "description": "administrators only"}}},
+    "Preset": {"type": "object", "properties": {
+        "id": INTEGER, "name": STRING, "options": {"type": "array", "items": {"type": "object", "properties": {
+            "name": STRING, "value": {}}}},
+        "created_at": {"type": "string", "format": "date-time"}, "system": BOOLEAN}},
     "ApiToken": {"type": "object", "properties": {
         "id": INTEGER, "name": STRING, "prefix": STRING, "created_at": {"type": "string", "format": "date-time"},
         "last_used_at": {"type": "string", "format": "date-time", "nullable": True},
@@ -113,10 +119,15 @@ SCHEMAS = {
 
 TASK_WRITE = {"name": STRING, "processing_node": NULLABLE_INT, "auto_processing_node": BOOLEAN,
               "options": {"type": "string", "description": "JSON array of {name, value} (or an array in JSON)"},
-              "public": BOOLEAN}
+              "public": BOOLEAN,
+              "project": {"type": "integer", "description": "move the task into this project (one the caller may "
+                                                            "change; 404 otherwise); not while it is processed"}}
 CHUNK_FIELDS = {"dzuuid": STRING, "dzchunkindex": INTEGER, "dztotalchunkcount": INTEGER,
                 "dzchunkbyteoffset": INTEGER, "dztotalfilesize": INTEGER}
 T = "/api/projects/{project_id}/tasks/{task_id}"
+PRESET = _param("preset_id")
+PRESET_TAGS = ("presets",)
+PRESET_WRITE = {"name": STRING, "options": TASK_WRITE["options"]}
 MAP_TAGS = ("maps",)
 LAYER_PARAM = {**_param("layer", schema_type="string", description="orthophoto, dsm or dtm"),
                "schema": {"type": "string", "enum": ["orthophoto", "dsm", "dtm"]}}
@@ -136,19 +147,37 @@ PATHS = {
                     body=_form_body({"name": STRING}, ["name"]), tags=AUTH_TAGS)},
     "/api/tokens/{token_id}/": {"delete": _op("Revoke an API token", NO_CONTENT, [_param("token_id")],
                                               tags=AUTH_TAGS)},
+    "/api/presets/": {
+        "get": _op("The system presets, then the caller's own",
+                   {"200": _json({"type": "array", "items": _ref("Preset")})}, tags=PRESET_TAGS),
+        "post": _op("Create a preset", {"201": _json(_ref("Preset"))}, body=_form_body(PRESET_WRITE, ["name"]),
+                    tags=PRESET_TAGS)},
+    "/api/presets/{preset_id}/": {
+        "get": _op("A system preset or one of the caller's", {"200": _json(_ref("Preset"))}, [PRESET],
+                   tags=PRESET_TAGS),
+        "patch": _op("Change one of the caller's presets (403 for a system preset)", {"200": _json(_ref("Preset"))},
+                     [PRESET], _form_body(PRESET_WRITE), tags=PRESET_TAGS),
+        "put": _op("Change one of the caller's presets (403 for a system preset)", {"200": _json(_ref("Preset"))},
+                   [PRESET], _form_body(PRESET_WRITE), tags=PRESET_TAGS),
+        "delete": _op("Delete one of the caller's presets (403 for a system preset)", NO_CONTENT, [PRESET],
+                      tags=PRESET_TAGS)},
     "/api/projects/": {
         "get": _op("Projects the caller can view (an array, or a page with ?page=)",
                    {"200": _json({"oneOf": [{"type": "array", "items": _ref("Project")}, _ref("ProjectPage")]})},
-                   [_param("name", "query", "string"), _param("search", "query", "string"), ORDERING,
+                   [_param("name", "query", "string"),
+                    _param("search", "query", "string", "text in the name or description; #word: a tag"), ORDERING,
                     _param("page", "query"), _param("page_size", "query")], tags=PROJECT_TAGS),
         "post": _op("Create a project", {"201": _json(_ref("Project"))},
-                    body=_form_body({"name": STRING, "description": STRING}, ["name"]), tags=PROJECT_TAGS)},
+                    body=_form_body({"name": STRING, "description": STRING, "tags": TAGS}, ["name"]),
+                    tags=PROJECT_TAGS)},
     "/api/projects/{project_id}/": {
         "get": _op("A project", {"200": _json(_ref("Project"))}, [PROJECT], tags=PROJECT_TAGS),
         "patch": _op("Change a project", {"200": _json(_ref("Project"))}, [PROJECT],
-                     _form_body({"name": STRING, "description": STRING, "public": BOOLEAN}), tags=PROJECT_TAGS),
+                     _form_body({"name": STRING, "description": STRING, "public": BOOLEAN, "tags": TAGS}),
+                   tags=PROJECT_TAGS),
         "put": _op("Change a project", {"200": _json(_ref("Project"))}, [PROJECT],
-                   _form_body({"name": STRING, "description": STRING, "public": BOOLEAN}), tags=PROJECT_TAGS),
+                   _form_body({"name": STRING, "description": STRING, "public": BOOLEAN, "tags": TAGS}),
+                     tags=PROJECT_TAGS),
         "delete": _op("Delete a project (owner), or drop one's access to it (a user it was shared with)",
                       NO_CONTENT, [PROJECT], tags=PROJECT_TAGS)},
     "/api/projects/{project_id}/permissions/": {"get": _op(
@@ -185,6 +214,10 @@ PATHS = {
                                         multipart=True), tags=TASK_TAGS)},
     f"{T}/commit/": {"post": _op("End a partial task's upload and queue it", {"200": _json(_ref("Task"))},
                                  [PROJECT, TASK], tags=TASK_TAGS)},
+    f"{T}/duplicate/": {"post": _op(
+        "A copy of the task, with its images and results, in the same project (400 while it is processed)",
+        {"200": _json({"type": "object", "properties": {"success": BOOLEAN, "task": _ref("Task")}})},
+        [PROJECT, TASK], tags=TASK_TAGS)},
     f"{T}/cancel/": {"post": _op("Ask for the task to be canceled", {"200": SUCCESS}, [PROJECT, TASK],
                                  tags=TASK_TAGS)},
     f"{T}/restart/": {"post": _op("Ask for the task to be processed again", {"200": SUCCESS}, [PROJECT, TASK],

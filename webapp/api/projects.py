@@ -56,7 +56,7 @@ def list_projects():
 def create_project():
     """Create a project owned by the caller."""
     data = request_data()
-    project = projects.create_project(caller(), data.get("name"), data.get("description") or "")
+    project = projects.create_project(caller(), data.get("name"), data.get("description") or "", data.get("tags"))
     return json_response(project_json(project, caller()), 201)
 
 
@@ -70,10 +70,11 @@ def get_project(project_id):
 @route("/projects/<int:project_id>/", methods=["PATCH", "PUT"])
 @login_required
 def update_project(project_id):
-    """Change a project's name, description or public flag."""
+    """Change a project's name, description, public flag or tags."""
     project = projects.get_project_for(caller(), project_id, "change")
     data = request_data()
-    project = projects.update_project(project, data.get("name"), data.get("description"), data.get("public"))
+    project = projects.update_project(project, data.get("name"), data.get("description"), data.get("public"),
+                                      data.get("tags"))
     return json_response(project_json(project, caller()))
 
 

@@ -25,6 +25,7 @@ def project_json(project, user):
         "permissions": projects.project_permissions(user, project),
         "owned": user is not None and project.owner_id == user.id,
         "public": project.public,
+        "tags": project.tags,
     }
 
 
@@ -75,6 +76,12 @@ def node_json(node, show_token=False):
     if show_token:
         data["token"] = node.token
     return data
+
+
+def preset_json(preset):
+    """A preset as WebODM's API gives it (its owner is not shown)."""
+    return {"id": preset.id, "name": preset.name, "options": preset.options, "created_at": iso_time(preset.created_at),
+            "system": preset.system}
 
 
 def api_token_json(token, secret=None):

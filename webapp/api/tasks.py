@@ -7,7 +7,7 @@ from webapp.api.auth import login_required
 from webapp.api.errors import api_error_response
 from webapp.api.helpers import caller, int_arg, json_response, no_content, request_data, uploaded_files
 from webapp.api.serializers import task_json
-from webapp.services import assets, console, imports, projects, tasks, uploads
+from webapp.services import assets, console, imports, projects, task_copies, tasks, uploads
 from webapp.services.errors import ValidationError
 
 TASK = "/projects/<int:project_id>/tasks/<int:task_id>"
@@ -51,9 +51,23 @@ def get_task(project_id, task_id):
 @route(f"{TASK}/", methods=["PATCH", "PUT"])
 @login_required
 def update_task(project_id, task_id):
-    """Change name, processing_node, auto_processing_node, options or public."""
+    """Change name, processing_node, auto_processing_node, options or public; `project` moves the task into
+    another project the caller may change (404 for one they may not)."""
     task = tasks.get_task_for(caller(), project_id, task_id, "change")
-    return json_response(task_json(tasks.update_task(task, request_data())))
+    data = request_data()
+    target = task_copies.move_target(caller(), task, data["project"]) if "project" in data else None
+    task = tasks.update_task(task, data)
+    if target is not None:
+        task = task_copies.move_task(task, target)
+    return json_response(task_json(task))
+
+
+@route(f"{TASK}/duplicate/", methods=["POST"])
+@login_required
+def duplicate(project_id, task_id):
+    """A copy of the task with its images and results, in the same project."""
+    task = tasks.get_task_for(caller(), project_id, task_id, "change")
+    return json_response({"success": True, "task": task_json(task_copies.duplicate_task(task))})
 
 
 @route(f"{TASK}/", methods=["DELETE"])

@@ -23,10 +23,13 @@ def share_level(permissions):
 
 
 class ProjectForm(FlaskForm):
-    """A project's name and description."""
+    """A project's name, description and tags."""
 
     name = StringField("Name", validators=[DataRequired(), Length(max=255)])
     description = TextAreaField("Description", validators=[Length(max=10000)])
+    tags = StringField("Tags", validators=[Length(max=4000)],
+                       description="Words separated by spaces, such as “survey north 2026”; search them on the "
+                                   "dashboard with #survey.")
 
 
 class ProjectSettingsForm(ProjectForm):

@@ -45,6 +45,16 @@ class RenameTaskForm(FlaskForm):
     name = StringField("Task name", validators=[Length(max=255)])
 
 
+class MoveTaskForm(FlaskForm):
+    """Move a task into another project (of those the user may change)."""
+
+    project = SelectField("Move to", coerce=int, validate_choice=True)
+
+    def set_projects(self, targets):
+        """Offer these projects."""
+        self.project.choices = [(project.id, project.name) for project in targets]
+
+
 class RestartTaskForm(FlaskForm):
     """Restart, optionally from a later stage (the node's rerun-from)."""
 

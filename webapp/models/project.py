@@ -13,6 +13,8 @@ class Project(db.Model):
     name = db.Column(db.String(255), nullable=False)
     description = db.Column(db.Text, nullable=False, default="")
     public = db.Column(db.Boolean, nullable=False, default=False)
+    # WebODM's: words separated by single spaces, each checked by services.parsing.clean_tags.
+    tags = db.Column(db.Text, nullable=False, default="", server_default="")
     created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)
 
     owner = db.relationship("User")

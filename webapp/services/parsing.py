@@ -1,9 +1,14 @@
 """Checking values that users send (forms, JSON): the rules shared by several services, in one place."""
 import json
+import re
 
 from webapp.services.errors import ValidationError
 
 MAX_NAME_LENGTH = 255
+MAX_TAG_LENGTH = 64
+MAX_TAGS = 50
+# A tag: letters (any script), digits, "_", "-" and "."; a leading "#" (as people type them to search) is dropped.
+TAG = re.compile(r"[\w.-]+")
 
 
 def clean_bool(value, field):
@@ -29,6 +34,33 @@ def clean_name(name):
 def clean_task_name(name):
     """A task name (may be empty), at most 255 characters."""
     return _check_length(str(name or "").strip())
+
+
+def clean_tags(value):
+    """Project tags as WebODM keeps them: one string of distinct words separated by spaces (a list is accepted
+    too), or ValidationError naming the first tag with odd characters."""
+    words = value if isinstance(value, list) else str(value or "").split()
+    tags = []
+    for word in words:
+        tag = str(word).strip().removeprefix("#")
+        if not TAG.fullmatch(tag):
+            raise ValidationError(field_errors={"tags": [
+                f"“{word}” is not a valid tag: use letters, digits, “-”, “_” and “.”, and spaces between tags."]})
+        if len(tag) > MAX_TAG_LENGTH:
+            raise ValidationError(field_errors={"tags": [f"Use at most {MAX_TAG_LENGTH} characters per tag."]})
+        if tag.lower() not in (known.lower() for known in tags):
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise ValidationError(field_errors={"tags": [f"Use at most {MAX_TAGS} tags."]})
+    return " ".join(tags)
+
+
+def split_search(text):
+    """A dashboard search as WebODM's: (the #tags, lower-cased, the remaining text)."""
+    words = str(text or "").split()
+    tags = [word[1:].lower() for word in words if word.startswith("#") and len(word) > 1]
+    rest = " ".join(word for word in words if not word.startswith("#"))
+    return tags, rest
 
 
 def _check_length(name):

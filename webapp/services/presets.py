@@ -4,7 +4,7 @@ from sqlalchemy import or_
 
 from webapp.extensions import db
 from webapp.models import Preset
-from webapp.services.errors import NotFound, ValidationError
+from webapp.services.errors import Forbidden, NotFound, ValidationError
 from webapp.services.parsing import parse_options
 
 # The built-in presets, by name. Option names are the NodeODM ones; a node drops the names it does not know.
@@ -69,13 +69,19 @@ def clean_options(raw):
     return cleaned
 
 
-def save_preset(user, name, options):
-    """Save user's options under a name; a preset of theirs with that name is replaced."""
-    name = (name or "").strip()
+def clean_preset_name(name):
+    """A preset's name, stripped, or ValidationError when empty or too long."""
+    name = str(name or "").strip()
     if not name:
         raise ValidationError(field_errors={"name": ["Give the preset a name."]})
     if len(name) > MAX_NAME:
         raise ValidationError(field_errors={"name": [f"Use at most {MAX_NAME} characters."]})
+    return name
+
+
+def save_preset(user, name, options):
+    """Save user's options under a name; a preset of theirs with that name is replaced."""
+    name = clean_preset_name(name)
     options = clean_options(options)
     preset = Preset.query.filter_by(owner_id=user.id, name=name, system=False).first()
     if preset is None:
@@ -93,3 +99,32 @@ def delete_preset(user, preset_id):
         raise NotFound()
     db.session.delete(preset)
     db.session.commit()
+
+
+# The API's presets (WebODM's /api/presets/): a new one each time, changed by id.
+
+def create_preset(user, name, options=None):
+    """A new preset of user's (two may share a name, as in WebODM)."""
+    preset = Preset(owner_id=user.id, name=clean_preset_name(name), options=clean_options(options or []),
+                    system=False)
+    db.session.add(preset)
+    db.session.commit()
+    return preset
+
+
+def editable_preset(user, preset_id):
+    """One of user's own presets to change or delete: Forbidden for a system preset (everyone sees those, nobody
+    changes them), NotFound for another user's."""
+    preset = get_preset_for(user, preset_id)
+    if preset.system:
+        raise Forbidden("System presets cannot be changed or deleted.")
+    return preset
+
+
+def update_preset(preset, name=None, options=None):
+    """Change a preset's name or options (None leaves one as it is); both are checked before either changes."""
+    new_name = preset.name if name is None else clean_preset_name(name)
+    new_options = preset.options if options is None else clean_options(options)
+    preset.name, preset.options = new_name, new_options
+    db.session.commit()
+    return preset

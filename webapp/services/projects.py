@@ -6,7 +6,7 @@ from webapp.extensions import db
 from webapp.models import PERMISSIONS, Project, ProjectShare
 from webapp.services.errors import NotFound
 from webapp.services.ordering import apply_ordering
-from webapp.services.parsing import clean_bool, clean_name
+from webapp.services.parsing import clean_bool, clean_name, clean_tags, split_search
 from webapp.services.removals import node_copies, queue_node_removals
 
 
@@ -39,22 +39,24 @@ def get_project_for(user, project_id, permission="view"):
     return project
 
 
-def create_project(owner, name, description=""):
+def create_project(owner, name, description="", tags=""):
     """Create a project owned by owner."""
-    project = Project(owner_id=owner.id, name=clean_name(name), description=str(description or "").strip())
+    project = Project(owner_id=owner.id, name=clean_name(name), description=str(description or "").strip(),
+                      tags=clean_tags(tags))
     db.session.add(project)
     db.session.commit()
     return project
 
 
-def update_project(project, name=None, description=None, public=None):
-    """Change a project's name, description or public flag (None leaves a field as it is)."""
-    if name is not None:
-        project.name = clean_name(name)
-    if description is not None:
-        project.description = str(description).strip()
-    if public is not None:
-        project.public = clean_bool(public, "public")
+def update_project(project, name=None, description=None, public=None, tags=None):
+    """Change a project's name, description, public flag or tags (None leaves a field as it is); all or nothing."""
+    changes = {"name": None if name is None else clean_name(name),
+               "description": None if description is None else str(description).strip(),
+               "public": None if public is None else clean_bool(public, "public"),
+               "tags": None if tags is None else clean_tags(tags)}  # every value checked before any is set
+    for field, value in changes.items():
+        if value is not None:
+            setattr(project, field, value)
     db.session.commit()
     return project
 
@@ -81,11 +83,23 @@ PROJECT_ORDERING = {"id": Project.id, "name": Project.name, "description": Proje
 
 
 def list_projects(user, name=None, search=None, ordering=None):
-    """The projects user may view, filtered by exact name or a search in name and description, ordered."""
+    """The projects user may view, filtered by exact name or a search, ordered.
+
+    The search is WebODM's dashboard search: each `#tag` must be one of the project's tags, the other words (as
+    one piece of text) must be in its name or description."""
     query = visible_projects(user)
     if name:
         query = query.filter(Project.name == name)
-    if search:
-        pattern = f"%{search}%"
-        query = query.filter(or_(Project.name.ilike(pattern), Project.description.ilike(pattern)))
+    tags, text = split_search(search)
+    for tag in tags:
+        query = query.filter((" " + Project.tags + " ").ilike(f"% {_like_literal(tag)} %", escape="\\"))
+    if text:
+        pattern = f"%{_like_literal(text)}%"
+        query = query.filter(or_(Project.name.ilike(pattern, escape="\\"),
+                                 Project.description.ilike(pattern, escape="\\")))
     return apply_ordering(query, ordering, PROJECT_ORDERING, "-created_at")
+
+
+def _like_literal(text):
+    """text with LIKE's wildcards escaped, so that "_" or "%" in a search match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -30,6 +30,7 @@ def register_views(app):
     """Register the HTML blueprints and the first-run redirect."""
     from webapp.views.account import bp as account_bp
     from webapp.views.admin import bp as admin_bp
+    from webapp.views.api_docs import bp as api_docs_bp
     from webapp.views.auth import bp as auth_bp
     from webapp.views.dashboard import bp as dashboard_bp
     from webapp.views.maps import bp as maps_bp
@@ -45,7 +46,7 @@ def register_views(app):
     login_manager.login_message = "Please log in to see this page."
     login_manager.login_message_category = "info"
     for blueprint in (auth_bp, dashboard_bp, admin_bp, vendor_bp, tasks_bp, presets_bp, projects_bp, nodes_bp,
-                      account_bp, maps_bp, view3d_bp):
+                      account_bp, maps_bp, view3d_bp, api_docs_bp):
         app.register_blueprint(blueprint)
     register_task_display(app)
     app.before_request(_redirect_to_setup)

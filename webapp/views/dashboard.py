@@ -36,7 +36,8 @@ def new_project():
     form = ProjectForm()
     if form.validate_on_submit():
         try:
-            project = projects.create_project(current_user, form.name.data, form.description.data)
+            project = projects.create_project(current_user, form.name.data, form.description.data,
+                                              form.tags.data)
         except ValidationError as error:
             add_service_errors(form, error)
         else:

@@ -41,7 +41,7 @@ def update(project_id):
     if form.validate_on_submit():
         try:
             projects.update_project(project, name=form.name.data, description=form.description.data,
-                                    public=form.public.data)
+                                    public=form.public.data, tags=form.tags.data)
         except ValidationError as error:
             add_service_errors(form, error)
         else:

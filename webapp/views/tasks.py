@@ -8,10 +8,10 @@ from flask_login import current_user, login_required
 from webapp import storage
 from webapp.api.serializers import node_json, task_json
 from webapp.forms.helpers import add_service_errors
-from webapp.forms.tasks import (AUTO_NODE, ActionForm, NewTaskForm, PresetForm, PublicTaskForm, RenameTaskForm,
-                                RestartTaskForm)
+from webapp.forms.tasks import (AUTO_NODE, ActionForm, MoveTaskForm, NewTaskForm, PresetForm, PublicTaskForm,
+                                RenameTaskForm, RestartTaskForm)
 from webapp.models import PendingAction, ProcessingNode, TaskStatus
-from webapp.services import console, models3d, nodes, presets, projects, tasks
+from webapp.services import console, models3d, nodes, presets, projects, task_copies, tasks
 from webapp.services.errors import ValidationError
 
 bp = Blueprint("tasks", __name__)
@@ -152,10 +152,13 @@ def detail(project_id, task_id):
     restart_form = RestartTaskForm()
     restart_form.set_stages(_rerun_stages(task))
     rename_form = RenameTaskForm(name=task.name)
+    move_form = MoveTaskForm()
+    move_form.set_projects(task_copies.move_destinations(current_user, task) if "change" in permissions else [])
     return render_template("tasks/detail.html", task=task, project=task.project, permissions=permissions,
                            console_lines=lines, console_count=count, task_data=task_json(task),
                            error_hint=explain_error(task.last_error) if task.status == TaskStatus.FAILED else None,
                            action_form=ActionForm(), restart_form=restart_form, rename_form=rename_form,
+                           move_form=move_form,
                            public_form=PublicTaskForm(public="false" if task.public else "true"),
                            has_3d=models3d.has_3d(storage.assets_dir(task.project_id, task.id)))
 
@@ -231,6 +234,42 @@ def set_public(project_id, task_id):
         flash("Anyone with the link can now see this task's map and download its results." if public
               else "The task is private again.", "success")
     return _back_to(task)
+
+
+@bp.route("/projects/<int:project_id>/tasks/<int:task_id>/move", methods=["POST"])
+@login_required
+def move(project_id, task_id):
+    """Move the task, with its photos and results, into another project the user may change."""
+    task = _task(project_id, task_id, "change")
+    form = MoveTaskForm()
+    form.set_projects(task_copies.move_destinations(current_user, task))
+    if not form.validate_on_submit():
+        flash("Choose a project you may change to move the task into.", "error")
+        return _back_to(task)
+    try:
+        target = task_copies.move_target(current_user, task, form.project.data)
+        task_copies.move_task(task, target)
+    except ValidationError as error:
+        flash(error.message or "The task could not be moved.", "error")
+    else:
+        flash(f"Task moved to “{target.name}”.", "success")
+    return _back_to(task)
+
+
+@bp.route("/projects/<int:project_id>/tasks/<int:task_id>/duplicate", methods=["POST"])
+@login_required
+def duplicate(project_id, task_id):
+    """Copy the task, with its photos and results, and open the copy."""
+    task = _task(project_id, task_id, "change")
+    if not ActionForm().validate_on_submit():
+        return _back_to(task)
+    try:
+        copy = task_copies.duplicate_task(task)
+    except ValidationError as error:
+        flash(error.message or "The task could not be duplicated.", "error")
+        return _back_to(task)
+    flash(f"This is a copy of “{task.name or f'Task #{task.id}'}”.", "success")
+    return _back_to(copy)
 
 
 @bp.route("/projects/<int:project_id>/tasks/<int:task_id>/edit", methods=["POST"])

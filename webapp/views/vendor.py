@@ -8,7 +8,8 @@ from xstatic.pkg import bootstrap, leaflet
 bp = Blueprint("vendor", __name__, url_prefix="/vendor")
 
 NPM_VENDOR = Path(__file__).resolve().parents[2] / "static" / "vendor"
-LIBRARIES = {"bootstrap": bootstrap.BASE_DIR, "leaflet": leaflet.BASE_DIR, "three": NPM_VENDOR / "three"}
+LIBRARIES = {"bootstrap": bootstrap.BASE_DIR, "leaflet": leaflet.BASE_DIR, "three": NPM_VENDOR / "three",
+             "swagger-ui": NPM_VENDOR / "swagger-ui"}
 
 
 @bp.route("/<library>/<path:filename>")
