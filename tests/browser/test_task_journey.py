@@ -2,6 +2,7 @@
 the page, cancel, restart, processing to the end, the live console and the downloads."""
 import re
 import zipfile
+from pathlib import Path
 
 from playwright.sync_api import expect
 
@@ -12,6 +13,8 @@ from tests.support.datasets import dataset_images
 from webapp.services import nodes
 
 RESULTS_SECONDS = 240
+# README's pictures of a first task (docs/first-task-*.png) are these screenshots.
+SCREENSHOTS = "/tmp/aerie-first-task-{}.png"
 
 
 def test_from_first_run_to_downloaded_results_with_a_cancel_and_a_restart(page, live_server, processes, tmp_path):
@@ -32,6 +35,7 @@ def test_from_first_run_to_downloaded_results_with_a_cancel_and_a_restart(page, 
         drop_files(page, photos)
         page.get_by_label("Task name").fill("Beach")
         page.get_by_label("Preset", exact=True).select_option(label="Fast Orthophoto")
+        page.screenshot(path=SCREENSHOTS.format("upload"), full_page=True)
         page.get_by_role("button", name="Upload and start processing").click()
         status = page.locator("#task-state [data-field=status]")
         expect(page.get_by_role("heading", name="Beach")).to_be_visible(timeout=30_000)
@@ -50,6 +54,7 @@ def test_from_first_run_to_downloaded_results_with_a_cancel_and_a_restart(page, 
         assert status.text_content() == "Completed", "\n".join(failure)
         expect(page.locator("#console")).to_contain_text("Processing completed")
         expect(page.locator("#task-options")).to_contain_text("fast-orthophoto: true")
+        page.screenshot(path=SCREENSHOTS.format("results"), full_page=True)
 
         with page.expect_download() as everything:
             page.get_by_role("link", name="All assets (all.zip)").click()
@@ -57,11 +62,12 @@ def test_from_first_run_to_downloaded_results_with_a_cancel_and_a_restart(page, 
             assert "odm_orthophoto/odm_orthophoto.tif" in archive.namelist()
         with page.expect_download() as orthophoto:
             page.get_by_role("link", name="orthophoto.tif", exact=True).click()
-        assert open(orthophoto.value.path(), "rb").read(4) in (b"II*\0", b"MM\0*")
+        assert Path(orthophoto.value.path()).read_bytes()[:4] in (b"II*\0", b"MM\0*")
 
         page.get_by_role("link", name="Dashboard").first.click()
         row = page.locator(".task-row").filter(has_text="Beach")
         expect(row.locator("[data-field=status]")).to_have_text("Completed")
         expect(row.locator("[data-progress=processing]")).to_have_attribute("aria-valuenow", "100")
+        page.screenshot(path=SCREENSHOTS.format("dashboard"), full_page=True)
     finally:
         node.stop()

@@ -65,7 +65,8 @@ class ThrowawayPostgres:
                 return
             except psycopg.OperationalError:
                 if self.server.poll() is not None or time.monotonic() > deadline:
-                    log = open(os.path.join(self.folder, "server.log")).read()
+                    with open(os.path.join(self.folder, "server.log")) as server_log:
+                        log = server_log.read()
                     self.stop()
                     raise PostgresUnavailable(f"PostgreSQL did not start:\n{log[-3000:]}") from None
                 time.sleep(0.2)
