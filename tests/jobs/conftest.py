@@ -79,9 +79,9 @@ def processes(app, tmp_path):
                         SECRET_KEY=app.config["SECRET_KEY"], TASK_LOCK_SECONDS="2", SCHEDULER_INTERVAL="0.5",
                         NODE_TIMEOUT_SECONDS="5")
         settings.update({key: str(value) for key, value in env.items()})
-        log = open(tmp_path / f"{command}-{len(started)}.log", "w")
-        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", command], cwd=ROOT, env=settings,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        with open(tmp_path / f"{command}-{len(started)}.log", "w") as log:  # the child keeps its own copy
+            process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", command], cwd=ROOT,
+                                       env=settings, stdout=log, stderr=subprocess.STDOUT)
         started.append(process)
         return process
 
@@ -119,8 +119,9 @@ def localnode(tmp_path_factory):
     """The built-in node (`python -m localnode`) on a free port with its own data folder; its port."""
     data = tmp_path_factory.mktemp("localnode")
     log_path = data / "node.log"
-    process = subprocess.Popen([sys.executable, "-m", "localnode", "--port", "0", "--data", str(data / "data")],
-                               cwd=ROOT, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
+    with open(log_path, "w") as log:  # the child keeps its own copy
+        process = subprocess.Popen([sys.executable, "-m", "localnode", "--port", "0", "--data", str(data / "data")],
+                                   cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     port = None
     while port is None and time.monotonic() < deadline and process.poll() is None:

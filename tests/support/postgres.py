@@ -47,12 +47,12 @@ class ThrowawayPostgres:
         subprocess.run([f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8"], check=True,
                        capture_output=True, cwd=self.folder, **as_server_user())
         # Durability is not what the tests and benchmarks are about: fsync off keeps them fast.
-        self.server = subprocess.Popen([
-            f"{bindir}/postgres", "-D", data, "-p", str(port), "-k", self.folder, "-c", "listen_addresses=127.0.0.1",
-            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-            "-c", f"max_connections={max_connections}"],
-            stdout=open(os.path.join(self.folder, "server.log"), "w"), stderr=subprocess.STDOUT, cwd=self.folder,
-            **as_server_user())
+        with open(os.path.join(self.folder, "server.log"), "w") as log:  # the server keeps its own copy
+            self.server = subprocess.Popen([
+                f"{bindir}/postgres", "-D", data, "-p", str(port), "-k", self.folder, "-c", "listen_addresses=127.0.0.1",
+                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                "-c", f"max_connections={max_connections}"],
+                stdout=log, stderr=subprocess.STDOUT, cwd=self.folder, **as_server_user())
         self.url = f"postgresql://postgres@127.0.0.1:{port}"
         self._wait_until_up()
 
