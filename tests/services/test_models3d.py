@@ -129,3 +129,22 @@ def test_extraction_prepares_the_3d_view_and_all_zip_leaves_it_out(results, tmp_
     assert scene["points"]["count"] == 120 * 120
     streamed = b"".join(assets.zip_folder_stream(target))
     assert b"viewer3d/" not in streamed and b"odm_georeferencing/coords.txt" in streamed
+
+
+def test_texture_seams_keep_each_faces_own_texture_coordinates(results):
+    # Two texture patches meet along x = 0: the vertices there have one texture coordinate per patch (as every OBJ
+    # of ODM's mvs-texturing or the built-in engine has); each face must keep its own, not one per vertex.
+    (results / models3d.TEXTURED_OBJ).write_text(
+        "mtllib odm_textured_model_geo.mtl\n"
+        "v -10 -10 100\nv 0 -10 100\nv 0 10 100\nv -10 10 100\nv 10 -10 100\nv 10 10 100\n"
+        "vt 0.0 0.0\nvt 0.4 0.0\nvt 0.4 1.0\nvt 0.0 1.0\nvt 0.6 0.0\nvt 1.0 0.0\nvt 1.0 1.0\nvt 0.6 1.0\n"
+        "usemtl material0000\n"
+        "f 1/1 2/2 3/3\nf 1/1 3/3 4/4\nf 2/5 5/6 6/7\nf 2/5 6/7 3/8\n")
+    models3d.prepare(results)
+    (mesh,) = trimesh.load(results / "viewer3d" / "model.glb", force="scene").geometry.values()
+    corners = {(tuple(numpy.round(mesh.vertices[v], 3)), tuple(numpy.round(mesh.visual.uv[v], 3)))
+               for face in mesh.faces for v in face}
+    expected = {((-10, 100, 10), (0, 0)), ((0, 100, 10), (0.4, 0)), ((0, 100, -10), (0.4, 1)),
+                ((-10, 100, -10), (0, 1)), ((0, 100, 10), (0.6, 0)), ((10, 100, 10), (1, 0)),
+                ((10, 100, -10), (1, 1)), ((0, 100, -10), (0.6, 1))}  # y up, z south: (x, z, -y)
+    assert corners == expected

@@ -231,7 +231,9 @@ def load_model(obj_path):
     """The textured OBJ as a trimesh Scene (one geometry per material), vertices as in the file."""
     import trimesh
 
-    scene = trimesh.load(str(obj_path), force="scene", process=False, maintain_order=True)
+    # Not maintain_order: a vertex on a seam between two texture patches has one texture coordinate per patch,
+    # and trimesh then gives each its own copy (with maintain_order it keeps one and the seam's faces go wrong).
+    scene = trimesh.load(str(obj_path), force="scene", process=False)
     for name, geometry in list(scene.geometry.items()):
         if len(getattr(geometry, "faces", ())) == 0:  # stray points or lines: not part of a surface
             scene.delete_geometry(name)
