@@ -4,7 +4,7 @@ Read-only pages: anyone who may view the task (or its public task or project, wi
 """
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from rio_tiler.colormap import cmap
 
@@ -91,16 +91,24 @@ def _origins(basemaps):
     return sorted(set(origins))
 
 
-@bp.route("/projects/<int:project_id>/tasks/<int:task_id>/map")
-def task_map(project_id, task_id):
-    """One task's map: orthophoto, surface and terrain models, camera positions, measurements."""
+def viewable_task(project_id, task_id):
+    """The task that a map or 3D page shows, and the URL back to its task page (None for a public link's visitor).
+
+    Aborts with _login_or_404's answer for who may not see it."""
     try:
         task = tasks.get_task_for(current_user, project_id, task_id, "view", allow_public=True)
     except NotFound:
-        return _login_or_404()
+        abort(_login_or_404())
     can_view_project = "view" in projects.project_permissions(current_user, task.project)
     back_url = url_for("tasks.detail", project_id=project_id, task_id=task_id) \
         if can_view_project and current_user.is_authenticated else None
+    return task, back_url
+
+
+@bp.route("/projects/<int:project_id>/tasks/<int:task_id>/map")
+def task_map(project_id, task_id):
+    """One task's map: orthophoto, surface and terrain models, camera positions, measurements."""
+    task, back_url = viewable_task(project_id, task_id)
     return _render_map(task.name or f"Task #{task.id}", task.project, [_map_task(task)], back_url)
 
 

@@ -7,13 +7,11 @@ import hashlib
 import json
 
 from flask import Blueprint, render_template, url_for
-from flask_login import current_user
 
 from webapp import storage
 from webapp.security import CONTENT_SECURITY_POLICY
-from webapp.services import models3d, projects, tasks, tiles
-from webapp.services.errors import NotFound
-from webapp.views.maps import _login_or_404
+from webapp.services import models3d, tiles
+from webapp.views.maps import viewable_task
 
 bp = Blueprint("view3d", __name__)
 
@@ -36,13 +34,7 @@ def _policy_for(import_map):
 @bp.route("/projects/<int:project_id>/tasks/<int:task_id>/3d")
 def task_3d(project_id, task_id):
     """One task's 3D view: point cloud, textured model, camera frusta, distance measurement."""
-    try:
-        task = tasks.get_task_for(current_user, project_id, task_id, "view", allow_public=True)
-    except NotFound:
-        return _login_or_404()
-    can_view_project = "view" in projects.project_permissions(current_user, task.project)
-    back_url = url_for("tasks.detail", project_id=project_id, task_id=task_id) \
-        if can_view_project and current_user.is_authenticated else None
+    task, back_url = viewable_task(project_id, task_id)
     api = f"/api/projects/{task.project_id}/tasks/{task.id}/3d/"
     config = {"scene": f"{api}scene.json", "points": f"{api}points.bin", "model": f"{api}model.glb"}
     import_map = _import_map()
