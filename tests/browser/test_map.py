@@ -160,13 +160,18 @@ def test_the_plant_health_panel_colours_the_orthophoto_by_a_formula(page, live_s
     expect(page.locator("#plant-health")).to_be_hidden()
 
 
-def test_the_volume_of_a_drawn_area_comes_from_a_job_on_the_server(page, live_server, app):
-    olga = add_user("olga")
-    project = add_project(olga, name="Yard")
+def _open_pile_map(page, live_server):
+    """Olga's task of piles on sloping ground (tests.support.maps.pile_task), its map open with the DSM drawn."""
+    project = add_project(add_user("olga"), name="Yard")
     task = maps.pile_task(project)
     log_in(page, live_server, "olga")
     page.goto(f"{live_server}/projects/{task.project_id}/tasks/{task.id}/map")
     expect(loaded_tiles(page, "dsm").first).to_be_attached(timeout=15000)
+    return task
+
+
+def test_the_volume_of_a_drawn_area_comes_from_a_job_on_the_server(page, live_server, app):
+    _open_pile_map(page, live_server)
     page.get_by_role("button", name="Area").click()
     corners = maps.lonlat_ring(maps.square(maps.CONE["centre"], 20))["coordinates"][0][:4]
     box = page.locator("#map").bounding_box()
@@ -222,12 +227,7 @@ def test_exports_from_the_map_and_the_task_page(page, live_server, app, task):
 
 
 def test_an_elevation_profile_of_a_drawn_line(page, live_server, app):
-    olga = add_user("olga")
-    project = add_project(olga, name="Yard")
-    task = maps.pile_task(project)
-    log_in(page, live_server, "olga")
-    page.goto(f"{live_server}/projects/{task.project_id}/tasks/{task.id}/map")
-    expect(loaded_tiles(page, "dsm").first).to_be_attached(timeout=15000)
+    _open_pile_map(page, live_server)
     page.get_by_role("button", name="Distance").click()
     east, south = maps.CONE["centre"]
     box = page.locator("#map").bounding_box()
@@ -251,12 +251,7 @@ def test_an_elevation_profile_of_a_drawn_line(page, live_server, app):
 
 
 def test_contours_on_the_map_and_as_a_file(page, live_server, app):
-    olga = add_user("olga")
-    project = add_project(olga, name="Yard")
-    task = maps.pile_task(project)
-    log_in(page, live_server, "olga")
-    page.goto(f"{live_server}/projects/{task.project_id}/tasks/{task.id}/map")
-    expect(loaded_tiles(page, "dsm").first).to_be_attached(timeout=15000)
+    _open_pile_map(page, live_server)
     page.get_by_label("Contours of").select_option("DTM")
     page.get_by_label("Contour interval (m)").fill("0.5")
     page.get_by_role("button", name="Show on the map").click()
