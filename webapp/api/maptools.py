@@ -33,6 +33,15 @@ def _geojson_field(data, name):
     return value
 
 
+def _started(job_name, task, *job_args, filename=None):
+    """Start a map tool's job on the task and answer as WebODM does: {"celery_task_id"} (and the file's name)."""
+    try:
+        job_id = workers.start(job_name, task, task.project_id, task.id, *job_args)
+    except workers.QueueUnavailable as error:
+        return api_error_response(503, detail=error.message)
+    return json_response({"celery_task_id": job_id, **({"filename": filename} if filename else {})})
+
+
 @route(VOLUME, methods=["POST"])
 @login_required
 def start_volume(task_id):
@@ -47,11 +56,7 @@ def start_volume(task_id):
                               "volumes.")
     if method == "dtm" and not (assets / LAYER_FILES["dtm"]).is_file():
         raise ValidationError(field_errors={"method": ["This task has no terrain model (DTM)."]})
-    try:
-        job_id = workers.start(queue.MEASURE_VOLUME, task, task.project_id, task.id, ring, method, base_height)
-    except workers.QueueUnavailable as error:
-        return api_error_response(503, detail=error.message)
-    return json_response({"celery_task_id": job_id})
+    return _started(queue.MEASURE_VOLUME, task, ring, method, base_height)
 
 
 @route(f"{VOLUME}/get/<job_id>", methods=["GET"])
@@ -78,11 +83,7 @@ def export(project_id, task_id, asset_type):
     url = exports.ready_download(task, export_request, assets)
     if url:
         return json_response({"url": url, "filename": name})
-    try:
-        job_id = workers.start(queue.EXPORT_ASSET, task, task.project_id, task.id, tuple(export_request), name)
-    except workers.QueueUnavailable as error:
-        return api_error_response(503, detail=error.message)
-    return json_response({"celery_task_id": job_id, "filename": name})
+    return _started(queue.EXPORT_ASSET, task, tuple(export_request), name, filename=name)
 
 
 @route(f"{CONTOURS}/generate", methods=["POST"])
@@ -93,11 +94,7 @@ def generate_contours(task_id):
     task = workers.viewable_task(caller(), task_id)
     contour_request = contours.check_request(request_data(), storage.assets_dir(task.project_id, task.id))
     name = contours.file_name(task, contour_request)
-    try:
-        job_id = workers.start(queue.MAKE_CONTOURS, task, task.project_id, task.id, tuple(contour_request), name)
-    except workers.QueueUnavailable as error:
-        return api_error_response(503, detail=error.message)
-    return json_response({"celery_task_id": job_id, "filename": name})
+    return _started(queue.MAKE_CONTOURS, task, tuple(contour_request), name, filename=name)
 
 
 @route(f"{CONTOURS}/download/<job_id>", methods=["GET"])
