@@ -246,7 +246,7 @@ def _new_target(people, kind, owner="owner", with_3d=False):
 def _values(people, role, counter, with_3d=False):
     """The value of every placeholder of the rules, for objects made for this one request."""
     kind = role if role in ("public_task", "public_project") else "private"
-    project, task = _new_target(people, kind, with_3d)
+    project, task = _new_target(people, kind, with_3d=with_3d)
     owner = people["owner"].user
     counter[0] += 1
     other = add_user(f"target{counter[0]}", admin=True)  # admin: so that revoke-admin has a role to revoke
