@@ -360,8 +360,14 @@ def empty_app_ceiling(temp, workers, requests_count):
 
 def run_http(temp, assets, tiles_per_client, workers):
     """Print cold, cached and revalidated (304) tiles per second over HTTP, for one client and CLIENTS at once."""
-    figure("http_empty_app_1client", empty_app_ceiling(temp, workers, tiles_per_client * CACHED_PASSES // 4),
-           "requests/s")
+    ceiling = empty_app_ceiling(temp, workers, tiles_per_client * CACHED_PASSES // 4)
+    figure("http_empty_app_1client", ceiling, "requests/s")
+
+    def http_figure(name, value):
+        """A tiles/s figure and, beside it, its share of the empty app's requests/s of this same run."""
+        figure(name, value, "tiles/s")
+        figure(f"{name}_of_ceiling", 100 * value / ceiling, "%")
+
     instance = temp / "instance"
     base_path, secret = prepare_instance(instance, assets / tiles.LAYER_FILES[LAYER])
     port = free_port()
@@ -373,14 +379,14 @@ def run_http(temp, assets, tiles_per_client, workers):
         single, rest = all_tiles[:tiles_per_client], all_tiles[tiles_per_client:]
         together = [rest[i::CLIENTS] for i in range(CLIENTS)]
         for mode, lists in (("1client", [single]), (f"{CLIENTS}clients", together)):
-            figure(f"http_tiles_cold_{mode}", timed_http_clients(base, secret, lists), "tiles/s")
+            http_figure(f"http_tiles_cold_{mode}", timed_http_clients(base, secret, lists))
             passes = [lst * (CACHED_PASSES // 4) for lst in lists]
-            figure(f"http_tiles_cached_{mode}", timed_http_clients(base, secret, passes), "tiles/s")
+            http_figure(f"http_tiles_cached_{mode}", timed_http_clients(base, secret, passes))
             etags = {}
             with requests.Session() as session:
                 session.headers["Authorization"] = f"Bearer {secret}"
                 http_fetch(session, base, [t for lst in lists for t in lst], etags)
-            figure(f"http_tiles_304_{mode}", timed_http_clients(base, secret, passes, etags), "tiles/s")
+            http_figure(f"http_tiles_304_{mode}", timed_http_clients(base, secret, passes, etags))
     finally:
         server.terminate()
         server.wait(timeout=30)
