@@ -129,6 +129,13 @@ def timed_single(cache_dir, assets, tile_list):
     return len(tile_list) / (time.perf_counter() - started)
 
 
+def cold_cpu_per_tile(cache_dir, assets, tile_list):
+    """CPU time of this process per cold tile: what a render costs, much less moved by other work than wall time."""
+    started = time.process_time()
+    fetch_all(cache_dir, assets, tile_list)
+    return (time.process_time() - started) * 1000 / len(tile_list)
+
+
 def timed_threads(cache_dir, assets, tile_lists):
     """Tiles per second for several clients as threads of one process."""
     barrier = threading.Barrier(len(tile_lists) + 1)
@@ -197,6 +204,8 @@ def run(size, tiles_per_client, http=True, http_workers=2):
                                                  else [lst * CACHED_PASSES for lst in lists]), "tiles/s")
         run_dsm(temp, size // 2, tiles_per_client)
         run_index(temp, assets, all_tiles[:tiles_per_client])
+        others = pick_tiles(assets, tiles_per_client, seed=7)  # mostly tiles not rendered yet
+        figure("tiles_cold_cpu_per_tile", cold_cpu_per_tile(temp / "cache-cpu", assets, others), "ms")
         if http:
             run_http(temp, assets, tiles_per_client, http_workers)
 
