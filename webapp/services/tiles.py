@@ -62,7 +62,8 @@ COLOR_MAP_LABELS = {"viridis": "Viridis", "jet": "Jet", "jet_r": "Jet (Reverse)"
 HILLSHADE_AZIMUTH = 315.0  # light from the north-west, the cartographic convention
 HILLSHADE_ALTITUDE = 45.0
 HILLSHADE_AMBIENT = 0.35  # the darkest a fully shaded slope gets, so colours stay readable
-READERS_PER_THREAD = 16
+# Open datasets per thread: an orthophoto takes its reader and one per overview level read (up to ~6), a DEM one.
+READERS_PER_THREAD = 32
 WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
 WEB_MERCATOR_CRS = CRS.from_epsg(3857)
 
