@@ -129,6 +129,13 @@ def timed_single(cache_dir, assets, tile_list):
     return len(tile_list) / (time.perf_counter() - started)
 
 
+def cold_cpu_per_tile(cache_dir, assets, tile_list):
+    """CPU time of this process per cold tile: what a render costs, much less moved by other work than wall time."""
+    started = time.process_time()
+    fetch_all(cache_dir, assets, tile_list)
+    return (time.process_time() - started) * 1000 / len(tile_list)
+
+
 def timed_threads(cache_dir, assets, tile_lists):
     """Tiles per second for several clients as threads of one process."""
     barrier = threading.Barrier(len(tile_lists) + 1)
@@ -197,6 +204,8 @@ def run(size, tiles_per_client, http=True, http_workers=2):
                                                  else [lst * CACHED_PASSES for lst in lists]), "tiles/s")
         run_dsm(temp, size // 2, tiles_per_client)
         run_index(temp, assets, all_tiles[:tiles_per_client])
+        others = pick_tiles(assets, tiles_per_client, seed=7)  # mostly tiles not rendered yet
+        figure("tiles_cold_cpu_per_tile", cold_cpu_per_tile(temp / "cache-cpu", assets, others), "ms")
         if http:
             run_http(temp, assets, tiles_per_client, http_workers)
 
@@ -360,8 +369,14 @@ def empty_app_ceiling(temp, workers, requests_count):
 
 def run_http(temp, assets, tiles_per_client, workers):
     """Print cold, cached and revalidated (304) tiles per second over HTTP, for one client and CLIENTS at once."""
-    figure("http_empty_app_1client", empty_app_ceiling(temp, workers, tiles_per_client * CACHED_PASSES // 4),
-           "requests/s")
+    ceiling = empty_app_ceiling(temp, workers, tiles_per_client * CACHED_PASSES // 4)
+    figure("http_empty_app_1client", ceiling, "requests/s")
+
+    def http_figure(name, value):
+        """A tiles/s figure and, beside it, its share of the empty app's requests/s of this same run."""
+        figure(name, value, "tiles/s")
+        figure(f"{name}_of_ceiling", 100 * value / ceiling, "%")
+
     instance = temp / "instance"
     base_path, secret = prepare_instance(instance, assets / tiles.LAYER_FILES[LAYER])
     port = free_port()
@@ -373,14 +388,14 @@ def run_http(temp, assets, tiles_per_client, workers):
         single, rest = all_tiles[:tiles_per_client], all_tiles[tiles_per_client:]
         together = [rest[i::CLIENTS] for i in range(CLIENTS)]
         for mode, lists in (("1client", [single]), (f"{CLIENTS}clients", together)):
-            figure(f"http_tiles_cold_{mode}", timed_http_clients(base, secret, lists), "tiles/s")
+            http_figure(f"http_tiles_cold_{mode}", timed_http_clients(base, secret, lists))
             passes = [lst * (CACHED_PASSES // 4) for lst in lists]
-            figure(f"http_tiles_cached_{mode}", timed_http_clients(base, secret, passes), "tiles/s")
+            http_figure(f"http_tiles_cached_{mode}", timed_http_clients(base, secret, passes))
             etags = {}
             with requests.Session() as session:
                 session.headers["Authorization"] = f"Bearer {secret}"
                 http_fetch(session, base, [t for lst in lists for t in lst], etags)
-            figure(f"http_tiles_304_{mode}", timed_http_clients(base, secret, passes, etags), "tiles/s")
+            http_figure(f"http_tiles_304_{mode}", timed_http_clients(base, secret, passes, etags))
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -315,3 +315,33 @@ def test_concurrent_cache_fills_agree_and_leave_no_temp_files(assets, tmp_path):
         thread.join()
     assert len(results) == 4 and len(set(results)) == 1
     assert [p.name for p in cache_files(tmp_path)] == [f"{tile.y}@1x.png"]
+
+
+def test_orthophoto_tiles_warped_from_an_overview_match_rio_tilers_at_every_zoom(tmp_path):
+    """The direct warp into the tile (from the overview just finer than it) draws what rio-tiler draws."""
+    from webapp.services.rasters import make_cog
+    path = tmp_path / "assets" / "odm_orthophoto" / "odm_orthophoto.tif"
+    path.parent.mkdir(parents=True)
+    rows, columns = numpy.mgrid[0:SIZE, 0:SIZE]
+    pixels = numpy.stack([rows // 4, columns // 4, (rows + columns) // 8, numpy.where(columns < 300, 0, 255)])
+    profile = dict(driver="GTiff", width=SIZE, height=SIZE, count=4, dtype="uint8", crs=UTM,
+                   transform=from_origin(*ORIGIN, PIXEL / 10, PIXEL / 10))
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha]
+        dst.write(pixels.astype(numpy.uint8))
+    make_cog(path)
+    with Reader(str(path)) as reader:
+        assert reader.dataset.overviews(1), "the COG has overviews to pick from"
+        west, south, east, north = reader.get_geographic_bounds("EPSG:4326")
+        for z in range(reader.minzoom, reader.maxzoom + 2):
+            tile = WEB_MERCATOR.tile((west + east) / 2, (south + north) / 2, z)
+            expected = numpy.asarray(decode(reader.tile(tile.x, tile.y, z, indexes=(1, 2, 3)).render(
+                img_format="PNG")).convert("RGBA"), dtype=int)
+            content, _ = tiles.render_tile(path.parents[1], "orthophoto", z, tile.x, tile.y)
+            drawn = numpy.asarray(decode(content).convert("RGBA"), dtype=int)
+            assert (drawn[..., 3] != expected[..., 3]).mean() < 0.01, z  # the same pixels are transparent
+            opaque = (drawn[..., 3] == 255) & (expected[..., 3] == 255)
+            assert numpy.abs(drawn - expected)[opaque].mean() < 2, z  # gradients: neighbours differ by ~1
+        level = tiles._overview_level(reader.dataset, WEB_MERCATOR.xy_bounds(
+            WEB_MERCATOR.tile((west + east) / 2, (south + north) / 2, reader.minzoom)), 256)
+        assert level is not None, "a low zoom reads an overview, not the full resolution"
