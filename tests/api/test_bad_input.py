@@ -56,3 +56,19 @@ def test_odd_values_left_the_stored_objects_readable(client, users, targets):
     task = client.get(f"/api/projects/{targets['p']}/tasks/{targets['t']}/", headers=auth(users["owner"])).json
     assert isinstance(task["options"], list)
     assert db.session.get(Project, targets["p"]) is not None
+
+
+@pytest.mark.parametrize("value", [["a", "b"], {"a": 1}, True])
+def test_a_name_that_is_not_text_is_refused_and_nothing_changes(client, users, targets, value):
+    owner = auth(users["owner"])
+    created = client.post("/api/projects/", json={"name": value}, headers=owner)
+    assert created.status_code == 400 and created.json["name"] == ["Not a valid string."]
+    renamed = client.patch(f"/api/projects/{targets['p']}/tasks/{targets['t']}/", json={"name": value}, headers=owner)
+    assert renamed.status_code == 400 and renamed.json["name"] == ["Not a valid string."]
+    task = client.get(f"/api/projects/{targets['p']}/tasks/{targets['t']}/", headers=owner).json
+    assert task["name"] == "kept"
+
+
+def test_a_number_is_a_name_as_webodm_takes_it(client, users):
+    created = client.post("/api/projects/", json={"name": 2026}, headers=auth(users["owner"]))
+    assert created.status_code == 201 and created.json["name"] == "2026"

@@ -23,9 +23,19 @@ def clean_bool(value, field):
     raise ValidationError(field_errors={field: ["Must be a valid boolean."]})
 
 
+def _text(value):
+    """value as text, as WebODM's string fields take it (numbers too); ValidationError for a list, an object or a
+    boolean, which a client sends by mistake (a list used to be stored as the text "[None, None]")."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValidationError(field_errors={"name": ["Not a valid string."]})
+    return str(value)
+
+
 def clean_name(name):
-    """A project name stripped of surrounding space, or ValidationError when empty or too long."""
-    name = str(name or "").strip()
+    """A project name stripped of surrounding space, or ValidationError when empty, not text or too long."""
+    name = _text(name).strip()
     if not name:
         raise ValidationError(field_errors={"name": ["This field is required."]})
     return _check_length(name)
@@ -33,7 +43,7 @@ def clean_name(name):
 
 def clean_task_name(name):
     """A task name (may be empty), at most 255 characters."""
-    return _check_length(str(name or "").strip())
+    return _check_length(_text(name).strip())
 
 
 def clean_tags(value):
