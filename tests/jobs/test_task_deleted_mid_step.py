@@ -6,7 +6,7 @@ import time
 import pytest
 
 from webapp import storage
-from webapp.services import nodes, pipeline, tasks
+from webapp.services import nodes, tasks, ticks
 from tests.jobs.conftest import make_task, reload
 
 QUIET_SECONDS = 4  # the worker's step notices the deletion within this (its node calls take 0.1-0.3 s each)
@@ -43,7 +43,7 @@ def test_a_task_deleted_during_a_step_ends_quietly_and_touches_no_other_task(app
     earlier = make_task(project, fake_images[:2])  # an idle task made before (no tick is queued for it)
     task_id = make_task(project, fake_images)
     processes("worker")
-    pipeline.enqueue_tick(task_id)
+    ticks.enqueue_tick(task_id)
     marker = "/task/new/upload" if step == "upload" else "/download/all.zip"
     wait_until(lambda: fake.count(marker) > 0, f"the {step} to start")
     time.sleep(0.5)  # well inside the step (an upload of 6 images takes 1.8 s, a download 2 s or more)

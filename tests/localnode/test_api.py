@@ -59,8 +59,9 @@ def test_every_option_domain_is_in_nodeodm_grammar(live_node):
     options = live_node.get("/options").json()
     defaults_ok = [parse_domain(o["domain"])(typed_default(o)) for o in options]
     assert all(defaults_ok)
-    assert {o["name"]: o["domain"] for o in options if o["type"] == "bool"} == {
-        "fast-orthophoto": "", "dsm": "", "dtm": ""}
+    flags = {o["name"]: o["domain"] for o in options if o["type"] == "bool"}
+    assert {"fast-orthophoto", "dsm", "dtm", "skip-3dmodel", "use-3dmesh", "texturing-single-material"} <= set(flags)
+    assert set(flags.values()) == {""}
     assert next(o for o in options if o["name"] == "resize-to")["domain"] == "integer"
 
 
@@ -136,7 +137,7 @@ def test_other_assets_are_invalid(live_node, completed):
 
 def test_task_new_in_one_request(live_node, few_photos):
     """/task/new takes the images in one multipart request."""
-    files = [("images", (Path(p).name, open(p, "rb"), "image/jpeg")) for p in few_photos[:2]]
+    files = [("images", (Path(p).name, Path(p).read_bytes(), "image/jpeg")) for p in few_photos[:2]]
     answer = live_node.post("/task/new", files=files,
                             data={"name": "one go", "options": json.dumps([{"name": "end-with", "value": "dataset"}])})
     uuid = answer.json()["uuid"]
@@ -188,14 +189,14 @@ def test_options_that_are_not_json_are_refused(live_node):
 
 def test_too_few_images_are_refused_and_nothing_is_lost(live_node, few_photos):
     """One image: /task/new refuses; commit refuses but keeps the upload, so another image then commits."""
-    one = [("images", ("a.jpg", open(few_photos[0], "rb"), "image/jpeg"))]
+    one = [("images", ("a.jpg", Path(few_photos[0]).read_bytes(), "image/jpeg"))]
     assert "Need at least 2 images" in live_node.post("/task/new", files=one).json()["error"]
 
     uuid = live_node.post("/task/new/init", files={"name": (None, "chunked")}).json()["uuid"]
-    one = [("images", ("a.jpg", open(few_photos[0], "rb"), "image/jpeg"))]
+    one = [("images", ("a.jpg", Path(few_photos[0]).read_bytes(), "image/jpeg"))]
     assert live_node.post(f"/task/new/upload/{uuid}", files=one).json() == {"success": True}
     assert "Need at least 2 images" in live_node.post(f"/task/new/commit/{uuid}").json()["error"]
-    two = [("images", ("b.jpg", open(few_photos[1], "rb"), "image/jpeg"))]
+    two = [("images", ("b.jpg", Path(few_photos[1]).read_bytes(), "image/jpeg"))]
     assert live_node.post(f"/task/new/upload/{uuid}", files=two).json() == {"success": True}
     assert live_node.post(f"/task/new/commit/{uuid}").json() == {"uuid": uuid}
     assert live_node.node.get_task(uuid).info().images_count == 2
@@ -213,12 +214,12 @@ def test_file_names_cannot_leave_the_task_folder(live_node, few_photos):
     """Uploaded names with paths are reduced to safe names inside images/; a name of nothing is refused."""
     uuid = live_node.post("/task/new/init", files={"name": (None, "traversal")}).json()["uuid"]
     names = ["../../escape1.jpg", "..\\..\\escape2.jpg", "/tmp/escape3.jpg"]
-    files = [("images", (name, open(few_photos[0], "rb"), "image/jpeg")) for name in names]
+    files = [("images", (name, Path(few_photos[0]).read_bytes(), "image/jpeg")) for name in names]
     assert live_node.post(f"/task/new/upload/{uuid}", files=files).json() == {"success": True}
     images = live_node.data / "tasks" / uuid / "images"
     assert sorted(p.name for p in images.iterdir()) == ["escape1.jpg", "escape2.jpg", "escape3.jpg"]
     assert sorted(live_node.data.parent.rglob("escape*.jpg")) == sorted(images.iterdir())
-    dotdot = [("images", ("..", open(few_photos[0], "rb"), "image/jpeg"))]
+    dotdot = [("images", ("..", Path(few_photos[0]).read_bytes(), "image/jpeg"))]
     answer = live_node.post(f"/task/new/upload/{uuid}", files=dotdot).json()
     assert "Invalid file name" in answer["error"] and answer["noRetry"] is True
 
@@ -284,6 +285,7 @@ def file_server(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield folder, f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    server.server_close()
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
