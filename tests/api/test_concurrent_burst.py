@@ -13,11 +13,13 @@ import time
 import uuid
 from collections import Counter
 
+import pytest
 import requests
 
+from tests.support.images import jpeg_bytes
 from tests.support.web import auth
 
-from tests.support.images import jpeg_bytes
+pytestmark = pytest.mark.slow  # twenty client threads against a real server for seconds
 
 BURST_SECONDS = 8
 WRITERS, READERS = 12, 8

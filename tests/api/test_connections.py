@@ -17,6 +17,8 @@ from webapp.extensions import db
 from webapp.launcher import GUNICORN_CONFIG
 from webapp.models import Task
 
+pytestmark = pytest.mark.slow  # starts a real gunicorn for each test
+
 MAX_UPLOAD = DRAIN_LIMIT + 4 * 1024 * 1024  # MAX_UPLOAD_BYTES of the served app: a bigger body is refused (413)
 
 
