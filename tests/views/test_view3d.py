@@ -53,3 +53,11 @@ def test_only_the_pages_import_map_may_run_inline(app, project):
     assert policy["script-src"] == f"'self' 'sha256-{digest}'"
     assert policy["connect-src"] == "'self' blob:" and policy["object-src"] == "'none'"
     assert '"three": "/vendor/three/build/three.module.js"' in import_map
+
+
+def test_a_server_without_three_js_says_how_to_get_it(app, project, monkeypatch, tmp_path):
+    from webapp.views import vendor
+    monkeypatch.setitem(vendor.LIBRARIES, "three", tmp_path / "not-fetched")
+    shown = min(project.tasks, key=lambda t: t.id)
+    page = signed_in(app, "olga").get(f"/projects/{project.id}/tasks/{shown.id}/3d").get_data(as_text=True)
+    assert "The 3D renderer (three.js) is not installed" in page and "make vendor" in page

@@ -12,6 +12,7 @@ from webapp import storage
 from webapp.security import CONTENT_SECURITY_POLICY
 from webapp.services import models3d, tiles
 from webapp.views.maps import viewable_task
+from webapp.views.vendor import LIBRARIES
 
 bp = Blueprint("view3d", __name__)
 
@@ -41,6 +42,7 @@ def task_3d(project_id, task_id):
     assets_dir = storage.assets_dir(task.project_id, task.id)
     page = render_template("view3d/view.html", title=task.name or f"Task #{task.id}", task=task, config=config,
                            has_3d=models3d.has_3d(assets_dir), has_map=bool(tiles.tile_layers(assets_dir)),
+                           renderer_missing=not (LIBRARIES["three"] / "build" / "three.module.js").is_file(),
                            back_url=back_url, import_map=import_map,
                            map_url=url_for("maps.task_map", project_id=project_id, task_id=task_id))
     return page, 200, {"Content-Security-Policy": _policy_for(import_map)}
