@@ -13,11 +13,16 @@ def users(app):
             for name in ("owner", "viewer", "editor", "deleter", "stranger", "admin")}
 
 
-@pytest.fixture
-def project(users):
+def shared_project(users, **fields):
     """A project of owner, shared with viewer (view), editor (view, add, change) and deleter (everything)."""
-    project = add_project(users["owner"], description="Field 1")
+    project = add_project(users["owner"], **fields)
     share(project, users["viewer"])
     share(project, users["editor"], can_add=True, can_change=True)
     share(project, users["deleter"], can_add=True, can_change=True, can_delete=True)
     return project
+
+
+@pytest.fixture
+def project(users):
+    """Owner's project 'Field 1', shared as shared_project says."""
+    return shared_project(users, description="Field 1")

@@ -2,6 +2,7 @@
 only into a project the caller may change, never while the task is processed; bad input changes nothing."""
 import pytest
 
+from tests.api.conftest import shared_project
 from tests.support.factories import add_project, add_task, share
 from tests.support.web import auth
 from webapp import storage
@@ -24,11 +25,7 @@ def completed_task(project):
 @pytest.fixture
 def target(users):
     """Another project of owner's, shared like the first (viewer may view it, editor and deleter may change it)."""
-    other = add_project(users["owner"], name="Other")
-    share(other, users["viewer"])
-    share(other, users["editor"], can_add=True, can_change=True)
-    share(other, users["deleter"], can_add=True, can_change=True, can_delete=True)
-    return other
+    return shared_project(users, name="Other")
 
 
 def files_of(project_id, task_id):
