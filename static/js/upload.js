@@ -456,5 +456,7 @@ function startUploader(form, page) {
     renderFiles();
   });
 
+  // Every handler is attached: say so (a module script runs after the page is shown; tests wait for this).
+  ui.dropZone.dataset.ready = "true";
   offerResume();
 }

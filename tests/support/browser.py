@@ -18,7 +18,12 @@ def log_in(page, base_url, username, password=None):
 
 
 def drop_files(page, paths, target="#drop-zone"):
-    """Drop files on an element, as a user dragging them from a file manager does (a `drop` with a DataTransfer)."""
+    """Drop files on an element, as a user dragging them from a file manager does (a `drop` with a DataTransfer).
+
+    Waits for the page's script to mark the target ready: a module script attaches its handlers after the page
+    shows, and a drop before that is lost.
+    """
+    page.wait_for_selector(f"{target}[data-ready]", state="attached")
     page.evaluate("""() => {
         const input = document.createElement("input");
         Object.assign(input, {type: "file", multiple: true, id: "test-drag-source", hidden: true});
