@@ -33,7 +33,8 @@ function startUploader(form, page) {
   let chosen = [];         // the files on the page: {key, file, name, size, gcp, state, sentBytes, message, row}
   let resumeState = null;  // the state of an interrupted upload of a task that is still partial, as the server has it
   let uploading = false;
-  let wakeRetry = null;    // resolves the wait before the next retry ("Retry now", back online)
+  // The waits before a retry, one per file sending in parallel: "Retry now" and coming back online end them all.
+  const retryWaits = new Set();
 
   // ---- small helpers
 
@@ -159,6 +160,7 @@ function startUploader(form, page) {
 
   function setLocked(locked) {
     uploading = locked;
+    if (!locked) ui.retryNow.classList.add("d-none");
     ui.start.disabled = locked;
     ui.images.disabled = ui.gcp.disabled = locked;
     lockSettings(locked || Boolean(resumeState));
@@ -187,7 +189,6 @@ function startUploader(form, page) {
 
   function waitBeforeRetry(ms, what) {
     const until = Date.now() + ms;
-    ui.retryNow.classList.remove("d-none");
     return new Promise((resolve) => {
       const tick = () => {
         const left = Math.ceil((until - Date.now()) / 1000);
@@ -195,14 +196,20 @@ function startUploader(form, page) {
         ui.status.textContent = `Connection problem while sending ${what}: retrying in ${left} s…`;
       };
       const timer = setInterval(tick, 250);
-      const done = () => { clearInterval(timer); wakeRetry = null; ui.retryNow.classList.add("d-none"); resolve(); };
-      wakeRetry = done;
+      const done = () => {
+        clearInterval(timer);
+        retryWaits.delete(done);
+        resolve();
+      };
+      retryWaits.add(done);
+      ui.retryNow.classList.remove("d-none");
       tick();
     });
   }
 
-  ui.retryNow.addEventListener("click", () => wakeRetry && wakeRetry());
-  window.addEventListener("online", () => wakeRetry && wakeRetry());
+  const retryAllNow = () => [...retryWaits].forEach((done) => done());
+  ui.retryNow.addEventListener("click", retryAllNow);
+  window.addEventListener("online", retryAllNow);
 
   // POST to the API with the session cookie, retrying (with growing pauses) while the network or server fails.
   async function post(url, body, what) {
@@ -214,7 +221,11 @@ function startUploader(form, page) {
       } catch (networkError) {
         response = null;
       }
-      if (response && response.status < 500 && response.status !== 408 && response.status !== 429) return response;
+      if (response && response.status < 500 && response.status !== 408 && response.status !== 429) {
+        // The connection works again: hide "Retry now" (kept shown between tries so that it does not flicker).
+        if (retryWaits.size === 0) ui.retryNow.classList.add("d-none");
+        return response;
+      }
       await waitBeforeRetry(Math.min(retryFirstMs() * 2 ** attempt, RETRY_MAX_MS), what);
     }
   }
