@@ -1,12 +1,15 @@
-"""Stage odm_report: camera positions (shots.geojson), cameras.json, images.json and a stats JSON."""
+"""Stage odm_report: camera positions (shots.geojson), cameras.json, images.json, a stats JSON and the quality
+report (report.pdf, see reportdata and reportpdf)."""
 import numpy as np
 
+from localnode.engine import reportdata, reportpdf
 from localnode.engine.console import say
 from localnode.engine.model import load_frame, load_model
 from localnode.engine.options import STAGES
-from localnode.engine.workspace import read_json, write_json
+from localnode.engine.workspace import atomic_path, read_json, write_json
 
 STAGE = "odm_report"
+REPORT_PDF = "odm_report/report.pdf"
 
 
 def run(ws, options, report):
@@ -22,6 +25,10 @@ def run(ws, options, report):
     stats["crs"] = f"EPSG:{frame.epsg}"
     write_json(ws.result("odm_report/stats.json"), stats)
     say(STAGE, f"Wrote shots.geojson ({len(shots)} cameras), cameras.json, images.json and stats.json")
+    report(0.3)
+    with atomic_path(ws.result(REPORT_PDF)) as tmp:
+        reportpdf.write_pdf(tmp, reportdata.collect(ws, rec, images, frame, stats, options))
+    say(STAGE, f"Wrote {REPORT_PDF}")
     return {"shots": len(shots)}
 
 
