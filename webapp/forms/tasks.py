@@ -18,9 +18,14 @@ class NewTaskForm(FlaskForm):
 
     def set_choices(self, nodes, presets):
         """Fill the node and preset menus: nodes as (node, online) pairs, presets as Preset rows."""
-        self.processing_node.choices = [(AUTO_NODE, "Automatic (the online node with the shortest queue)")] + [
-            (str(node.id), _node_choice_label(node, online)) for node, online in nodes]
+        self.processing_node.choices = node_choices(nodes)
         self.preset.choices = [(str(preset.id), preset.name) for preset in presets]
+
+
+def node_choices(nodes):
+    """The node menu's (value, label) pairs: automatic, then each (node, online) pair."""
+    return [(AUTO_NODE, "Automatic (the online node with the shortest queue)")] + [
+        (str(node.id), _node_choice_label(node, online)) for node, online in nodes]
 
 
 def _node_choice_label(node, online):
