@@ -76,3 +76,11 @@ class PresetForm(FlaskForm):
     name = StringField("Preset name", validators=[DataRequired(), Length(max=255)])
     options = HiddenField(default="[]")
     next = HiddenField()
+
+
+class ImportTaskForm(FlaskForm):
+    """A finished task's results to import: a results zip (all.zip of a processing node) or its address."""
+
+    name = StringField("Task name", validators=[Optional(), Length(max=255)])
+    file = FileField("Results zip (all.zip)")
+    url = StringField("Or the address of a results zip", validators=[Optional(), Length(max=2000)])
