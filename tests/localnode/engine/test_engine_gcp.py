@@ -9,7 +9,10 @@ import numpy as np
 import pycolmap
 import pytest
 
+from localnode.engine.stages import report
+from localnode.engine.workspace import Workspace
 from tests.support.enginerun import make_task, run_engine
+from tests.support.pdftext import cells_after, pdf_lines
 from tests.support.datasets import dataset_images
 
 pytestmark = pytest.mark.slow  # runs the engine
@@ -80,6 +83,13 @@ def test_control_points_move_the_results_onto_the_survey(tmp_path, gps_run, phot
     before, after = camera_centers(gps_run), camera_centers(task)
     shift = np.median([after[name] - before[name] for name in before], axis=0)
     assert np.abs(shift - SURVEY_OFFSET).max() < 0.5, shift
+    # The quality report of this run (its stage alone, in this process) gives each point's error after the fit.
+    workspace = Workspace(task)
+    report.run(workspace, workspace.read_options(), lambda fraction: None)
+    lines = pdf_lines(task / "results" / "odm_report" / "report.pdf")
+    distances = [float(cells_after(lines, f"gcp{number}", 5)[4]) for number in range(4)]
+    assert np.sqrt(np.mean(np.square(distances))) == pytest.approx(stats["gcp_rms_m"], abs=0.002), distances
+    assert "Orthophoto" not in lines  # that stage did not run
 
 
 def test_one_control_point_shifts_the_results(tmp_path, gps_run, photos):
