@@ -69,7 +69,8 @@ def camera_centers(task):
 
 
 def test_control_points_move_the_results_onto_the_survey(tmp_path, gps_run, photos):
-    """Four points declared 3 m east, 2 m south and 1.5 m above where GPS put them: the cameras follow."""
+    """Four points declared 3 m east, 2 m south and 1.5 m above where GPS put them: the cameras follow, and the
+    quality report gives each point's remaining error."""
     task = make_task(tmp_path / "task", photos, OPTIONS)
     lines = control_point_lines(gps_run) + ["576700 5188150 160 100 100 NOT_IN_THE_TASK.JPG gcp9"]
     (task / "images" / "gcp_list.txt").write_text("WGS84 UTM 15N\n" + "\n".join(lines) + "\n")
@@ -90,6 +91,11 @@ def test_control_points_move_the_results_onto_the_survey(tmp_path, gps_run, phot
     distances = [float(cells_after(lines, f"gcp{number}", 5)[4]) for number in range(4)]
     assert np.sqrt(np.mean(np.square(distances))) == pytest.approx(stats["gcp_rms_m"], abs=0.002), distances
     assert "Orthophoto" not in lines  # that stage did not run
+    # A report that cannot be made (here a damaged COLMAP database) is a warning: the stage's other files are made.
+    (task / "work" / "sfm" / "database.db").write_bytes(b"damaged")
+    assert report.run(workspace, workspace.read_options(), lambda fraction: None) == {"shots": len(photos)}
+    assert not (task / "results" / "odm_report" / "report.pdf").exists()
+    assert (task / "results" / "odm_report" / "stats.json").is_file()
 
 
 def test_one_control_point_shifts_the_results(tmp_path, gps_run, photos):
