@@ -31,8 +31,10 @@ function startEditing(form, page) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.classList.add("d-none");
-    const {options, firstInvalid} = editor.collectOptions();
+    const {options: edited, firstInvalid} = editor.collectOptions();
     if (firstInvalid) { firstInvalid.focus(); return; }
+    // A node that lists no options (never reached yet) shows an empty editor: the task keeps its own options.
+    const options = form.querySelector("[data-option]") ? edited : page.initialOptions;
     const stage = form.elements.rerun_from.value;
     submit.disabled = true;
     try {

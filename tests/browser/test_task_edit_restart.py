@@ -70,3 +70,22 @@ def test_edit_the_node_and_options_of_a_failed_task_then_it_runs_with_them(page,
     finally:
         node.stop()
 
+
+
+def test_a_node_that_lists_no_options_keeps_the_tasks_own(page, live_server):
+    olga = add_user("olga")
+    project = projects.create_project(olga, "Coast")
+    unknown = add_node(hostname="never.example", label="Never reached")  # no options known yet
+    task = add_task(project, name="Dunes", fake_images=2, status=TaskStatus.CANCELED, processing_node_id=unknown.id,
+                    auto_processing_node=False, options=[{"name": "dsm", "value": True}])
+    log_in(page, live_server, "olga")
+    page.goto(f"{live_server}/projects/{project.id}/tasks/{task.id}/")
+    page.get_by_text("Edit and restart").click()
+    panel = page.locator("#edit-restart")
+    expect(panel.locator("[data-option]")).to_have_count(0)
+    panel.get_by_label("Restart from").select_option("odm_orthophoto")
+    panel.get_by_role("button", name="Save and restart").click()
+    expect(page.locator("#task-state [data-field=status]")).not_to_have_text("Canceled")
+    task = stored(task.id)
+    assert task.pending_action is not None and task.processing_node_id == unknown.id
+    assert task.options == [{"name": "dsm", "value": True}, {"name": "rerun-from", "value": "odm_orthophoto"}]
