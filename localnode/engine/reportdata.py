@@ -37,6 +37,7 @@ def collect(ws, rec, images, frame, stats, options):
         "options": changed_options(options),
         "dataset": dataset_summary(images, dataset.get("skipped", []), stats),
         "reconstruction": reconstruction_summary(stats),
+        "cameras": camera_models(rec),
         "times": [(stage, stats[stage]["seconds"]) for stage in STAGES if "seconds" in stats.get(stage, {})],
         "photos": photo_rows(ws, rec, by_name),
         "gcps": control_point_errors(rec, dataset.get("gcps") or []),
@@ -98,6 +99,21 @@ def reconstruction_summary(stats):
         summary["cloud_points"] = cloud["points"]
         summary["dense"] = "dense" in cloud
     return summary
+
+
+def camera_models(rec):
+    """The calibrated cameras of the model: size, focal length (px, and as a share of the longest side) and the
+    distortion parameters, as the SfM stage refined them."""
+    models = []
+    for camera in rec.cameras.values():
+        names = camera.params_info.split(", ") if camera.params_info else []
+        params = dict(zip(names, (float(v) for v in camera.params)))
+        extra = {name: value for name, value in params.items() if name not in ("f", "fx", "fy", "cx", "cy")}
+        models.append({"model": camera.model.name, "width": int(camera.width), "height": int(camera.height),
+                       "focal_px": float(camera.mean_focal_length()),
+                       "focal_ratio": float(camera.mean_focal_length()) / max(camera.width, camera.height),
+                       "distortion": extra})
+    return models
 
 
 def photo_rows(ws, rec, by_name):

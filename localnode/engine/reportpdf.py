@@ -108,6 +108,11 @@ def processing_section(figures):
     if "cloud_points" in rec:
         kind = "dense" if rec["dense"] else "sparse"
         rows.append(("Point cloud", f"{rec['cloud_points']} points ({kind})"))
+    for camera in figures["cameras"]:
+        distortion = ", ".join(f"{name} {value:.5f}" for name, value in camera["distortion"].items())
+        rows.append(("Camera calibration", f"{camera['model']} {camera['width']} x {camera['height']} px: focal "
+                     f"{camera['focal_px']:.1f} px ({camera['focal_ratio']:.4f} of the long side)"
+                     + (f", distortion {distortion}" if distortion else "")))
     fit = figures["gcp_fit"]
     if fit:
         how = "scale, rotation and shift" if fit.get("gcp_similarity") else "a shift"

@@ -169,7 +169,7 @@ def test_report_files(task, gps):
 
 def test_quality_report_gives_the_runs_figures(task, photos):
     """odm_report/report.pdf, read back as text, gives this run's figures: photos and registration, reprojection
-    and GPS errors from the SfM stage, each stage's time, and per photo the features and verified matches of the
+    and GPS errors from the SfM stage, the calibrated camera, each stage's time, and per photo the features and verified matches of the
     COLMAP database, the points it sees and its camera's distance to GPS; with the three pictures (orthophoto,
     DSM, overlap map)."""
     folder, _ = task
@@ -186,6 +186,10 @@ def test_quality_report_gives_the_runs_figures(task, photos):
         assert cells_after(lines, stage, 1) == [f"{seconds:.1f} s"], stage
 
     rec = pycolmap.Reconstruction(folder / "work" / "sfm" / "model")
+    (camera,) = rec.cameras.values()
+    assert cells_after(lines, "Camera calibration", 1) == [
+        f"SIMPLE_RADIAL {camera.width} x {camera.height} px: focal {camera.mean_focal_length():.1f} px "
+        f"({camera.mean_focal_length() / camera.width:.4f} of the long side), distortion k {camera.params[3]:.5f}"]
     placed = {rec.image(i).name: rec.image(i) for i in rec.reg_image_ids()}
     shots = json.loads((folder / "results" / "odm_report" / "shots.geojson").read_text())["features"]
     residuals = {f["properties"]["filename"]: f["properties"]["gps_residual_m"] for f in shots}

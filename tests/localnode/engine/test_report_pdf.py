@@ -16,6 +16,8 @@ def figures(**changes):
         "reconstruction": {"images": 2, "registered": 1, "points": 120, "reprojection_error_px": 0.456,
                            "camera_height_m": 40.04, "gps_residual_rms_e_m": 0.1, "gps_residual_rms_n_m": 0.2,
                            "gps_residual_rms_u_m": 0.3},
+        "cameras": [{"model": "PINHOLE", "width": 640, "height": 480, "focal_px": 500.04, "focal_ratio": 0.78131,
+                     "distortion": {}}],
         "times": [("dataset", 1.04), ("opensfm", 20.0)],
         "photos": [{"name": "a.jpg", "features": 900, "matches": 55, "registered": True, "points": 40,
                     "residual": [0.1, -0.2, -0.0001], "xy": [10.0, 10.0], "gps_xy": [9.9, 10.2]},
@@ -46,6 +48,7 @@ def test_control_points_photos_left_out_and_missing_stages(tmp_path):
     assert cells_after(lines, "b.jpg", 3) == ["800", "-", "not placed"]
     assert cells_after(lines, "Up (Z)", 3) == ["0.000", "0.000", "0.000"]
     assert cells_after(lines, "Total", 1) == ["21.0 s"]
+    assert cells_after(lines, "Camera calibration", 1) == ["PINHOLE 640 x 480 px: focal 500.0 px (0.7813 of the long side)"]
     assert "Orthophoto" not in lines and "Digital surface model (DSM)" not in lines
     assert pdf_image_count(path) == 1  # the overlap map alone
 
