@@ -169,3 +169,14 @@ def _spread_in_two_directions(xyz, min_ratio=0.1):
 def _rms(residuals):
     """Root mean square length of residual vectors."""
     return float(np.sqrt(np.mean(np.sum(residuals ** 2, axis=1))))
+
+
+def control_point_errors(rec, points):
+    """Per control point, where the placed model puts it minus its surveyed position: [{"name", "sightings",
+    "error": [east, north, up] in metres, or None when fewer than two placed photos see it}] (for the report)."""
+    errors = []
+    for point in points:
+        xyz = _triangulate(rec, point)
+        error = None if xyz is None else [float(v) for v in xyz - [point["x"], point["y"], point["z"]]]
+        errors.append({"name": point["name"], "sightings": len(point["sightings"]), "error": error})
+    return errors

@@ -1,5 +1,7 @@
-/* The options editor of the new task page, built from the chosen node's options (NodeODM's /options), and its
-   presets: choosing one fills the editor, saving stores the options under a name (POST page.presetUrl).
+/* The options editor of the new task page and of the task page's "Edit and restart", built from the chosen node's
+   options (NodeODM's /options), and its presets: choosing one fills the editor, saving stores the options under a
+   name (POST page.presetUrl; only where the page has the save button). page.initialOptions ([{name, value}], the
+   task's own) fill the editor while no preset is chosen.
    The form's hidden "options" field always holds the options that differ from the node's defaults. */
 import {errorText} from "./responses.js";
 
@@ -157,17 +159,22 @@ export function startOptionsEditor(form, page, csrfToken) {
     ui.optionsCount.textContent = options.length + " changed";
   }
 
-  function applyPreset() {
-    const preset = page.presets.find((p) => String(p.id) === ui.preset.value);
+  function optionValues(list) {
     const values = {};
-    for (const option of (preset ? preset.options : [])) values[option.name] = String(option.value);
-    renderEditor(values);
+    for (const option of list || []) values[option.name] = String(option.value);
+    return values;
   }
 
-  ui.node.addEventListener("change", () => renderEditor(editorValues()));
+  function applyPreset() {
+    const preset = page.presets.find((p) => String(p.id) === ui.preset.value);
+    renderEditor(optionValues(preset ? preset.options : page.initialOptions));
+  }
+
+  // Values typed so far carry over to the new node's options; those its editor lacked come from the task's own.
+  ui.node.addEventListener("change", () => renderEditor({...optionValues(page.initialOptions), ...editorValues()}));
   ui.preset.addEventListener("change", applyPreset);
 
-  ui.presetSave.addEventListener("click", async () => {
+  ui.presetSave?.addEventListener("click", async () => {
     const {options, firstInvalid} = collectOptions();
     if (firstInvalid) { firstInvalid.focus(); return; }
     const body = new FormData();
@@ -187,7 +194,7 @@ export function startOptionsEditor(form, page, csrfToken) {
 
   // Disable (or enable again) the node, the preset and the options: a task being uploaded has its settings.
   function lock(locked) {
-    [ui.node, ui.preset, ui.presetSave].forEach((el) => { el.disabled = locked; });
+    [ui.node, ui.preset, ui.presetSave].forEach((el) => { if (el) el.disabled = locked; });
     ui.editor.querySelectorAll("[data-option]").forEach((el) => { el.disabled = locked; });
   }
 

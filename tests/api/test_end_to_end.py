@@ -1,10 +1,12 @@
 """The client workflow of WebODM's API documentation, with plain `requests` against a live server: token,
 project, task with images, poll until completed, download. A real worker and a real built-in node do the work."""
+import io
 import os
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 
 import pytest
 import requests
@@ -104,3 +106,8 @@ def test_the_documented_client_workflow(app, live_server, background):
     everything = requests.get(f"{task_url}download/all.zip", headers=headers, stream=True)
     assert everything.status_code == 200 and everything.headers["Content-Type"] == "application/zip"
     assert int(everything.headers["Content-Length"]) == len(everything.content)
+    with zipfile.ZipFile(io.BytesIO(everything.content)) as archive:  # the engine's quality report, where ODM puts it
+        assert archive.read("odm_report/report.pdf").startswith(b"%PDF-")
+    assert "report.pdf" in task["available_assets"]
+    report = requests.get(f"{task_url}download/report.pdf", headers=headers)
+    assert report.status_code == 200 and report.content.startswith(b"%PDF-")

@@ -63,6 +63,9 @@ def test_from_first_run_to_downloaded_results_with_a_cancel_and_a_restart(page, 
         with page.expect_download() as orthophoto:
             page.get_by_role("link", name="orthophoto.tif", exact=True).click()
         assert Path(orthophoto.value.path()).read_bytes()[:4] in (b"II*\0", b"MM\0*")
+        with page.expect_download() as report:  # the engine's quality report
+            page.get_by_role("link", name="Quality report (PDF)").click()
+        assert Path(report.value.path()).read_bytes().startswith(b"%PDF-")
 
         page.get_by_role("link", name="Dashboard").first.click()
         row = page.locator(".task-row").filter(has_text="Beach")

@@ -125,6 +125,8 @@ MATRIX = {
     ("/projects/<int:project_id>/sharing/<username>/remove", "POST"): ({}, page("change", 302)),
     ("/projects/<int:project_id>/tasks/new", "GET"): (None, page("change")),
     ("/projects/<int:project_id>/tasks/new", "POST"): ({}, page("change", 400)),  # no images: the form again
+    ("/projects/<int:project_id>/tasks/import", "GET"): (None, page("change")),
+    ("/projects/<int:project_id>/tasks/import", "POST"): ({}, page("change", 400)),  # no zip: the form again
     (f"{PAGE_TASK}/", "GET"): (None, page("view")),  # a public task's page is its map; this one needs a login
     (f"{PAGE_TASK}/cancel", "POST"): ({}, page("change", 302)),
     (f"{PAGE_TASK}/edit", "POST"): ({"name": "Renamed"}, page("change", 302)),

@@ -18,9 +18,14 @@ class NewTaskForm(FlaskForm):
 
     def set_choices(self, nodes, presets):
         """Fill the node and preset menus: nodes as (node, online) pairs, presets as Preset rows."""
-        self.processing_node.choices = [(AUTO_NODE, "Automatic (the online node with the shortest queue)")] + [
-            (str(node.id), _node_choice_label(node, online)) for node, online in nodes]
+        self.processing_node.choices = node_choices(nodes)
         self.preset.choices = [(str(preset.id), preset.name) for preset in presets]
+
+
+def node_choices(nodes):
+    """The node menu's (value, label) pairs: automatic, then each (node, online) pair."""
+    return [(AUTO_NODE, "Automatic (the online node with the shortest queue)")] + [
+        (str(node.id), _node_choice_label(node, online)) for node, online in nodes]
 
 
 def _node_choice_label(node, online):
@@ -71,3 +76,11 @@ class PresetForm(FlaskForm):
     name = StringField("Preset name", validators=[DataRequired(), Length(max=255)])
     options = HiddenField(default="[]")
     next = HiddenField()
+
+
+class ImportTaskForm(FlaskForm):
+    """A finished task's results to import: a results zip (all.zip of a processing node) or its address."""
+
+    name = StringField("Task name", validators=[Optional(), Length(max=255)])
+    file = FileField("Results zip (all.zip)")
+    url = StringField("Or the address of a results zip", validators=[Optional(), Length(max=2000)])

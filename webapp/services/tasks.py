@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from webapp import storage
 from webapp.extensions import db
-from webapp.models import PendingAction, ProcessingNode, Task, TaskStatus
+from webapp.models import ACTIVE_STATUSES, PendingAction, ProcessingNode, Task, TaskStatus
 from webapp.models.base import MAX_DATABASE_INT
 from webapp.services import ticks, uploads
 from webapp.services.errors import NotFound, ValidationError
@@ -221,10 +221,27 @@ def update_task(task, data):
         changes["options"] = parse_options(data["options"])
     if "public" in data:
         changes["public"] = clean_bool(data["public"], "public")
+    left_node = _leave_node(task, changes)
     for field, value in changes.items():  # all checked first: a bad field changes nothing
         setattr(task, field, value)
     db.session.commit()
+    queue_node_removals(left_node)
     return task
+
+
+def _leave_node(task, changes):
+    """When the change gives a task at rest another node, forget its copy on the old one (returned, to be removed
+    there once committed), so that a restart sends it to the new node; a task being processed keeps its node."""
+    if "processing_node_id" not in changes or changes["processing_node_id"] == task.processing_node_id:
+        return []
+    copies = node_copies([task])
+    if not copies:
+        return []
+    if task.pending_action is not None or task.status in ACTIVE_STATUSES:
+        raise ValidationError(field_errors={"processing_node": [
+            "This task is on its processing node now: cancel it (or wait until it ends) before choosing another."]})
+    changes.update(uuid="", upload_uuid=None, upload_progress=0.0)
+    return copies
 
 
 def delete_task(task):

@@ -33,6 +33,7 @@ def register_views(app):
     from webapp.views.api_docs import bp as api_docs_bp
     from webapp.views.auth import bp as auth_bp
     from webapp.views.dashboard import bp as dashboard_bp
+    from webapp.views.imports import bp as imports_bp
     from webapp.views.maps import bp as maps_bp
     from webapp.views.nodes import bp as nodes_bp
     from webapp.views.presets import bp as presets_bp
@@ -46,7 +47,7 @@ def register_views(app):
     login_manager.login_message = "Please log in to see this page."
     login_manager.login_message_category = "info"
     for blueprint in (auth_bp, dashboard_bp, admin_bp, vendor_bp, tasks_bp, presets_bp, projects_bp, nodes_bp,
-                      account_bp, maps_bp, view3d_bp, api_docs_bp):
+                      account_bp, maps_bp, view3d_bp, api_docs_bp, imports_bp):
         app.register_blueprint(blueprint)
     register_task_display(app)
     app.before_request(_redirect_to_setup)

@@ -9,8 +9,8 @@ from webapp import storage
 from webapp.api.serializers import node_json, task_json
 from webapp.forms.helpers import add_service_errors
 from webapp.forms.tasks import (AUTO_NODE, ActionForm, MoveTaskForm, NewTaskForm, PresetForm, PublicTaskForm,
-                                RenameTaskForm, RestartTaskForm)
-from webapp.models import PendingAction, ProcessingNode, TaskStatus
+                                RenameTaskForm, RestartTaskForm, node_choices)
+from webapp.models import ACTIVE_STATUSES, PendingAction, ProcessingNode, TaskStatus
 from webapp.services import console, models3d, nodes, presets, projects, task_copies, tasks
 from webapp.services.errors import ValidationError
 
@@ -160,7 +160,28 @@ def detail(project_id, task_id):
                            action_form=ActionForm(), restart_form=restart_form, rename_form=rename_form,
                            move_form=move_form,
                            public_form=PublicTaskForm(public="false" if task.public else "true"),
-                           has_3d=models3d.has_3d(storage.assets_dir(task.project_id, task.id)))
+                           has_3d=models3d.has_3d(storage.assets_dir(task.project_id, task.id)),
+                           edit=_edit_and_restart(task) if "change" in permissions else None)
+
+
+def _edit_and_restart(task):
+    """What the "Edit and restart" panel needs (its node menu, presets, stages and the editor's data), or None for
+    a task that cannot be restarted now: one being uploaded or processed, or one imported without photos."""
+    if task.partial or task.pending_action or task.status in ACTIVE_STATUSES or not task.images_count:
+        return None
+    node_rows, user_presets = _nodes_for_menu(), presets.presets_for(current_user)
+    chosen = AUTO_NODE if task.auto_processing_node or task.processing_node_id is None else str(task.processing_node_id)
+    page_data = {
+        "nodes": [node_json(node) for node, _ in node_rows],
+        "presets": [{"id": p.id, "name": p.name, "options": p.options, "system": p.system} for p in user_presets],
+        "autoNode": AUTO_NODE,
+        "initialOptions": [o for o in (task.options or []) if o.get("name") != "rerun-from"],
+        "task": {"auto_processing_node": bool(task.auto_processing_node), "processing_node": task.processing_node_id},
+        "api": {"task": url_for("api.get_task", project_id=task.project_id, task_id=task.id),
+                "restart": url_for("api.restart", project_id=task.project_id, task_id=task.id)},
+    }
+    return {"nodes": node_choices(node_rows), "chosen_node": chosen, "presets": user_presets,
+            "stages": _rerun_stages(task), "page_data": page_data}
 
 
 def _back_to(task):

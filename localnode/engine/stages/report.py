@@ -1,12 +1,17 @@
-"""Stage odm_report: camera positions (shots.geojson), cameras.json, images.json and a stats JSON."""
+"""Stage odm_report: camera positions (shots.geojson), cameras.json, images.json, a stats JSON and the quality
+report (report.pdf, see reportdata and reportpdf)."""
+import traceback
+
 import numpy as np
 
-from localnode.engine.console import say
+from localnode.engine import reportdata, reportpdf
+from localnode.engine.console import say, warn
 from localnode.engine.model import load_frame, load_model
 from localnode.engine.options import STAGES
-from localnode.engine.workspace import read_json, write_json
+from localnode.engine.workspace import atomic_path, read_json, write_json
 
 STAGE = "odm_report"
+REPORT_PDF = "odm_report/report.pdf"
 
 
 def run(ws, options, report):
@@ -22,7 +27,22 @@ def run(ws, options, report):
     stats["crs"] = f"EPSG:{frame.epsg}"
     write_json(ws.result("odm_report/stats.json"), stats)
     say(STAGE, f"Wrote shots.geojson ({len(shots)} cameras), cameras.json, images.json and stats.json")
+    report(0.3)
+    write_quality_report(ws, rec, images, frame, stats, options)
     return {"shots": len(shots)}
+
+
+def write_quality_report(ws, rec, images, frame, stats, options):
+    """Write report.pdf; a failure there is a warning, not the task's end: the results themselves are made."""
+    try:
+        with atomic_path(ws.result(REPORT_PDF)) as tmp:
+            reportpdf.write_pdf(tmp, reportdata.collect(ws, rec, images, frame, stats, options))
+    except Exception as exc:  # any library's error: the report is a summary, the task must not lose its results
+        traceback.print_exc()
+        (ws.results / REPORT_PDF).unlink(missing_ok=True)  # an earlier run's report would describe other results
+        warn(STAGE, f"The quality report could not be made ({type(exc).__name__}: {exc}); the results are complete")
+        return
+    say(STAGE, f"Wrote {REPORT_PDF}")
 
 
 def shots_geojson(shots, images, frame):

@@ -6,6 +6,7 @@ import json
 
 import laspy
 import numpy as np
+import pycolmap
 import pytest
 import rasterio
 from pyproj import Transformer
@@ -15,8 +16,10 @@ from scipy.spatial import cKDTree
 from localnode.engine.geo import utm_epsg
 from localnode.engine.metadata import read_metadata
 from localnode.engine.modelfiles import read_coords, read_obj
+from localnode.engine.options import STAGES
 from tests.support.enginerun import make_task, run_engine, write_options
 from tests.support.datasets import DATASETS_DIR, dataset_images
+from tests.support.pdftext import cells_after, pdf_image_count, pdf_lines
 
 pytestmark = pytest.mark.slow  # runs the engine
 
@@ -162,6 +165,47 @@ def test_report_files(task, gps):
     assert camera["width"] == 2000 and 0.5 < camera["focal"] < 0.7
     images = json.loads((folder / "results" / "images.json").read_text())
     assert all(i["camera_model"] == "FC300S" and i["latitude"] == gps[i["filename"]]["lat"] for i in images)
+
+
+def test_quality_report_gives_the_runs_figures(task, photos):
+    """odm_report/report.pdf, read back as text, gives this run's figures: photos and registration, reprojection
+    and GPS errors from the SfM stage, the calibrated camera, each stage's time, and per photo the features and verified matches of the
+    COLMAP database, the points it sees and its camera's distance to GPS; with the three pictures (orthophoto,
+    DSM, overlap map)."""
+    folder, _ = task
+    pdf = folder / "results" / "odm_report" / "report.pdf"
+    lines = pdf_lines(pdf)
+    sfm = json.loads((folder / "results" / "odm_report" / "stats.json").read_text())["opensfm"]
+    assert cells_after(lines, "Photos", 1) == [f"{len(photos)} used of {len(photos)} uploaded"]
+    assert cells_after(lines, "Reconstructed images", 1) == [f"{len(photos)} of {len(photos)} photos"]
+    assert cells_after(lines, "Mean reprojection error", 1) == [f"{sfm['reprojection_error_px']:.2f} px"]
+    assert cells_after(lines, "GPS RMS error (E / N / U)", 1) == [
+        f"{sfm['gps_residual_rms_e_m']:.2f} / {sfm['gps_residual_rms_n_m']:.2f} / {sfm['gps_residual_rms_u_m']:.2f} m"]
+    for stage in STAGES[:-1]:  # the report's own stage is still running while it is written
+        seconds = json.loads((folder / "work" / f"{stage}.done.json").read_text())["seconds"]
+        assert cells_after(lines, stage, 1) == [f"{seconds:.1f} s"], stage
+
+    rec = pycolmap.Reconstruction(folder / "work" / "sfm" / "model")
+    (camera,) = rec.cameras.values()
+    assert cells_after(lines, "Camera calibration", 1) == [
+        f"SIMPLE_RADIAL {camera.width} x {camera.height} px: focal {camera.mean_focal_length():.1f} px "
+        f"({camera.mean_focal_length() / camera.width:.4f} of the long side), distortion k {camera.params[3]:.5f}"]
+    placed = {rec.image(i).name: rec.image(i) for i in rec.reg_image_ids()}
+    shots = json.loads((folder / "results" / "odm_report" / "shots.geojson").read_text())["features"]
+    residuals = {f["properties"]["filename"]: f["properties"]["gps_residual_m"] for f in shots}
+    with pycolmap.Database.open(folder / "work" / "sfm" / "database.db") as db:
+        for image in db.read_all_images():
+            features, matches, points, east, north, up = cells_after(lines, image.name, 6)
+            assert int(features) == db.num_keypoints_for_image(image.image_id) > 500, image.name
+            others = [other.image_id for other in db.read_all_images() if other.image_id != image.image_id]
+            verified = sum(len(db.read_two_view_geometry(image.image_id, other).inlier_matches)
+                           for other in others if db.exists_two_view_geometry(image.image_id, other))
+            assert int(matches) == verified > 0, image.name
+            assert int(points) == placed[image.name].num_points3D, image.name
+            distance = np.linalg.norm([float(east), float(north), float(up)])
+            assert abs(distance - residuals[image.name]) < 0.01, image.name
+    assert pdf_image_count(pdf) == 3
+    assert "Ground control point errors (model minus surveyed, metres)" not in lines  # none were used
 
 
 def test_textured_model_lies_on_the_cloud_where_odm_puts_it(task, gps):

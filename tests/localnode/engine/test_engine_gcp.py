@@ -9,7 +9,10 @@ import numpy as np
 import pycolmap
 import pytest
 
+from localnode.engine.stages import report
+from localnode.engine.workspace import Workspace
 from tests.support.enginerun import make_task, run_engine
+from tests.support.pdftext import cells_after, pdf_lines
 from tests.support.datasets import dataset_images
 
 pytestmark = pytest.mark.slow  # runs the engine
@@ -66,7 +69,8 @@ def camera_centers(task):
 
 
 def test_control_points_move_the_results_onto_the_survey(tmp_path, gps_run, photos):
-    """Four points declared 3 m east, 2 m south and 1.5 m above where GPS put them: the cameras follow."""
+    """Four points declared 3 m east, 2 m south and 1.5 m above where GPS put them: the cameras follow, and the
+    quality report gives each point's remaining error."""
     task = make_task(tmp_path / "task", photos, OPTIONS)
     lines = control_point_lines(gps_run) + ["576700 5188150 160 100 100 NOT_IN_THE_TASK.JPG gcp9"]
     (task / "images" / "gcp_list.txt").write_text("WGS84 UTM 15N\n" + "\n".join(lines) + "\n")
@@ -80,6 +84,18 @@ def test_control_points_move_the_results_onto_the_survey(tmp_path, gps_run, phot
     before, after = camera_centers(gps_run), camera_centers(task)
     shift = np.median([after[name] - before[name] for name in before], axis=0)
     assert np.abs(shift - SURVEY_OFFSET).max() < 0.5, shift
+    # The quality report of this run (its stage alone, in this process) gives each point's error after the fit.
+    workspace = Workspace(task)
+    report.run(workspace, workspace.read_options(), lambda fraction: None)
+    lines = pdf_lines(task / "results" / "odm_report" / "report.pdf")
+    distances = [float(cells_after(lines, f"gcp{number}", 5)[4]) for number in range(4)]
+    assert np.sqrt(np.mean(np.square(distances))) == pytest.approx(stats["gcp_rms_m"], abs=0.002), distances
+    assert "Orthophoto" not in lines  # that stage did not run
+    # A report that cannot be made (here a damaged COLMAP database) is a warning: the stage's other files are made.
+    (task / "work" / "sfm" / "database.db").write_bytes(b"damaged")
+    assert report.run(workspace, workspace.read_options(), lambda fraction: None) == {"shots": len(photos)}
+    assert not (task / "results" / "odm_report" / "report.pdf").exists()
+    assert (task / "results" / "odm_report" / "stats.json").is_file()
 
 
 def test_one_control_point_shifts_the_results(tmp_path, gps_run, photos):
