@@ -90,7 +90,8 @@ def export(project_id, task_id, asset_type):
 @login_required
 def generate_contours(task_id):
     """Contour lines of the DSM or DTM (WebODM's contours plugin): layer, interval, simplify, format (GPKG, DXF,
-    GeoJSON), epsg; answers {"celery_task_id": id}, the file then comes from .../contours/download/<id>."""
+    GeoJSON, ESRI Shapefile as a zip), epsg; answers {"celery_task_id": id}, the file then comes from
+    .../contours/download/<id>; 400 for an interval that makes more than 1000 levels."""
     task = workers.viewable_task(caller(), task_id)
     contour_request = contours.check_request(request_data(), storage.assets_dir(task.project_id, task.id))
     name = contours.file_name(task, contour_request)
