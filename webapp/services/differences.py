@@ -6,6 +6,7 @@ later DSM's own full-resolution grid (the earlier one warped onto it, bilinearly
 model has no data are left out (transparent on the map, "missing" in the volume).
 """
 import hashlib
+import math
 import shutil
 from pathlib import Path
 from typing import NamedTuple
@@ -110,11 +111,16 @@ def statistics(pair):
     if not values.size:
         return {"min": 0.0, "max": 0.0, "mean": 0.0, "percentiles": [0.0, 0.0], "rescale": [-1.0, 1.0]}
     low, high = numpy.percentile(values, [2, 98])
-    reach = max(abs(low), abs(high)) or 1.0
-    reach = float(numpy.format_float_positional(reach, precision=2, fractional=False, unique=True))
+    reach = _round_up(max(abs(low), abs(high)) or 1.0)
     return {"min": round(float(values.min()), 3), "max": round(float(values.max()), 3),
             "mean": round(float(values.mean()), 3), "percentiles": [round(float(low), 3), round(float(high), 3)],
             "rescale": [-reach, reach]}
+
+
+def _round_up(value):
+    """A positive value rounded up to two significant digits (a legend reads 2.5 m, not 2.4831 m)."""
+    step = 10.0 ** (math.floor(math.log10(value)) - 1)
+    return round(math.ceil(value / step - 1e-9) * step, 10)
 
 
 def render_tile(pair, z, x, y, scale=1, fmt="png", color_map=DEFAULT_COLOR_MAP, rescale=None):
