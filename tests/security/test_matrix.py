@@ -277,8 +277,8 @@ def _values(people, role, counter, with_3d=False):
     db.session.add(preset)
     db.session.commit()
     node = add_node(hostname=_loopback(counter[0]), port=free_port(), label="target node")
-    return {"project_id": project.id, "task_id": task.id, "earlier_id": task.id, "token_id": token.id, "user_id": other.id,
-            "node_id": node.id, "preset_id": preset.id, "job_id": "no-such-job", "username": "viewer",
+    return {"project_id": project.id, "task_id": task.id, "token_id": token.id, "user_id": other.id,
+            "earlier_id": task.id, "node_id": node.id, "preset_id": preset.id, "job_id": "no-such-job", "username": "viewer",
             "token": "wrong-token", "layer": "orthophoto", "z": ZOOM, "x": TILE.x, "y": TILE.y, "scale": 2,
             "fmt": "png", "path": ORTHOPHOTO, "asset": "orthophoto.tif",
             "asset_type": "orthophoto", "filename": "DJI_0000.JPG", "name": "points.bin"}

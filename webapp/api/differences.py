@@ -45,8 +45,11 @@ def difference_tilejson(project_id, task_id, earlier_id):
     return json_response(differences.tilejson(pair, template))
 
 
-def _tile(project_id, task_id, earlier_id, z, x, y, scale, fmt):
-    """One tile of the difference through the cache, with an ETag; 404 outside the models' common area."""
+@route(f"{DIFFERENCE}/tiles/<int:z>/<int:x>/<int:y>.<fmt>", methods=["GET"], defaults={"scale": 1})
+@route(f"{DIFFERENCE}/tiles/<int:z>/<int:x>/<int:y>@<int:scale>x.<fmt>", methods=["GET"])
+def difference_tile(project_id, task_id, earlier_id, z, x, y, scale, fmt):
+    """A tile (png, webp; 256 px, or 512 px @2x) of the DSM difference; takes color_map (default rdbu) and rescale
+    (low,high in metres, default -1,1)."""
     task, pair = _pair(project_id, task_id, earlier_id)
     color_map, rescale = _style()
     try:
@@ -61,18 +64,6 @@ def _tile(project_id, task_id, earlier_id, z, x, y, scale, fmt):
     response.cache_control.max_age = MAX_AGE
     response.cache_control.private = True
     return response.make_conditional(request)
-
-
-@route(f"{DIFFERENCE}/tiles/<int:z>/<int:x>/<int:y>.<fmt>", methods=["GET"])
-def difference_tile(project_id, task_id, earlier_id, z, x, y, fmt):
-    """A 256 px tile (png, webp) of the DSM difference; takes color_map (default rdbu) and rescale (low,high m)."""
-    return _tile(project_id, task_id, earlier_id, z, x, y, 1, fmt)
-
-
-@route(f"{DIFFERENCE}/tiles/<int:z>/<int:x>/<int:y>@<int:scale>x.<fmt>", methods=["GET"])
-def difference_tile_scaled(project_id, task_id, earlier_id, z, x, y, scale, fmt):
-    """A high-resolution (@2x: 512 px) tile of the DSM difference."""
-    return _tile(project_id, task_id, earlier_id, z, x, y, scale, fmt)
 
 
 @route(f"{DIFFERENCE}/volume", methods=["POST"])

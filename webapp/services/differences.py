@@ -193,7 +193,7 @@ def volume_change(pair, ring):
         volumes.check_projected(later)
         xs, ys = transform_points("EPSG:4326", later.crs, [p[0] for p in ring], [p[1] for p in ring])
         points = numpy.column_stack([xs, ys])
-        window = _polygon_window(later, points)
+        window = volumes.polygon_window(later, points)
         transform = later.window_transform(window)
         shape = (int(window.height), int(window.width))
         inside = rasterio.features.geometry_mask([volumes.projected_polygon(points)], shape, transform, invert=True)
@@ -240,19 +240,6 @@ def _change_answer(totals, pixel_area, area):
 def _heights(dataset, window):
     """Heights of a window as float32, nodata as NaN."""
     return dataset.read(1, window=window, masked=True, boundless=False).astype(numpy.float32).filled(numpy.nan)
-
-
-def _polygon_window(dataset, points):
-    """The full-resolution window around the polygon's points (one pixel of margin), inside the raster."""
-    west, south = points.min(axis=0)
-    east, north = points.max(axis=0)
-    margin_x, margin_y = dataset.res
-    window = rasterio.windows.from_bounds(west - margin_x, south - margin_y, east + margin_x, north + margin_y,
-                                          dataset.transform).round_offsets().round_lengths()
-    try:
-        return window.intersection(rasterio.windows.Window(0, 0, dataset.width, dataset.height))
-    except rasterio.errors.WindowError:
-        raise ValidationError("The polygon lies outside the later surface model.") from None
 
 
 def _common_bounds(later, earlier):

@@ -182,6 +182,16 @@ def check_projected(dataset):
 
 def _read_window(dataset, points):
     """The DSM's full-resolution window around the polygon (one pixel of margin), nodata as NaN (float32)."""
+    window = polygon_window(dataset, points)
+    surface = dataset.read(1, window=window, masked=True).astype(numpy.float32).filled(numpy.nan)
+    if numpy.isnan(surface).all():
+        raise ValidationError("The surface model has no data inside the polygon.")
+    return window, surface
+
+
+def polygon_window(dataset, points):
+    """The raster's full-resolution window around projected points (one pixel of margin), cut to the raster;
+    ValidationError when they lie outside it."""
     west, south = points.min(axis=0)
     east, north = points.max(axis=0)
     margin_x, margin_y = dataset.res
@@ -189,13 +199,9 @@ def _read_window(dataset, points):
                                           dataset.transform).round_offsets().round_lengths()
     full = rasterio.windows.Window(0, 0, dataset.width, dataset.height)
     try:
-        window = window.intersection(full)
+        return window.intersection(full)
     except rasterio.errors.WindowError:
         raise ValidationError("The polygon lies outside the surface model.") from None
-    surface = dataset.read(1, window=window, masked=True).astype(numpy.float32).filled(numpy.nan)
-    if numpy.isnan(surface).all():
-        raise ValidationError("The surface model has no data inside the polygon.")
-    return window, surface
 
 
 def _open_dtm(dtm_path, dsm):
