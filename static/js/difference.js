@@ -36,6 +36,7 @@
       option.textContent = name;
       $("difference-color-map").appendChild(option);
     });
+    $("difference-color-map").value = state.colorMap;
 
     function showError(text) { $("difference-error").textContent = text || ""; }
 

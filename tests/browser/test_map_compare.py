@@ -109,6 +109,10 @@ def test_the_difference_panel_shows_the_change_and_the_volume_of_a_dumped_pile(p
     page.get_by_label("± m").dispatch_event("change")
     expect(page.locator("#difference-legend-max")).to_have_text("+2.00 m")
     expect(page.locator("img.leaflet-tile-loaded[src*='rescale=-2,2']").first).to_be_attached(timeout=15000)
+    expect(page.get_by_label("Difference colours")).to_have_value("rdbu")
+    page.evaluate("window.aerieMap.setView([45.15330, 15.000254], 20, {animate: false})")
+    wait_for_tiles(page, ".difference-layer")
+    page.screenshot(path="/tmp/aerie-map-difference-layer.png", full_page=True)  # docs/map-difference.png
     page.get_by_label("Difference colours").select_option("bwr")
     expect(page.locator("img.leaflet-tile-loaded[src*='color_map=bwr']").first).to_be_attached(timeout=15000)
 
@@ -130,6 +134,15 @@ def test_the_difference_panel_shows_the_change_and_the_volume_of_a_dumped_pile(p
     expect(page.locator(".difference-lost")).to_have_text(re.compile(r"^Lost: (−0|0) m³$"))
     expect(page.locator(".difference-net")).to_have_text(re.compile(r"^Net: \+4[789] m³$"))
     page.screenshot(path="/tmp/aerie-map-difference.png")
+    # A bow tie (the same corners in a crossing order): the server's 400 is said in the panel.
+    page.get_by_role("button", name="Clear").click()
+    page.get_by_role("button", name="Area").click()
+    for lon, lat in (corners[0], corners[2], corners[1], corners[3]):
+        point = page.evaluate("([lon, lat]) => window.aerieMap.latLngToContainerPoint([lat, lon])", [lon, lat])
+        page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    page.get_by_role("button", name="Volume change").click()
+    expect(page.locator("#difference-result")).to_have_text(
+        "The polygon crosses itself; draw its outline without crossings.")
     page.get_by_label("± m").fill("0")
     page.get_by_label("± m").dispatch_event("change")
     expect(page.locator("#difference-error")).to_have_text("The range needs a number of metres above 0.")
