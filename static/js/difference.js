@@ -86,6 +86,7 @@
         $("difference-stats").textContent = "From " + signed(statistics.min) + " to " + signed(statistics.max) +
           " (mean " + signed(statistics.mean) + ")";
         $("difference-controls").hidden = false;
+        $("difference-volume-hint").hidden = !task.volume;
         draw();
         areaChanged(state.points);
       }).catch(function (error) { showError(error.message); });
@@ -94,7 +95,8 @@
     /** Offer the volume change when an area is drawn and a difference is shown. */
     function areaChanged(points) {
       state.points = points || [];
-      $("difference-volume").hidden = !(state.layer && state.points.length >= 3);
+      // Volumes are for logged-in users (the page gives a task's volume URL to them only).
+      $("difference-volume").hidden = !(task.volume && state.layer && state.points.length >= 3);
       $("difference-result").textContent = "";
     }
 

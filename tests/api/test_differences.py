@@ -173,4 +173,4 @@ def test_only_those_who_may_view_both_tasks_see_the_difference(client, users, fl
     before.public = True
     db.session.commit()
     assert client.get(url(after, before, "tiles.json")).status_code == 200
-    assert change(client, {}, after, before, area).status_code == 200
+    assert change(client, {}, after, before, area).status_code == 403  # volumes are for logged-in users

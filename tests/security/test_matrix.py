@@ -211,9 +211,9 @@ MATRIX = {
         None, api("view", 400, **PUBLIC_VIEW)),
     (f"{TASK}/difference/<int:earlier_id>/tiles/<int:z>/<int:x>/<int:y>@<int:scale>x.<fmt>", "GET"): (
         None, api("view", 400, **PUBLIC_VIEW)),
-    (f"{TASK}/difference/<int:earlier_id>/volume", "POST"): (
+    (f"{TASK}/difference/<int:earlier_id>/volume", "POST"): (  # for logged-in users, as the other volumes
         {"area": json.dumps({"type": "Polygon", "coordinates": [[[15, 45], [15.001, 45], [15, 45.001], [15, 45]]]})},
-        api("view", 400, **PUBLIC_VIEW)),
+        api("view", 400)),
     # The target task keeps no photos: 404 once it is found (tests/api/test_photos.py checks real ones per role).
     (f"{TASK}/images/thumbnail/<path:filename>", "GET"): (None, api("view", 404)),  # anonymous: 403 for 404
     (f"{TASK}/images/download/<path:filename>", "GET"): (None, api("view", 404)),

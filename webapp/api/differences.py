@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from flask import current_app, request
 
 from webapp import storage
+from webapp.api.auth import login_required
 from webapp.api.blueprint import route
 from webapp.api.errors import api_error_response
 from webapp.api.helpers import caller, json_response, request_data
@@ -67,9 +68,11 @@ def difference_tile(project_id, task_id, earlier_id, z, x, y, scale, fmt):
 
 
 @route(f"{DIFFERENCE}/volume", methods=["POST"])
+@login_required
 def difference_volume(project_id, task_id, earlier_id):
     """The volume gained, lost and net (m3) inside a polygon (`area`, GeoJSON in WGS84) between the two DSMs,
-    with the polygon's area and the areas measured and missing (m2)."""
+    with the polygon's area and the areas measured and missing (m2); for logged-in users, as the other volumes
+    (it reads both models at full resolution)."""
     _, pair = _pair(project_id, task_id, earlier_id)
     ring = volumes.parse_area(geojson_field(request_data(), "area"))
     return json_response(differences.volume_change(pair, ring))
