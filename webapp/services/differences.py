@@ -5,6 +5,7 @@ Both DSMs are read over the same grid before they are subtracted: a tile's web m
 later DSM's own full-resolution grid (the earlier one warped onto it, bilinearly) for volumes. Pixels where either
 model has no data are left out (transparent on the map, "missing" in the volume).
 """
+import functools
 import hashlib
 import math
 import shutil
@@ -100,14 +101,23 @@ def tilejson(pair, tiles_url_template):
 
 def statistics(pair):
     """min, max, mean and the 2nd and 98th percentiles of the difference (m), on an overview grid of the common
-    area, and `rescale`: a range symmetric about zero that holds those percentiles (what the legend starts with)."""
-    with rasterio.open(pair.later) as later:
-        with rasterio.open(pair.earlier) as earlier:
-            grid = _overview_grid(later, earlier)
-            later_heights = _read_on_grid(later, grid, Resampling.average)
-            earlier_heights = _read_on_grid(earlier, grid, Resampling.average)
-    difference = (later_heights - earlier_heights)
-    values = difference[numpy.isfinite(difference)]
+    area, and `rescale`: a range symmetric about zero that holds those percentiles (what the legend starts with).
+    Computed once per version of the two files (in each process)."""
+    return dict(_statistics(str(pair.later), str(pair.earlier), version(pair)))
+
+
+@functools.lru_cache(maxsize=64)
+def _statistics(later_path, earlier_path, _version):
+    """statistics() of two files; _version keys the cache."""
+    with Reader(later_path) as later, Reader(earlier_path) as earlier:
+        bounds, width, height = _overview_grid(later.dataset, earlier.dataset)
+        # rio-tiler reads each model from its overview nearest the grid's resolution, onto the same grid.
+        grid = {"dst_crs": later.crs, "bounds_crs": later.crs, "width": width, "height": height, "indexes": 1,
+                "resampling_method": "average", "reproject_method": "bilinear"}
+        difference = later.part(bounds, **grid).array[0].astype(numpy.float64) - \
+            earlier.part(bounds, **grid).array[0].astype(numpy.float64)
+    values = difference.compressed()
+    values = values[numpy.isfinite(values)]
     if not values.size:
         return {"min": 0.0, "max": 0.0, "mean": 0.0, "percentiles": [0.0, 0.0], "rescale": [-1.0, 1.0]}
     low, high = numpy.percentile(values, [2, 98])
@@ -254,21 +264,12 @@ def _common_bounds(later, earlier):
 
 
 def _overview_grid(later, earlier):
-    """(crs, transform, width, height) of a grid of at most STATISTICS_PIXELS a side over the common area, in the
-    later model's CRS."""
+    """The common area's bounds in the later model's CRS, and a grid size of at most STATISTICS_PIXELS a side
+    (no finer than the later model) over it."""
     left, bottom, right, top = later.bounds
     e_left, e_bottom, e_right, e_top = transform_bounds(earlier.crs, later.crs, *earlier.bounds)
     left, bottom, right, top = max(left, e_left), max(bottom, e_bottom), min(right, e_right), min(top, e_top)
     if left >= right or bottom >= top:
         raise ValidationError("The two surface models do not overlap: they are of different places.")
     pixel = max((right - left) / STATISTICS_PIXELS, (top - bottom) / STATISTICS_PIXELS, abs(later.res[0]))
-    width, height = max(1, round((right - left) / pixel)), max(1, round((top - bottom) / pixel))
-    return later.crs, rasterio.transform.from_bounds(left, bottom, right, top, width, height), width, height
-
-
-def _read_on_grid(dataset, grid, resampling):
-    """The dataset's first band warped onto a grid, nodata as NaN."""
-    crs, transform, width, height = grid
-    with WarpedVRT(dataset, crs=crs, transform=transform, width=width, height=height, resampling=resampling,
-                   nodata=numpy.nan, dtype="float32") as vrt:
-        return vrt.read(1)
+    return (left, bottom, right, top), max(1, round((right - left) / pixel)), max(1, round((top - bottom) / pixel))
