@@ -48,13 +48,11 @@ class Pair(NamedTuple):
 
 def check_pair(later_task, earlier_task):
     """The two tasks' DSMs, or ValidationError: different projects, the same task, a task without a DSM."""
-    field = {"field_errors": {"other": None}}
     if earlier_task.id == later_task.id:
-        field["field_errors"]["other"] = ["Pick another task: a DSM minus itself is nothing."]
-    elif earlier_task.project_id != later_task.project_id:
-        field["field_errors"]["other"] = ["The tasks are in different projects: compare two tasks of one project."]
-    if field["field_errors"]["other"]:
-        raise ValidationError(**field)
+        raise ValidationError(field_errors={"other": ["Pick another task: a DSM minus itself is nothing."]})
+    if earlier_task.project_id != later_task.project_id:
+        raise ValidationError(field_errors={"other": [
+            "The tasks are in different projects: compare two tasks of one project."]})
     pair = Pair(storage.assets_dir(later_task.project_id, later_task.id) / DSM,
                 storage.assets_dir(earlier_task.project_id, earlier_task.id) / DSM)
     for task, path in ((later_task, pair.later), (earlier_task, pair.earlier)):
