@@ -5,13 +5,19 @@ both tasks."""
 import io
 import math
 
+import numpy
 import pytest
+import rasterio
 from PIL import Image
+from rasterio.transform import from_origin
+from rasterio.warp import transform as transform_points
+from rasterio.warp import transform_bounds
 
 from tests.api.conftest import shared_project
 from tests.support import maps
 from tests.support.factories import add_project
 from tests.support.web import auth
+from webapp import storage
 from webapp.extensions import db
 
 CONE_VOLUME = math.pi * maps.CONE["radius"] ** 2 * maps.CONE["height"] / 3
@@ -58,6 +64,36 @@ def test_the_volume_gained_is_the_piles_and_the_volume_lost_when_they_are_taken_
     half_out = maps.lonlat_ring([(edge - 5, 10), (edge + 5, 10), (edge + 5, 20), (edge - 5, 20)])
     volume = change(client, headers, after, before, half_out).json
     assert volume["measured_area"] == pytest.approx(50, rel=0.05) and volume["gained"] < 0.1
+
+
+def write_ground_in_web_mercator(path):
+    """The bare sloping ground of maps.GROUND written in web mercator (EPSG:3857), about 0.1 m on the ground a pixel:
+    a model on a grid of another CRS than the later one's."""
+    bounds = transform_bounds(maps.UTM, "EPSG:3857", maps.ORIGIN[0] - 1, maps.ORIGIN[1] - 41, maps.ORIGIN[0] + 41,
+                              maps.ORIGIN[1] + 1)
+    pixel = 0.14  # web mercator metres are 1/cos(45°) ground metres here
+    width, height = round((bounds[2] - bounds[0]) / pixel), round((bounds[3] - bounds[1]) / pixel)
+    columns, rows = numpy.meshgrid(numpy.arange(width) + 0.5, numpy.arange(height) + 0.5)
+    xs, ys = transform_points("EPSG:3857", maps.UTM, (bounds[0] + columns * pixel).ravel(),
+                              (bounds[3] - rows * pixel).ravel())
+    heights = maps.ground_height(numpy.array(xs) - maps.ORIGIN[0], maps.ORIGIN[1] - numpy.array(ys))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=1, dtype="float32",
+                       crs="EPSG:3857", transform=from_origin(bounds[0], bounds[3], pixel, pixel)) as dst:
+        dst.write(heights.reshape(height, width).astype(numpy.float32), 1)
+
+
+def test_an_earlier_model_in_another_crs_is_warped_onto_the_later_ones_grid(client, users, project, flights):
+    _, after = flights
+    before = maps.survey_task(project, "before, in web mercator", with_piles=False)
+    write_ground_in_web_mercator(storage.assets_dir(project.id, before.id) / "odm_dem" / "dsm.tif")
+    headers = auth(users["viewer"])
+    volume = change(client, headers, after, before, maps.lonlat_ring(maps.square(maps.CONE["centre"], 20))).json
+    assert volume["gained"] == pytest.approx(CONE_VOLUME, rel=0.01) and volume["lost"] < CONE_VOLUME * 0.001
+    box = change(client, headers, after, before, maps.lonlat_ring(maps.square(BOX_CENTRE, 10))).json
+    assert box["net"] == pytest.approx(BOX_VOLUME, rel=0.01)
+    statistics = client.get(url(after, before, "tiles.json"), headers=headers).json["statistics"]
+    assert statistics["max"] == pytest.approx(maps.CONE["height"], abs=0.3) and abs(statistics["min"]) < 0.05
 
 
 def tile_pixel(client, headers, later, earlier, lon, lat, query=""):
