@@ -151,7 +151,7 @@ def test_the_difference_panel_shows_the_change_and_the_volume_of_a_dumped_pile(p
     expect(page.locator("#difference-volume")).to_be_hidden()
 
 
-def test_no_difference_panel_without_another_task_with_a_dsm(page, live_server, app):
+def test_no_difference_panel_without_another_task_with_a_dsm_and_the_project_map_compares_too(page, live_server, app):
     project = add_project(add_user("olga"), name="Lonely")
     task = maps.completed_task(project, name="Only", shots=False)
     maps.completed_task(project, name="Photos", dsm=False, shots=False)
@@ -162,3 +162,11 @@ def test_no_difference_panel_without_another_task_with_a_dsm(page, live_server, 
     expect(page.locator("#compare")).to_be_visible()  # the other task's orthophoto can still be swiped
     options = page.locator("#compare-with option").all_inner_texts()
     assert options == ["None", "Only · Orthophoto", "Only · Surface model (DSM)", "Photos · Orthophoto"]
+    # The project's map (both tasks on it) compares the same way, and has no difference panel (it needs one task).
+    page.goto(f"{live_server}/projects/{project.id}/map")
+    expect(page.locator("#map[data-ready=true]")).to_be_attached()
+    expect(page.locator("#difference")).to_be_hidden()
+    page.get_by_label("Compare (swipe)").select_option(label="Only · Surface model (DSM)")
+    expect(page.get_by_role("separator")).to_be_visible()
+    expect(page.locator(".compare-layer img.leaflet-tile-loaded[src*='/dsm/tiles/']").first).to_be_attached(
+        timeout=15000)
