@@ -76,6 +76,7 @@
       if (!other) { areaChanged(state.points); return; }
       state.pair = order(other);
       options.requestJson(base() + "tiles.json").then(function (answer) {
+        if ($("difference-with").value !== value) return; // another task was chosen meanwhile
         if (!answer.ok) throw new Error(options.errorWords(answer.body));
         state.tilejson = answer.body;
         var statistics = answer.body.statistics;
