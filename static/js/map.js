@@ -7,6 +7,7 @@
   var measure = window.AerieMeasure;
   var map = L.map("map", {zoomSnap: 0.5, attributionControl: false});
   window.aerieMap = map; // for the browser tests and for curious users in the console
+  var swipe = window.AerieSwipe.create(map);
 
   var state = {layer: null, opacity: 1, colorMap: Object.keys(config.colorMaps)[0], hillshade: false};
   var tileLayers = [];
@@ -72,12 +73,56 @@
       var layer = L.tileLayer(tileUrl(tilejson, state.layer), {
         bounds: L.latLngBounds([b[1], b[0]], [b[3], b[2]]), minZoom: tilejson.minzoom,
         maxNativeZoom: tilejson.maxzoom, maxZoom: 26, opacity: state.opacity, className: "layer-" + state.layer,
-        zIndex: 10  // above the base map
+        zIndex: 10, pane: swipe.leftPane  // above the base map; the left side of a swipe comparison
       });
       layer.addTo(map);
       tileLayers.push(layer);
     });
     updateLegend();
+    if (swipe.active()) showCompared();
+  }
+
+  // --- the swipe comparison: another task's layer (or another layer of this task) right of a divider ------
+
+  var comparedTilejsons = {}; // "task id:layer" -> TileJSON
+  var LAYER_ORDER = ["orthophoto", "dsm", "dtm"]; // the page's config comes with its keys sorted
+
+  /** Offer every layer of every task the map may compare with (the map's own tasks' too). */
+  function offerComparisons() {
+    var select = $("compare-with");
+    if (!select) return;
+    config.compare.forEach(function (task) {
+      LAYER_ORDER.filter(function (layer) { return task.layers[layer]; }).forEach(function (layer) {
+        var option = document.createElement("option");
+        option.value = task.id + ":" + layer;
+        option.textContent = task.name + " · " + (config.layerLabels[layer] || layer);
+        select.appendChild(option);
+      });
+    });
+    $("compare").hidden = select.options.length < 3; // "None" and at least two layers to compare
+  }
+
+  /** Show the chosen layer right of the divider (its TileJSON fetched once), or end the comparison. */
+  function showCompared() {
+    var value = $("compare-with").value;
+    if (!value) { swipe.hide(); return; }
+    var parts = value.split(":"), layer = parts[1];
+    var task = config.compare.filter(function (each) { return String(each.id) === parts[0]; })[0];
+    var known = comparedTilejsons[value];
+    var loaded = known ? Promise.resolve(known) : fetch(task.layers[layer], {credentials: "same-origin"})
+      .then(function (response) {
+        if (!response.ok) throw new Error("That layer could not be loaded.");
+        return response.json();
+      });
+    loaded.then(function (tilejson) {
+      comparedTilejsons[value] = tilejson;
+      if ($("compare-with").value !== value) return; // another choice came meanwhile
+      var b = tilejson.bounds;
+      swipe.show(L.tileLayer(tileUrl(tilejson, layer), {bounds: L.latLngBounds([b[1], b[0]], [b[3], b[2]]),
+        minZoom: tilejson.minzoom, maxNativeZoom: tilejson.maxzoom, maxZoom: 26, pane: swipe.rightPane,
+        className: "compare-layer layer-" + layer}));
+      $("compare-error").textContent = "";
+    }).catch(function (error) { $("compare-error").textContent = error.message; });
   }
 
   /** The elevation legend: the colour map's gradient and each shown task's range (from TileJSON statistics). */
@@ -206,6 +251,7 @@
     $("measure-result").textContent = "";
     $("volume").hidden = true;
     $("measure-profile").hidden = true;
+    difference.areaChanged([]);
     map.doubleClickZoom.enable();
     map.getContainer().classList.remove("measuring");
   }
@@ -226,6 +272,7 @@
     }
     $("measure-result").textContent = text;
     showVolumeTool();
+    difference.areaChanged(measuring.mode === "area" ? points : []);
     $("measure-profile").hidden = !(profileTask() && measuring.mode === "distance" && points.length >= 2);
   }
 
@@ -440,6 +487,12 @@
   $("measure-area").addEventListener("click", function () { startMeasure("area"); });
   $("measure-clear").addEventListener("click", clearMeasure);
   $("volume-compute").addEventListener("click", computeVolume);
+  if ($("compare-with")) {
+    offerComparisons();
+    $("compare-with").addEventListener("change", showCompared);
+  }
+  var difference = window.AerieDifference.create({map: map, config: config, pane: swipe.leftPane,
+    requestJson: requestJson, errorWords: errorWords});
   $("measure-profile").addEventListener("click", showProfile);
   if ($("contour-show")) {
     $("contour-show").addEventListener("click", showContours);

@@ -206,6 +206,16 @@ MATRIX = {
     # The target task has no DEM: the request is refused (400) once the task is found.
     ("/api/plugins/contours/task/<int:task_id>/contours/generate", "POST"): ({"layer": "DSM"}, api("view", 400)),
     ("/api/plugins/contours/task/<int:task_id>/contours/download/<job_id>", "GET"): (None, everyone(404, 403)),
+    # The DSM difference of two tasks: <earlier_id> is the target task itself, which has no DSM either: refused
+    # (400) once both are found (tests/api/test_differences.py checks tasks the caller may not view, role by role).
+    (f"{TASK}/difference/<int:earlier_id>/tiles.json", "GET"): (None, api("view", 400, **PUBLIC_VIEW)),
+    (f"{TASK}/difference/<int:earlier_id>/tiles/<int:z>/<int:x>/<int:y>.<fmt>", "GET"): (
+        None, api("view", 400, **PUBLIC_VIEW)),
+    (f"{TASK}/difference/<int:earlier_id>/tiles/<int:z>/<int:x>/<int:y>@<int:scale>x.<fmt>", "GET"): (
+        None, api("view", 400, **PUBLIC_VIEW)),
+    (f"{TASK}/difference/<int:earlier_id>/volume", "POST"): (  # for logged-in users, as the other volumes
+        {"area": json.dumps({"type": "Polygon", "coordinates": [[[15, 45], [15.001, 45], [15, 45.001], [15, 45]]]})},
+        api("view", 400)),
     # The target task keeps no photos: 404 once it is found (tests/api/test_photos.py checks real ones per role).
     (f"{TASK}/images/thumbnail/<path:filename>", "GET"): (None, api("view", 404)),  # anonymous: 403 for 404
     (f"{TASK}/images/download/<path:filename>", "GET"): (None, api("view", 404)),
@@ -270,7 +280,7 @@ def _values(people, role, counter, with_3d=False):
     db.session.commit()
     node = add_node(hostname=_loopback(counter[0]), port=free_port(), label="target node")
     return {"project_id": project.id, "task_id": task.id, "token_id": token.id, "user_id": other.id,
-            "node_id": node.id, "preset_id": preset.id, "job_id": "no-such-job", "username": "viewer",
+            "earlier_id": task.id, "node_id": node.id, "preset_id": preset.id, "job_id": "no-such-job", "username": "viewer",
             "token": "wrong-token", "layer": "orthophoto", "z": ZOOM, "x": TILE.x, "y": TILE.y, "scale": 2,
             "fmt": "png", "path": ORTHOPHOTO, "asset": "orthophoto.tif",
             "asset_type": "orthophoto", "filename": "DJI_0000.JPG", "name": "points.bin"}

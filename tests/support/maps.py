@@ -123,10 +123,12 @@ def ground_height(east, south):
     return base + east_slope * east - north_slope * south
 
 
-def write_pile_dsm(path, with_piles=True):
-    """A float32 DSM (or, without piles, its DTM): the sloping ground with a cone and a box on it."""
+def write_pile_dsm(path, with_piles=True, pixel=PILE_PIXEL):
+    """A float32 DSM (or, without piles, its DTM): the sloping ground with a cone and a box on it, 40 m a side in
+    pixels of `pixel` metres."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    centres = (numpy.arange(PILE_SIZE) + 0.5) * PILE_PIXEL
+    size = round(PILE_SIZE * PILE_PIXEL / pixel)
+    centres = (numpy.arange(size) + 0.5) * pixel
     east, south = numpy.meshgrid(centres, centres)
     height = ground_height(east, south)
     if with_piles:
@@ -135,8 +137,8 @@ def write_pile_dsm(path, with_piles=True):
         in_box = (east > BOX["west"]) & (east < BOX["west"] + BOX["width"]) & \
                  (south > BOX["north"]) & (south < BOX["north"] + BOX["depth"])
         height += numpy.where(in_box, BOX["height"], 0.0)
-    profile = dict(driver="GTiff", width=PILE_SIZE, height=PILE_SIZE, count=1, dtype="float32", crs=UTM,
-                   nodata=-9999, transform=from_origin(*ORIGIN, PILE_PIXEL, PILE_PIXEL))
+    profile = dict(driver="GTiff", width=size, height=size, count=1, dtype="float32", crs=UTM,
+                   nodata=-9999, transform=from_origin(*ORIGIN, pixel, pixel))
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(height.astype(numpy.float32), 1)
 
@@ -164,6 +166,17 @@ def pile_task(project, name="stockpiles", dtm=True):
     write_pile_dsm(folder / "odm_dem" / "dsm.tif")
     if dtm:
         write_pile_dsm(folder / "odm_dem" / "dtm.tif", with_piles=False)
+    task.available_assets = assets.available_assets(folder)
+    db.session.commit()
+    return task
+
+
+def survey_task(project, name, with_piles, pixel=PILE_PIXEL):
+    """A completed task whose DSM is the sloping ground, with the piles or without them (a flight before they were
+    dumped, or after they were taken away), in pixels of `pixel` metres."""
+    task = add_task(project, name=name, status=TaskStatus.COMPLETED)
+    folder = storage.assets_dir(project.id, task.id)
+    write_pile_dsm(folder / "odm_dem" / "dsm.tif", with_piles=with_piles, pixel=pixel)
     task.available_assets = assets.available_assets(folder)
     db.session.commit()
     return task

@@ -99,6 +99,24 @@ def test_a_public_task_map_is_read_only_and_open_to_anyone_with_the_link(app, cl
     assert browser.get(f"/projects/{task.project_id}/map").status_code == (404 if who else 302)
 
 
+def test_the_map_offers_to_compare_with_the_projects_tasks_but_a_public_tasks_visitor_sees_only_that_task(
+        app, client, project, task):
+    other = maps.completed_task(project, name="South pit", dsm=False, shots=False, colour=maps.BLUE)
+    add_task(project, name="still running", status=TaskStatus.RUNNING)
+    config = map_config(signed_in(app, "vera").get(task_map_url(task)))
+    assert [(entry["id"], entry["name"], sorted(entry["layers"])) for entry in config["compare"]] == [
+        (task.id, "North pit", ["dsm", "orthophoto"]), (other.id, "South pit", ["orthophoto"])]
+    compared = config["compare"][1]
+    assert compared["api"] == f"/api/projects/{project.id}/tasks/{other.id}/" and compared["created"]
+    assert config["tasks"][0]["created"] and set(config["differenceColorMaps"]) >= {"rdbu", "bwr"}
+    task.public = True
+    db.session.commit()
+    for browser in (client, signed_in(app, "sam")):
+        config = map_config(browser.get(task_map_url(task)))
+        assert [entry["id"] for entry in config["compare"]] == [task.id]
+        assert "South pit" not in browser.get(task_map_url(task)).get_data(as_text=True)
+
+
 def test_the_project_map_shows_every_completed_task_with_layers(app, client, project, task):
     second = maps.completed_task(project, name="South pit", dsm=False, shots=False, colour=maps.BLUE)
     add_task(project, name="still running", status=TaskStatus.RUNNING)

@@ -8,6 +8,7 @@ def register_api(app):
     from webapp.api import tiles  # noqa: F401  (map tiles, TileJSON and thumbnails)
     from webapp.api import maptools  # noqa: F401  (volumes, exports and their background jobs)
     from webapp.api import view3d  # noqa: F401  (the 3D page's point cloud, model and cameras)
+    from webapp.api import differences  # noqa: F401  (the DSM difference of two tasks: tiles and volumes)
     from webapp.api.blueprint import bp
 
     app.register_blueprint(bp)

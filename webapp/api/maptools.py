@@ -20,7 +20,7 @@ TASK = "/projects/<int:project_id>/tasks/<int:task_id>"
 CONTOURS = "/plugins/contours/task/<int:task_id>/contours"
 
 
-def _geojson_field(data, name):
+def geojson_field(data, name):
     """A GeoJSON field, sent as JSON or as a JSON string in a form (as WebODM's page sends `area`)."""
     value = data.get(name)
     if isinstance(value, str):
@@ -48,7 +48,7 @@ def start_volume(task_id):
     """Measure cut, fill and net volume inside a polygon from the task's DSM; answers {"celery_task_id": id}."""
     task = workers.viewable_task(caller(), task_id)
     data = request_data()
-    ring = volumes.parse_area(_geojson_field(data, "area"))
+    ring = volumes.parse_area(geojson_field(data, "area"))
     method, base_height = volumes.check_method(data.get("method"), data.get("base_height"))
     assets = storage.assets_dir(task.project_id, task.id)
     if not (assets / LAYER_FILES["dsm"]).is_file():
@@ -90,7 +90,8 @@ def export(project_id, task_id, asset_type):
 @login_required
 def generate_contours(task_id):
     """Contour lines of the DSM or DTM (WebODM's contours plugin): layer, interval, simplify, format (GPKG, DXF,
-    GeoJSON), epsg; answers {"celery_task_id": id}, the file then comes from .../contours/download/<id>."""
+    GeoJSON, ESRI Shapefile as a zip), epsg; answers {"celery_task_id": id}, the file then comes from
+    .../contours/download/<id>; 400 for an interval that makes more than 1000 levels."""
     task = workers.viewable_task(caller(), task_id)
     contour_request = contours.check_request(request_data(), storage.assets_dir(task.project_id, task.id))
     name = contours.file_name(task, contour_request)
@@ -132,6 +133,6 @@ def elevation_profile(project_id, task_id):
     """Heights of the DSM and DTM along a line: {length, distance, points, dsm, dtm} (samples: 2-2000, 200)."""
     task = get_task_for(caller(), project_id, task_id, "view", allow_public=True)
     data = request_data()
-    points = profiles.parse_line(_geojson_field(data, "line"))
+    points = profiles.parse_line(geojson_field(data, "line"))
     samples = profiles.check_samples(data.get("samples"))
     return json_response(profiles.profile(storage.assets_dir(task.project_id, task.id), points, samples))

@@ -132,6 +132,11 @@ MAP_TAGS = ("maps",)
 LAYER_PARAM = {**_param("layer", schema_type="string", description="orthophoto, dsm or dtm"),
                "schema": {"type": "string", "enum": ["orthophoto", "dsm", "dtm"]}}
 SCALE_PARAM = _param("scale", description="2 for 512 px tiles")
+EARLIER_PARAM = _param("earlier_id", description="the earlier task (same project, with a DSM): the difference is this "
+                       "task's DSM minus its")
+DIFFERENCE_STYLE = (_param("color_map", "query", "string", "a diverging rio-tiler colour map (default rdbu: red lost, "
+                                                           "blue gained)"),
+                    _param("rescale", "query", "string", "low,high in metres (default -1,1)"))
 
 PATHS = {
     "/api/openapi.json": {"get": _op("This description", {"200": _json({"type": "object"})})},
@@ -314,8 +319,33 @@ PATHS = {
         [TASK], _form_body({"layer": {"type": "string", "enum": ["DSM", "DTM"]},
                             "interval": {"type": "number", "description": "metres between lines (1)"},
                             "simplify": {"type": "number", "description": "tolerance in metres (0.01)"},
-                            "format": {"type": "string", "enum": ["GPKG", "DXF", "GeoJSON"]},
+                            "format": {"type": "string", "enum": ["GPKG", "DXF", "GeoJSON", "ESRI Shapefile"],
+                                       "description": "ESRI Shapefile (or SHP): a zip of .shp, .shx, .dbf, .prj"},
                             "epsg": {"type": "integer", "description": "the lines' CRS (3857)"}}), tags=MAP_TAGS)},
+    **{f"{T}/difference/{{earlier_id}}/{tile_path}": {"get": _op(
+        summary, {"200": {"description": "The tile, with an ETag",
+                          "content": {kind: {"schema": FILE} for kind in ("image/png", "image/webp")}},
+                  "304": {"description": "Not modified (If-None-Match)"}},
+        [PROJECT, TASK, EARLIER_PARAM, _param("z"), _param("x"), _param("y"), *scale,
+         _param("fmt", schema_type="string", description="png or webp"), *DIFFERENCE_STYLE], tags=MAP_TAGS)}
+       for tile_path, summary, scale in (
+           ("tiles/{z}/{x}/{y}.{fmt}", "A 256 px tile of the DSM difference: this task's DSM minus the earlier "
+            "task's, in metres, through a diverging colour map", []),
+           ("tiles/{z}/{x}/{y}@{scale}x.{fmt}", "A high-resolution tile of the DSM difference (@2x: 512 px)",
+            [SCALE_PARAM]))},
+    f"{T}/difference/{{earlier_id}}/tiles.json": {"get": _op(
+        "TileJSON 2.1.0 of the DSM difference over both models' common area, with statistics {min, max, mean, "
+        "percentiles, rescale} (rescale: a range symmetric about 0 for the legend); 400 for tasks of different "
+        "projects or without a DSM", {"200": _json({"type": "object"})},
+        [PROJECT, TASK, EARLIER_PARAM, *DIFFERENCE_STYLE], tags=MAP_TAGS)},
+    f"{T}/difference/{{earlier_id}}/volume": {"post": _op(
+        "The volume gained and lost inside a polygon between the earlier task's DSM and this task's: {gained, lost, "
+        "net (m3), area, measured_area, missing_area (m2), pixel_area}",
+        {"200": _json({"type": "object", "properties": {key: {"type": "number"} for key in (
+            "gained", "lost", "net", "area", "measured_area", "missing_area", "pixel_area")}})},
+        [PROJECT, TASK, EARLIER_PARAM],
+        _form_body({"area": {"type": "object", "description": "a GeoJSON Polygon or Feature in WGS84 (or it as a "
+                                                              "string)"}}, ["area"]), tags=MAP_TAGS)},
     "/api/plugins/contours/task/{task_id}/contours/download/{job_id}": {"get": _op(
         "The contours file, as /api/workers/get answers",
         {"200": {"description": "The file, or JSON", "content": {"application/octet-stream": {"schema": FILE},

@@ -1,10 +1,14 @@
 """Contour lines of a task's DSM or DTM, as WebODM's contours plugin makes them: at an interval, simplified,
-reprojected to an EPSG, written as GeoPackage, DXF or GeoJSON with each line's `level` (and its height as Z).
+reprojected to an EPSG, written as GeoPackage, DXF, GeoJSON or a zipped ESRI Shapefile with each line's `level` (and
+its height as Z).
 
 Lines come from contourpy's marching squares on the DEM (decimated to MAX_PIXELS on its longer side), lines
 shorter than MIN_LENGTH are left out, and simplification is Douglas-Peucker with a tolerance in metres.
 """
 import struct
+import tempfile
+import zipfile
+from pathlib import Path
 from typing import NamedTuple
 
 import contourpy
@@ -20,7 +24,12 @@ from webapp.services import workers
 from webapp.services.errors import ServiceError, ValidationError
 from webapp.services.tiles import LAYER_FILES
 
-FORMATS = {"GPKG": ("GPKG", "gpkg"), "DXF": ("DXF", "dxf"), "GeoJSON": ("GeoJSON", "geojson")}
+SHAPEFILE = "ESRI Shapefile"  # WebODM's name of the format; the file is a zip of the shapefile's parts
+FORMATS = {"GPKG": ("GPKG", "gpkg"), "DXF": ("DXF", "dxf"), "GeoJSON": ("GeoJSON", "geojson"),
+           SHAPEFILE: (SHAPEFILE, "zip")}
+FORMAT_ALIASES = {"SHP": SHAPEFILE, "SHAPEFILE": SHAPEFILE}
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+ESTIMATE_PIXELS = 1024  # the overview read that counts a request's levels before its job starts
 DEFAULT_EPSG = 3857  # WebODM's default
 MAX_PIXELS = 4000
 MIN_LENGTH = 10.0  # metres, as WebODM
@@ -40,7 +49,7 @@ class ContourRequest(NamedTuple):
 
 def check_request(data, assets_dir):
     """A ContourRequest from WebODM's fields (layer DSM or DTM, interval, simplify, format, epsg); ValidationError
-    naming the field for bad ones."""
+    naming the field for bad ones, and for an interval that would make more than MAX_LEVELS levels."""
     layer = str(data.get("layer") or "DSM").strip().lower()
     if layer not in ("dsm", "dtm"):
         raise ValidationError(field_errors={"layer": [f"{data.get('layer')!r} is not a valid layer: use DSM or DTM."]})
@@ -49,6 +58,7 @@ def check_request(data, assets_dir):
     interval = _number(data, "interval", 1.0)
     simplify = _number(data, "simplify", 0.01, allow_zero=True)
     export_format = str(data.get("format") or "GPKG").strip()
+    export_format = FORMAT_ALIASES.get(export_format.upper(), export_format)
     if export_format not in FORMATS:
         raise ValidationError(field_errors={"format": [f"Invalid format {export_format!r}; use one of "
                                                        f"{', '.join(FORMATS)}."]})
@@ -57,7 +67,20 @@ def check_request(data, assets_dir):
         CRS.from_epsg(epsg)
     except (TypeError, ValueError, CRSError):
         raise ValidationError(field_errors={"epsg": [f"Unknown EPSG code {data.get('epsg')!r}."]}) from None
+    _check_level_count(assets_dir / LAYER_FILES[layer], interval)
     return ContourRequest(layer, interval, simplify, export_format, epsg)
+
+
+def _check_level_count(dem_path, interval):
+    """ValidationError (field interval) when the DEM's range, from a small overview read, needs too many levels."""
+    with rasterio.open(dem_path) as dem:
+        factor = max(1.0, max(dem.width, dem.height) / ESTIMATE_PIXELS)
+        shape = (max(1, round(dem.height / factor)), max(1, round(dem.width / factor)))
+        # Nearest keeps real heights: an average would shrink the range and let a few too many levels through.
+        heights = dem.read(1, out_shape=shape, masked=True, resampling=Resampling.nearest).astype(numpy.float64)
+    heights.mask = numpy.ma.getmaskarray(heights) | ~numpy.isfinite(heights.data)
+    if not heights.mask.all():
+        _levels(heights, interval)
 
 
 def file_name(task, request):
@@ -104,17 +127,39 @@ def contour_lines(dem_path, request):
 
 
 def write(target, lines, crs, request):
-    """Write the lines with their level as GeoPackage, DXF or GeoJSON."""
+    """Write the lines with their level as GeoPackage, DXF, GeoJSON or a zipped shapefile."""
+    target.unlink(missing_ok=True)
+    if not lines:
+        raise ValidationError("No contour line at this interval: the model's heights span less than it.")
     driver = FORMATS[request.format][0]
+    if driver == SHAPEFILE:
+        _write_shapefile_zip(target, lines, crs)
+    else:
+        _write_layer(target, lines, crs, driver)
+
+
+def _write_layer(target, lines, crs, driver):
+    """One file of the lines through GDAL's OGR driver, each line's level as a field (and as its Z)."""
     geometry = numpy.array([_wkb(xyz) for _, xyz in lines], dtype=object)
     levels = numpy.array([level for level, _ in lines], dtype=numpy.float64)
     # DXF has no attribute table: there the height is each line's Z.
     fields = {"field_data": [], "fields": []} if driver == "DXF" else {"field_data": [levels], "fields": ["level"]}
-    target.unlink(missing_ok=True)
-    if not lines:
-        raise ValidationError("No contour line at this interval: the model's heights span less than it.")
     pyogrio.raw.write(str(target), geometry, geometry_type="LineString Z", crs=crs.to_wkt(), driver=driver,
                       layer="contours", **fields)
+
+
+def _write_shapefile_zip(target, lines, crs):
+    """A zip of the shapefile's .shp, .shx, .dbf, .prj and .cpg, named as the zip: how GIS users exchange them."""
+    with tempfile.TemporaryDirectory(dir=target.parent) as folder:
+        shapefile = Path(folder) / f"{target.stem}.shp"
+        _write_layer(shapefile, lines, crs, SHAPEFILE)
+        temp = Path(folder) / target.name
+        with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as archive:
+            for suffix in SHAPEFILE_PARTS:
+                part = shapefile.with_suffix(suffix)
+                if part.is_file():
+                    archive.write(part, part.name)
+        temp.replace(target)
 
 
 def _number(data, name, default, allow_zero=False):

@@ -74,12 +74,12 @@ def check_method(method, base_height):
 def measure(dsm_path, ring, method="plane", base_height=None, dtm_path=None):
     """Cut, fill and net volume inside a WGS84 ring, from the DSM at full resolution against the chosen base."""
     with rasterio.open(dsm_path) as dsm:
-        _check_projected(dsm)
+        check_projected(dsm)
         xs, ys = transform_points("EPSG:4326", dsm.crs, [p[0] for p in ring], [p[1] for p in ring])
         points = numpy.column_stack([xs, ys])
         window, surface = _read_window(dsm, points)
         transform = dsm.window_transform(window)
-        inside = rasterio.features.geometry_mask([_polygon(points)], surface.shape, transform, invert=True)
+        inside = rasterio.features.geometry_mask([projected_polygon(points)], surface.shape, transform, invert=True)
         if not inside.any():
             raise ValidationError("The polygon is smaller than one pixel of the surface model.")
         edge = _edge_samples(surface, transform, points, dsm.res)
@@ -157,13 +157,13 @@ def _segments_cross(a, b, c, d):
         (o3 == 0 and on_segment(c, a, d)) or (o4 == 0 and on_segment(c, b, d))
 
 
-def _polygon(points):
+def projected_polygon(points):
     """A GeoJSON polygon of projected points."""
     ring = [tuple(point) for point in points]
     return {"type": "Polygon", "coordinates": [ring + [ring[0]]]}
 
 
-def _shoelace_area(points):
+def planar_area(points):
     """The planar area of a ring of projected points."""
     x, y = points[:, 0], points[:, 1]
     return abs(numpy.dot(x, numpy.roll(y, -1)) - numpy.dot(y, numpy.roll(x, -1))) / 2
@@ -171,7 +171,7 @@ def _shoelace_area(points):
 
 # --- reading the rasters ------------------------------------------------------------------------------------
 
-def _check_projected(dataset):
+def check_projected(dataset):
     """ValidationError unless the raster is in a projected CRS in metres (ODM writes UTM)."""
     if dataset.crs is None or not dataset.crs.is_projected:
         raise ValidationError("Volumes need a surface model in a projected coordinate system (metres).")
@@ -182,6 +182,16 @@ def _check_projected(dataset):
 
 def _read_window(dataset, points):
     """The DSM's full-resolution window around the polygon (one pixel of margin), nodata as NaN (float32)."""
+    window = polygon_window(dataset, points)
+    surface = dataset.read(1, window=window, masked=True).astype(numpy.float32).filled(numpy.nan)
+    if numpy.isnan(surface).all():
+        raise ValidationError("The surface model has no data inside the polygon.")
+    return window, surface
+
+
+def polygon_window(dataset, points):
+    """The raster's full-resolution window around projected points (one pixel of margin), cut to the raster;
+    ValidationError when they lie outside it."""
     west, south = points.min(axis=0)
     east, north = points.max(axis=0)
     margin_x, margin_y = dataset.res
@@ -189,13 +199,9 @@ def _read_window(dataset, points):
                                           dataset.transform).round_offsets().round_lengths()
     full = rasterio.windows.Window(0, 0, dataset.width, dataset.height)
     try:
-        window = window.intersection(full)
+        return window.intersection(full)
     except rasterio.errors.WindowError:
         raise ValidationError("The polygon lies outside the surface model.") from None
-    surface = dataset.read(1, window=window, masked=True).astype(numpy.float32).filled(numpy.nan)
-    if numpy.isnan(surface).all():
-        raise ValidationError("The surface model has no data inside the polygon.")
-    return window, surface
 
 
 def _open_dtm(dtm_path, dsm):
@@ -286,7 +292,7 @@ def _answer(totals, pixel_area, points, method, edge):
         described.update({"min_height": round(totals["low"], 3), "max_height": round(totals["high"], 3)})
     return {
         "cut": round(above, 3) + 0.0, "fill": round(below, 3) + 0.0, "net": round(above - below, 3) + 0.0,
-        "area": round(float(_shoelace_area(points)), 3),
+        "area": round(float(planar_area(points)), 3),
         "measured_area": round(totals["measured"] * pixel_area, 3),
         "missing_area": round(totals["missing"] * pixel_area, 3),
         "pixel_area": pixel_area, "base": described,

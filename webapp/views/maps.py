@@ -11,7 +11,7 @@ from rio_tiler.colormap import cmap
 from webapp import storage
 from webapp.security import content_security_policy
 from webapp.models import Task, TaskStatus
-from webapp.services import models3d, plant_health, projects, tasks, tiles
+from webapp.services import differences, models3d, plant_health, projects, tasks, tiles
 from webapp.services.errors import NotFound
 
 bp = Blueprint("maps", __name__)
@@ -50,26 +50,51 @@ def _map_task(task):
             "shots": f"{api}download/shots.geojson" if has_shots else None,
             "photos": f"{api}images/",
             "volume": f"/api/plugins/measure/task/{task.id}/volume" if can_measure else None,
-            "hasDtm": "dtm" in layers, "api": api,
+            "hasDtm": "dtm" in layers, "api": api, "created": task.created_at.isoformat(),
             "contours": f"/api/plugins/contours/task/{task.id}/contours/" if can_contour else None,
             "exports": layers + (["georeferenced_model"] if (assets_dir / POINT_CLOUD).is_file() else []),
             "view3d": url_for("view3d.task_3d", project_id=task.project_id, task_id=task.id)
             if models3d.has_3d(assets_dir) else None}
 
 
-def _legend_gradients():
-    """CSS gradient stops of each offered colour map, for the elevation legend."""
+def _legend_gradients(names=OFFERED_COLOR_MAPS):
+    """CSS gradient stops of each offered colour map, for the elevation (or difference) legend."""
     gradients = {}
-    for name in OFFERED_COLOR_MAPS:
+    for name in names:
         colours = cmap.get(name)
         stops = [colours[round(i * 255 / (LEGEND_STOPS - 1))] for i in range(LEGEND_STOPS)]
         gradients[name] = [f"rgb({r},{g},{b})" for r, g, b, _ in stops]
     return gradients
 
 
-def _render_map(title, project, map_tasks, back_url):
+def _compared_task(task):
+    """What the swipe and the DSM difference need of a task the map may compare with: its layers and its date."""
+    layers = tiles.tile_layers(storage.assets_dir(task.project_id, task.id))
+    api = _api_task_url(task)
+    return {"id": task.id, "name": task.name or f"Task #{task.id}", "created": task.created_at.isoformat(),
+            "api": api, "layers": {layer: f"{api}{layer}/tiles.json" for layer in layers}}
+
+
+def _completed_tasks(project):
+    """The project's completed tasks, oldest first."""
+    return Task.query.filter(Task.project_id == project.id, Task.status == TaskStatus.COMPLETED) \
+        .order_by(Task.created_at, Task.id).all()
+
+
+def _comparable_tasks(project, shown):
+    """The tasks a map may compare with: the project's completed tasks with a layer, for those who may view the
+    project; only the shown tasks for a public task's visitor."""
+    if "view" in projects.project_permissions(current_user, project):
+        candidates = _completed_tasks(project)
+    else:
+        candidates = shown
+    return [entry for entry in map(_compared_task, candidates) if entry["layers"]]
+
+
+def _render_map(title, project, map_tasks, back_url, comparable=()):
     """The map page of some tasks."""
     config = {"tasks": map_tasks, "colorMaps": _legend_gradients(), "layerLabels": LAYER_LABELS,
+              "compare": list(comparable), "differenceColorMaps": _legend_gradients(differences.COLOR_MAPS_OFFERED),
               "basemaps": current_app.config["BASEMAPS"],
               "formulas": {name: formula.help for name, formula in plant_health.FORMULAS.items()}}
     available = [layer for layer in LAYER_LABELS if any(layer in task["layers"] for task in map_tasks)]
@@ -109,7 +134,8 @@ def viewable_task(project_id, task_id):
 def task_map(project_id, task_id):
     """One task's map: orthophoto, surface and terrain models, camera positions, measurements."""
     task, back_url = viewable_task(project_id, task_id)
-    return _render_map(task.name or f"Task #{task.id}", task.project, [_map_task(task)], back_url)
+    return _render_map(task.name or f"Task #{task.id}", task.project, [_map_task(task)], back_url,
+                       _comparable_tasks(task.project, [task]))
 
 
 @bp.route("/projects/<int:project_id>/map")
@@ -119,8 +145,7 @@ def project_map(project_id):
         project = projects.get_project_for(current_user, project_id, "view")
     except NotFound:
         return _login_or_404()
-    completed = Task.query.filter(Task.project_id == project.id, Task.status == TaskStatus.COMPLETED) \
-        .order_by(Task.created_at, Task.id).all()
+    completed = _completed_tasks(project)
     map_tasks = [entry for entry in map(_map_task, completed) if entry["layers"]]
     back_url = url_for("dashboard.index") if current_user.is_authenticated else None
-    return _render_map(project.name, project, map_tasks, back_url)
+    return _render_map(project.name, project, map_tasks, back_url, _comparable_tasks(project, completed))
