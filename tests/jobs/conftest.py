@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+from sqlalchemy.orm.exc import ObjectDeletedError
 
 from webapp.config import ROOT
 from webapp.extensions import db
@@ -39,9 +40,13 @@ def wait_for(task_id, until, timeout=60, what="the condition"):
     deadline = time.monotonic() + timeout
     while True:
         task = reload(task_id)
-        if until(task):
-            return task
-        if time.monotonic() > deadline or (task is not None and task.status == TaskStatus.FAILED):
+        try:
+            if until(task):
+                return task
+            failed = task is not None and task.status == TaskStatus.FAILED
+        except ObjectDeletedError:
+            continue  # the row went between the reload and the check (reading expires it): the next reload says None
+        if time.monotonic() > deadline or failed:
             state = task and (task.status, task.last_error, task.pending_action, task.uuid)
             raise AssertionError(f"timed out waiting for {what}; task is {state}")
         time.sleep(0.05)

@@ -38,8 +38,11 @@ def write_options(folder, options):
     (Path(folder) / "options.json").write_text(json.dumps(options))
 
 
-def run_engine(task, timeout=300):
-    """Run the engine on a task folder and parse its stdout protocol."""
+def run_engine(task, timeout=1200):
+    """Run the engine on a task folder and parse its stdout protocol.
+
+    The timeout only stops a hung engine: a busy machine makes a one-minute run several times slower.
+    """
     done = subprocess.run([sys.executable, "-m", "localnode.engine", str(task)], cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout)
     console, progress, errors = [], [], []
