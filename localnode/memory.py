@@ -27,10 +27,15 @@ def working_pixels(size, resize_to):
 
 
 def task_need(images_dir, options):
-    """(bytes the engine will need at its peak, photos counted, their megapixels as processed)."""
+    """(bytes the engine will need at its peak, photos counted, their megapixels as processed) of a task."""
+    return photos_need(sorted(images_dir.iterdir()), options)
+
+
+def photos_need(paths, options):
+    """task_need for these photo files and task options ([{"name", "value"}] as the client set them)."""
     resize_to = next((o["value"] for o in options if o["name"] == "resize-to"), DEFAULT_RESIZE)
     pixels, count = 0.0, 0
-    for path in sorted(images_dir.iterdir()):
+    for path in paths:
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             continue
         try:
