@@ -105,10 +105,12 @@ class TaskQueue:
 
     def commit(self, task):
         """Queue a task whose images are uploaded; TaskError (and nothing lost) when it has too few images."""
+        need = task_need(task.images_dir, task.options)  # reads every photo's header: not while holding the lock
         with self._lock:
             images = task.photos_count()
             if images < MIN_IMAGES:
                 raise TaskError(f"Need at least {MIN_IMAGES} images (this task has {images}).")
+            self._needs[task.uuid] = need
             task.committed = True
             task.queued_at = now_ms()
             task.console.path.touch()

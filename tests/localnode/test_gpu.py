@@ -15,7 +15,8 @@ ON_GPU = gpu.compute()["cuda"]
 def test_the_node_says_where_sift_runs(live_node):
     """Logged at start and shown in /info: the pycolmap version and CUDA or CPU."""
     device = "CUDA" if ON_GPU else "CPU"
-    assert live_node.get("/info").json()["engineVersion"] == f"{ENGINE_VERSION} (pycolmap {pycolmap.__version__}, {device})"
+    expected = f"{ENGINE_VERSION} (pycolmap {pycolmap.__version__}, {device})"
+    assert live_node.get("/info").json()["engineVersion"] == expected
     said = "SIFT on the GPU (CUDA)" if ON_GPU else f"SIFT on the CPU ({gpu.compute()['why']}; see the README"
     assert any(said in line for line in live_node.log), live_node.log
 

@@ -22,6 +22,7 @@ DSM = "odm_dem/dsm.tif"
 DTM = "odm_dem/dtm.tif"
 NODATA = -9999.0
 POINTS_PER_SECOND = 500_000  # roughly, to grid the points on 2 cores: only to move progress while it runs
+CELLS_PER_SECOND = 1_000_000  # roughly, to filter the surface into the terrain model: likewise
 
 
 def run(ws, options, report):
@@ -46,7 +47,8 @@ def run(ws, options, report):
         _write_elevation(ws, DSM, surface, west, north, resolution, frame, options)
         report(0.7)
     if options["dtm"]:
-        terrain, on_objects = terrain_model(surface, resolution)
+        with Heartbeat(STAGE, "Finding the bare ground", report, 0.7, 0.9, valid.size / CELLS_PER_SECOND):
+            terrain, on_objects = terrain_model(surface, resolution)
         say(STAGE, f"Terrain model: {on_objects * 100:.0f} % of the surface is on objects (trees, buildings), "
                    "replaced by the ground around them")
         _write_elevation(ws, DTM, terrain, west, north, resolution, frame, options)
