@@ -46,7 +46,7 @@ class TaskQueue:
         self._closing = False
         self.memory = MemoryBudget(memory_limit)
         self._needs = {}  # uuid -> (bytes, photos, megapixels) of a queued or running task, as estimated
-        self._waiting = {}  # uuid -> what the task last said about waiting for memory
+        self._waiting = {}  # uuid -> how many tasks ran when it last said it waits for memory
         self._recheck = None  # the timer that looks again while a task waits for memory
         with self._lock:
             for task in list(self._tasks.values()):
@@ -218,11 +218,10 @@ class TaskQueue:
         if need <= free:
             self._waiting.pop(task.uuid, None)
             return "start"
-        message = (f"Waiting for memory: needs ~{gigabytes(need)}, {gigabytes(max(0, free))} free "
-                   f"({len(running)} task{'' if len(running) == 1 else 's'} running)")
-        if self._waiting.get(task.uuid, (None,))[0] != len(running):  # said again only when that changes
-            task.console.append(message)
-            self._waiting[task.uuid] = (len(running), message)
+        if self._waiting.get(task.uuid) != len(running):  # said again only when that changes
+            task.console.append(f"Waiting for memory: needs ~{gigabytes(need)}, {gigabytes(max(0, free))} free "
+                                f"({len(running)} task{'' if len(running) == 1 else 's'} running)")
+            self._waiting[task.uuid] = len(running)
         self._recheck_later()
         return "wait"
 
