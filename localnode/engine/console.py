@@ -14,8 +14,13 @@ HEARTBEAT_SECONDS = 30.0  # a step that cannot count its work says it is still r
 def _line(text):
     """Write one whole line to stdout and flush it."""
     with _LOCK:
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
+        _write(text)
+
+
+def _write(text):
+    """Write a line and flush it (with _LOCK held)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 class EngineError(Exception):
@@ -40,7 +45,7 @@ def progress(percent):
         if text == _progress[1]:
             return  # the server saves the task at each line: thousands of equal lines would only cost
         _progress[1] = text
-    _line(text)
+        _write(text)  # under the lock, so that lines from several threads come out in increasing order
 
 
 def error(message):

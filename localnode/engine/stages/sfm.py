@@ -279,6 +279,7 @@ def _incremental_options(threads):
     """
     options = pycolmap.IncrementalPipelineOptions()
     options.num_threads = threads
+    options.mapper.num_threads = threads  # -1 (every core) otherwise
     options.min_model_size = 2
     options.ba_refine_focal_length = False
     options.ba_refine_principal_point = False
