@@ -217,6 +217,8 @@ class TaskQueue:
         free = self.memory.free([(self._need(t)[0], t.engine_pid) for t in running])
         if need <= free:
             self._waiting.pop(task.uuid, None)
+            log.info("task %s: starting; it needs about %s of memory, %s free", task.uuid, gigabytes(need),
+                     gigabytes(free))
             return "start"
         if self._waiting.get(task.uuid) != len(running):  # said again only when that changes
             task.console.append(f"Waiting for memory: needs ~{gigabytes(need)}, {gigabytes(max(0, free))} free "
