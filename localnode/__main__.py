@@ -5,14 +5,19 @@ concurrently, and request bodies stream to temporary files, so uploads of hundre
 """
 import argparse
 import fcntl
+import json
 import logging
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
+from localnode.engine.gpu import describe
+from localnode.engine.options import ENGINE_NAME, ENGINE_VERSION
 from localnode.engine_process import REPO_ROOT
+from localnode.memory import GB
 from localnode.queue import TaskQueue
 from localnode.server import create_app
 
@@ -20,6 +25,7 @@ LOCK_FILE = "localnode.lock"
 DEFAULT_DATA = REPO_ROOT / "instance" / "localnode"
 REQUEST_THREADS = 16
 KEEPALIVE_SECONDS = 75  # clients polling tasks (Aerie, ClusterODM) keep their connections between polls
+PROBE_SECONDS = 120
 
 
 def parse_settings(argv=None):
@@ -36,10 +42,44 @@ def parse_settings(argv=None):
                         help="the node's own folder of tasks (default LOCALNODE_DATA or instance/localnode)")
     parser.add_argument("--parallel", type=int, default=int(env.get("LOCALNODE_PARALLEL", "1")),
                         help="tasks processed at once (default LOCALNODE_PARALLEL or 1)")
+    parser.add_argument("--memory-limit", type=float, default=_float_env("LOCALNODE_MEMORY_LIMIT"),
+                        help="GB of memory the node's tasks may use together; a task that would not fit waits, "
+                             "one that never can is refused (default LOCALNODE_MEMORY_LIMIT or the machine's)")
     settings = parser.parse_args(argv)
     if settings.parallel < 1:
         parser.error("--parallel must be at least 1")
+    if settings.memory_limit is not None and settings.memory_limit <= 0:
+        parser.error("--memory-limit must be a positive number of GB")
     return settings
+
+
+def _float_env(name):
+    """A number from the environment, None when unset; a clear stop when it is not a number."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        sys.exit(f"localnode: {name}={raw!r} is not a number (GB of memory, e.g. 8 or 0.5)")
+
+
+def probe_engine():
+    """The engine's version as /info shows it: "0.1.0 (pycolmap 4.2.1, CUDA)" or "(..., CPU)", logged.
+
+    Asked of a child process, so that the server itself never loads pycolmap or CUDA.
+    """
+    try:
+        done = subprocess.run([sys.executable, "-m", "localnode.engine.gpu"], cwd=REPO_ROOT, capture_output=True,
+                              text=True, timeout=PROBE_SECONDS, check=True)
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError) as problem:
+        logging.warning("could not ask the engine about its GPU support (%s): assuming the CPU", problem)
+        return f"{ENGINE_VERSION} (CPU)"
+    why = "" if found["cuda"] else f" ({found['why']}; see the README to use a GPU)"
+    logging.info("engine: %s %s, SIFT on the %s%s", ENGINE_NAME, ENGINE_VERSION,
+                 "GPU (CUDA)" if found["cuda"] else "CPU", why)
+    return f"{ENGINE_VERSION} ({describe(found)})"
 
 
 def lock_data_folder(data_dir):
@@ -82,8 +122,9 @@ class NodeServer(BaseApplication):
     def load(self):
         """The WSGI app, with its queue loaded from the data folder (runs in the worker)."""
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        self.queue = TaskQueue(self.settings.data, self.settings.parallel)
-        return create_app(self.queue, self.settings.token or None)
+        limit = self.settings.memory_limit
+        self.queue = TaskQueue(self.settings.data, self.settings.parallel, limit * GB if limit else None)
+        return create_app(self.queue, self.settings.token or None, self.settings.engine_version)
 
 
 def announce(arbiter):
@@ -103,6 +144,8 @@ def main(argv=None):
     settings = parse_settings(argv)
     settings.data = settings.data.resolve()
     lock = lock_data_folder(settings.data)  # held (and inherited by the worker) for the node's whole life
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings.engine_version = probe_engine()
     try:
         NodeServer(settings).run()
     finally:

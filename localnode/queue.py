@@ -1,4 +1,5 @@
-"""The task queue: at most `parallel` engines at once, each task's life (commit, run, cancel, restart, remove)."""
+"""The task queue: at most `parallel` engines at once, within the memory budget, and each task's life (commit,
+run, cancel, restart, remove)."""
 import json
 import logging
 import shutil
@@ -7,6 +8,7 @@ import uuid as uuidlib
 from pathlib import Path
 
 from localnode.engine_process import EngineProcess, exit_message, kill_orphan_engine, parse_line
+from localnode.memory import MemoryBudget, gigabytes, task_need
 from localnode.results import BuildCanceled, build_zip
 from localnode.taskoptions import engine_options
 from localnode.tasks import (CANCELED, COMPLETED, FAILED, FINISHED, QUEUED, RUNNING, Task, load_tasks,
@@ -19,6 +21,7 @@ STATUS_WORDS = {QUEUED: "queued", RUNNING: "running", FAILED: "failed", COMPLETE
 MIN_IMAGES = 2
 KILL_WAIT_SECONDS = 10
 ABANDONED_UPLOAD_MS = 24 * 3600 * 1000  # an upload never committed within a day is dropped at the next start
+MEMORY_RECHECK_SECONDS = 5  # how often a task waiting for memory looks again (other programs free memory too)
 
 
 class TaskError(Exception):
@@ -28,8 +31,11 @@ class TaskError(Exception):
 class TaskQueue:
     """Every task of the node, kept on disk under data_dir/tasks, and the engines running them."""
 
-    def __init__(self, data_dir, parallel=1):
-        """Load the saved tasks, queue again those that were running, and start what can start."""
+    def __init__(self, data_dir, parallel=1, memory_limit=None):
+        """Load the saved tasks, queue again those that were running, and start what can start.
+
+        memory_limit: the bytes the node's tasks may use together (None: the machine's memory).
+        """
         self.tasks_dir = Path(data_dir) / "tasks"
         self.tasks_dir.mkdir(parents=True, exist_ok=True)
         self.parallel = max(1, int(parallel))
@@ -38,6 +44,10 @@ class TaskQueue:
         self._engines = {}  # uuid -> EngineProcess of the running tasks
         self._watchers = {}  # uuid -> the thread following the task's latest run
         self._closing = False
+        self.memory = MemoryBudget(memory_limit)
+        self._needs = {}  # uuid -> (bytes, photos, megapixels) of a queued or running task, as estimated
+        self._waiting = {}  # uuid -> how many tasks ran when it last said it waits for memory
+        self._recheck = None  # the timer that looks again while a task waits for memory
         with self._lock:
             for task in list(self._tasks.values()):
                 if task.committed and task.status == RUNNING:
@@ -95,10 +105,12 @@ class TaskQueue:
 
     def commit(self, task):
         """Queue a task whose images are uploaded; TaskError (and nothing lost) when it has too few images."""
+        need = task_need(task.images_dir, task.options)  # reads every photo's header: not while holding the lock
         with self._lock:
             images = task.photos_count()
             if images < MIN_IMAGES:
                 raise TaskError(f"Need at least {MIN_IMAGES} images (this task has {images}).")
+            self._needs[task.uuid] = need
             task.committed = True
             task.queued_at = now_ms()
             task.console.path.touch()
@@ -136,6 +148,8 @@ class TaskQueue:
             del self._tasks[uuid]
             engine = self._engines.pop(uuid, None)
             watcher = self._watchers.pop(uuid, None)
+            self._needs.pop(uuid, None)
+            self._waiting.pop(uuid, None)
             self._schedule()
         self._stop(engine)
         if watcher is not None:
@@ -163,21 +177,74 @@ class TaskQueue:
         with self._lock:
             self._closing = True
             engines = list(self._engines.values())
+            if self._recheck is not None:
+                self._recheck.cancel()
         for engine in engines:
             self._stop(engine)
 
     # --- running ------------------------------------------------------------------------------------------
 
     def _schedule(self):
-        """Start queued tasks, oldest first, while fewer than `parallel` run (called with the lock held)."""
+        """Start queued tasks, oldest first, while fewer than `parallel` run and memory allows (called with the
+        lock held). The oldest waits for memory before any younger starts, so a large task is never starved."""
         if self._closing:
             return
         while True:
             committed = [t for t in self._tasks.values() if t.committed]
             waiting = [t for t in committed if t.status == QUEUED]
-            if not waiting or sum(1 for t in committed if t.status == RUNNING) >= self.parallel:
+            running = [t for t in committed if t.status == RUNNING]
+            if not waiting or len(running) >= self.parallel:
                 return
-            self._start(min(waiting, key=lambda t: t.queued_at or 0))
+            task = min(waiting, key=lambda t: t.queued_at or 0)
+            admission = self._admit(task, running)
+            if admission == "wait":
+                return
+            if admission == "start":
+                self._start(task)
+
+    def _admit(self, task, running):
+        """"start" when the task's memory need fits now; "wait" (said in its console, looked at again soon)
+        when it must wait for running tasks or other programs; "refused" (the task failed) when it never can."""
+        need, photos, megapixels = self._need(task)
+        if need > self.memory.limit:
+            task.processing_time = 0
+            self._end(task, FAILED, f"Not enough memory: this task needs about {gigabytes(need)} ({photos} photos, "
+                                    f"{megapixels:.0f} megapixels as processed), more than the "
+                                    f"{gigabytes(self.memory.limit)} this node may use. Lower resize-to, or "
+                                    f"process the photos in smaller parts.")
+            send_webhook(task.webhook, task.info())
+            return "refused"
+        free = self.memory.free([(self._need(t)[0], t.engine_pid) for t in running])
+        if need <= free:
+            self._waiting.pop(task.uuid, None)
+            log.info("task %s: starting; it needs about %s of memory, %s free", task.uuid, gigabytes(need),
+                     gigabytes(free))
+            return "start"
+        if self._waiting.get(task.uuid) != len(running):  # said again only when that changes
+            task.console.append(f"Waiting for memory: needs ~{gigabytes(need)}, {gigabytes(max(0, free))} free "
+                                f"({len(running)} task{'' if len(running) == 1 else 's'} running)")
+            self._waiting[task.uuid] = len(running)
+        self._recheck_later()
+        return "wait"
+
+    def _need(self, task):
+        """(bytes, photos, megapixels) the task is expected to need, estimated once per run."""
+        if task.uuid not in self._needs:
+            self._needs[task.uuid] = task_need(task.images_dir, task.options)
+        return self._needs[task.uuid]
+
+    def _recheck_later(self):
+        """Schedule again in a few seconds: memory may be freed by other programs, not only by our tasks."""
+        if self._recheck is None:
+            self._recheck = threading.Timer(MEMORY_RECHECK_SECONDS, self._recheck_now)
+            self._recheck.daemon = True
+            self._recheck.start()
+
+    def _recheck_now(self):
+        """The timer's turn: look at the queue again."""
+        with self._lock:
+            self._recheck = None
+            self._schedule()
 
     def _start(self, task):
         """Write options.json and start the engine on the task (called with the lock held)."""
@@ -263,6 +330,8 @@ class TaskQueue:
         task.status, task.error_message = status, message
         task.run_id, task.started_at, task.engine_pid = None, None, None
         task.save()
+        self._needs.pop(task.uuid, None)  # a restart may bring new options
+        self._waiting.pop(task.uuid, None)
 
     def _requeue_interrupted(self, task):
         """A task that was running when the node stopped: stop any engine left behind, queue it again."""

@@ -29,8 +29,11 @@ class RequestError(ValueError):
     """A request field that cannot be used; str() is the message for the client."""
 
 
-def create_app(queue, token=None):
-    """The Flask app serving the NodeODM API for this queue; a non-empty token is required on every call."""
+def create_app(queue, token=None, engine_version=ENGINE_VERSION):
+    """The Flask app serving the NodeODM API for this queue; a non-empty token is required on every call.
+
+    engine_version: as /info shows it, with the engine's GPU support (see localnode.__main__.probe_engine).
+    """
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=None, MAX_FORM_PARTS=MAX_FORM_PARTS, JSON_SORT_KEYS=False)
     app.json.sort_keys = False
@@ -44,7 +47,7 @@ def create_app(queue, token=None):
         return None
 
     _register_errors(app)
-    _register_node_views(app, queue)
+    _register_node_views(app, queue, engine_version)
     _register_new_task_views(app, queue)
     _register_task_views(app, queue)
     _register_action_views(app, queue)
@@ -74,7 +77,7 @@ def _register_errors(app):
         return jsonify(error=f"Internal error of the node: {type(problem).__name__}: {problem}"), 500
 
 
-def _register_node_views(app, queue):
+def _register_node_views(app, queue, engine_version):
     """/info and /options."""
 
     @app.get("/info")
@@ -83,7 +86,7 @@ def _register_node_views(app, queue):
         memory = psutil.virtual_memory()
         return jsonify(version=API_VERSION, taskQueueCount=queue.active_count(), totalMemory=memory.total,
                        availableMemory=memory.available, cpuCores=psutil.cpu_count(), maxImages=None,
-                       maxParallelTasks=queue.parallel, engineVersion=ENGINE_VERSION, engine=ENGINE_NAME)
+                       maxParallelTasks=queue.parallel, engineVersion=engine_version, engine=ENGINE_NAME)
 
     @app.get("/options")
     def options():

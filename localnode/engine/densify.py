@@ -84,7 +84,7 @@ def densify(rec, image_dir, sparse_xyz, threads=1, working_size=WORKING_SIZE, vo
         merger.add(voxels, np.unique(column_keys(footprint, COVERAGE_CELL_M)))
         done.append(len(voxels.keys))
         if progress:
-            progress(len(done) / len(pairs))
+            progress(len(done), len(pairs))  # pairs done, of how many
 
     merger = VoxelMerger()
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:

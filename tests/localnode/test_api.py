@@ -11,6 +11,7 @@ import psutil
 import pytest
 from pyodm.exceptions import NodeResponseError
 
+from localnode.engine.gpu import compute, describe
 from localnode.engine.options import ENGINE_NAME, ENGINE_VERSION, OPTIONS
 from pyodm import Node
 
@@ -41,7 +42,8 @@ def test_info_reports_the_machine_and_engine(live_node):
     assert 0 < info["availableMemory"] <= info["totalMemory"]
     assert info["cpuCores"] == psutil.cpu_count()
     assert info["maxImages"] is None and info["maxParallelTasks"] == 1
-    assert (info["engine"], info["engineVersion"]) == (ENGINE_NAME, ENGINE_VERSION)
+    # pycolmap-cuda12 with a CUDA device would say CUDA: tests/localnode/test_gpu.py checks that case.
+    assert (info["engine"], info["engineVersion"]) == (ENGINE_NAME, f"{ENGINE_VERSION} ({describe(compute())})")
     assert isinstance(info["taskQueueCount"], int)
 
 

@@ -20,13 +20,13 @@ START_SECONDS = 30
 class LiveNode:
     """One node process on a free port (--port 0) and its own data folder."""
 
-    def __init__(self, data, token="", parallel=1):
-        """Start the node and wait until it says where it listens."""
+    def __init__(self, data, token="", parallel=1, env=None):
+        """Start the node and wait until it says where it listens; env: variables added to its environment."""
         self.data = Path(data)
         command = [sys.executable, "-m", "localnode", "--port", "0", "--data", str(self.data),
                    "--parallel", str(parallel)] + (["--token", token] if token else [])
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True, start_new_session=True)
+                                        text=True, start_new_session=True, env=dict(os.environ, **(env or {})))
         self.log = []
         self._ready = threading.Event()
         self.port = None

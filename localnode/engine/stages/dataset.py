@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from localnode.engine.cameras import focal_px
-from localnode.engine.console import EngineError, say, warn
+from localnode.engine.console import Counter, EngineError, say, warn
 from localnode.engine.geo import LocalFrame, utm_epsg
 from localnode.engine.gcp import find_gcp_file, read_gcp_file
 from localnode.engine.metadata import read_geo_txt, read_metadata
@@ -28,12 +28,11 @@ def run(ws, options, report):
     if ws.images.exists():
         shutil.rmtree(ws.images)
     ws.images.mkdir(parents=True)
-    done = [0]
+    counter = Counter(STAGE, len(files), "Images read and resized", report, 0.0, 0.95)
 
     def prepare_one(path):
         result = _prepare(path, ws.images, options["resize-to"], geo_txt)
-        done[0] += 1
-        report(done[0] / len(files))
+        counter.add()
         return result
 
     with ThreadPoolExecutor(max(1, options["max-concurrency"])) as pool:

@@ -10,7 +10,7 @@ from scipy import ndimage
 from scipy.interpolate import griddata
 from scipy.stats import binned_statistic_2d
 
-from localnode.engine.console import EngineError, say
+from localnode.engine.console import EngineError, Heartbeat, say
 from localnode.engine.ground import terrain_model
 from localnode.engine.model import load_frame
 from localnode.engine.rasters import write_cog
@@ -21,6 +21,8 @@ STAGE = "odm_dem"
 DSM = "odm_dem/dsm.tif"
 DTM = "odm_dem/dtm.tif"
 NODATA = -9999.0
+POINTS_PER_SECOND = 500_000  # roughly, to grid the points on 2 cores: only to move progress while it runs
+CELLS_PER_SECOND = 1_000_000  # roughly, to filter the surface into the terrain model: likewise
 
 
 def run(ws, options, report):
@@ -34,8 +36,8 @@ def run(ws, options, report):
     frame = load_frame(ws)
     xyz, _ = load_points(ws)
     resolution = options["dem-resolution"] / 100.0
-    surface, west, north = grid_surface(xyz, resolution)
-    report(0.6)
+    with Heartbeat(STAGE, "Gridding the points", report, 0.0, 0.6, len(xyz) / POINTS_PER_SECOND):
+        surface, west, north = grid_surface(xyz, resolution)
     save_surface(ws, surface, west, north, resolution)
     valid = np.isfinite(surface)
     say(STAGE, f"Surface model: {surface.shape[1]} x {surface.shape[0]} cells of {resolution:g} m, "
@@ -43,8 +45,10 @@ def run(ws, options, report):
     figures = {"cells": int(valid.sum()), "resolution_m": resolution}
     if options["dsm"]:
         _write_elevation(ws, DSM, surface, west, north, resolution, frame, options)
+        report(0.7)
     if options["dtm"]:
-        terrain, on_objects = terrain_model(surface, resolution)
+        with Heartbeat(STAGE, "Finding the bare ground", report, 0.7, 0.9, valid.size / CELLS_PER_SECOND):
+            terrain, on_objects = terrain_model(surface, resolution)
         say(STAGE, f"Terrain model: {on_objects * 100:.0f} % of the surface is on objects (trees, buildings), "
                    "replaced by the ground around them")
         _write_elevation(ws, DTM, terrain, west, north, resolution, frame, options)

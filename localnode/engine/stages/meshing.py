@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from localnode.engine import meshing
-from localnode.engine.console import say, warn
+from localnode.engine.console import Heartbeat, say, warn
 from localnode.engine.model import load_model
 from localnode.engine.options import MAX_OCTREE_DEPTH
 from localnode.engine.stages.pointcloud import load_points
@@ -17,6 +17,7 @@ from localnode.engine.workspace import atomic_path
 STAGE = "odm_meshing"
 MESH = "mesh/mesh.npz"  # in work/
 MIN_POINTS = 100
+POINTS_PER_SECOND = 20_000  # roughly, for Poisson on 2 cores: only to move progress while it runs
 
 
 def wants_model(options):
@@ -39,14 +40,15 @@ def run(ws, options, report):
     threads = max(1, options["max-concurrency"])
     target = max(100, options["mesh-size"])
     started = time.monotonic()
-    if options["use-3dmesh"]:
-        vertices, faces, figures = _full_3d(ws, xyz, options, threads)
-    else:
-        vertices, faces = meshing.surface_mesh(xyz, target)
-        figures = {"kind": "2.5D"}
-    report(0.7)
+    with Heartbeat(STAGE, "Meshing", report, 0.0, 0.7, len(xyz) / POINTS_PER_SECOND):
+        if options["use-3dmesh"]:
+            vertices, faces, figures = _full_3d(ws, xyz, options, threads)
+        else:
+            vertices, faces = meshing.surface_mesh(xyz, target)
+            figures = {"kind": "2.5D"}
     built = len(faces)
-    vertices, faces = meshing.decimate(vertices, faces, target)
+    with Heartbeat(STAGE, "Decimating", report, 0.7, 0.95, len(faces) / (4 * POINTS_PER_SECOND)):
+        vertices, faces = meshing.decimate(vertices, faces, target)
     if len(faces) == 0:
         warn(STAGE, "The mesh came out empty: no 3D model is made")
         return {"skipped": True}

@@ -13,7 +13,7 @@ from PIL import Image
 from rasterio.windows import Window
 from scipy import ndimage
 
-from localnode.engine.console import EngineError, say, warn
+from localnode.engine.console import Counter, EngineError, Heartbeat, say, warn
 from localnode.engine.model import good_points, load_frame, load_model
 from localnode.engine.rasters import cog_writer
 from localnode.engine.stages.dem import load_surface
@@ -29,6 +29,8 @@ MAX_CELLS = 400_000_000   # coarsen the resolution beyond this many output cells
 GAIN_LIMITS = (0.6, 1.6)
 TYPICAL_FLYING_HEIGHT_M = 50.0  # ground plane below the cameras when nothing better is known
 GAIN_PRIOR_WEIGHT = 4.0   # pull of each photo's exposure prior, against one typical overlap
+PHOTO_SECONDS = 0.2       # roughly, per photo, to fit the gains: only to move progress while it runs
+CELLS_PER_SECOND = 20e6   # roughly, to write the cloud-optimized GeoTIFF: only to move progress
 
 
 def run(ws, options, report):
@@ -43,21 +45,32 @@ def run(ws, options, report):
     say(STAGE, f"Mosaic of {len(views)} images: {cols} x {rows} cells at {resolution * 100:.1f} cm, "
                f"{'flat ground plane' if options['fast-orthophoto'] else 'projected on the surface model'}")
     grid = CoarseGrid(west, north, resolution, rows, cols, elevation)
+    projected = Counter(STAGE, len(views), "Photos projected", report, 0.0, 0.1)
     for view in views:
         view.project(grid)
-    report(0.1)
+        projected.add()
     started = time.monotonic()
-    _fit_gains(views, ws.images, grid, exposure_gains(ws, views))
+    with Heartbeat(STAGE, "Fitting exposure gains", report, 0.1, 0.2, PHOTO_SECONDS * len(views)):
+        _fit_gains(views, ws.images, grid, exposure_gains(ws, views))
     say(STAGE, f"Exposure gains fitted in {time.monotonic() - started:.1f} s "
                f"(from {min(v.gain.min() for v in views):.2f} to {max(v.gain.max() for v in views):.2f})")
-    report(0.2)
-    with cog_writer(ws.result(ORTHOPHOTO), ws.work / "orthophoto_scratch.tif", 4, rows, cols, "uint8",
-                    west + frame.origin[0], north + frame.origin[1], resolution, frame.crs,
-                    threads=options["max-concurrency"]) as output:
-        covered = _mosaic(views, ws.images, grid, output, lambda f: report(0.2 + 0.65 * f))
-        coverage = covered / (rows * cols)
-        if coverage == 0:
-            raise EngineError("The orthophoto came out empty: the photos could not be projected onto the ground.")
+    written = Counter(STAGE, rows, "Orthophoto rows written", report, 0.2, 0.85)
+    converting = Heartbeat(STAGE, "Writing the cloud-optimized GeoTIFF", report, 0.85, 0.99,
+                           rows * cols / CELLS_PER_SECOND)
+    try:
+        with cog_writer(ws.result(ORTHOPHOTO), ws.work / "orthophoto_scratch.tif", 4, rows, cols, "uint8",
+                        west + frame.origin[0], north + frame.origin[1], resolution, frame.crs,
+                        threads=options["max-concurrency"]) as output:
+            strips = -(-rows // STRIP_ROWS)  # _mosaic reports the share of its strips done
+            covered = _mosaic(views, ws.images, grid, output,
+                              lambda f: written.update_to(min(rows, round(f * strips) * STRIP_ROWS)))
+            coverage = covered / (rows * cols)
+            if coverage == 0:
+                raise EngineError("The orthophoto came out empty: the photos could not be projected onto the "
+                                  "ground.")
+            converting.start()  # the conversion runs as the block ends
+    finally:
+        converting.stop()
     say(STAGE, f"Wrote {ORTHOPHOTO}: E {west + frame.origin[0]:.1f} to {west + cols * resolution + frame.origin[0]:.1f},"
                f" N {north - rows * resolution + frame.origin[1]:.1f} to {north + frame.origin[1]:.1f} "
                f"(EPSG:{frame.epsg}), {coverage * 100:.0f} % of the extent covered")

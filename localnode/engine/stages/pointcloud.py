@@ -6,7 +6,7 @@ model; with fast-orthophoto and no DSM or DTM nothing uses a dense cloud, so the
 import laspy
 import numpy as np
 
-from localnode.engine.console import EngineError, say, warn
+from localnode.engine.console import EngineError, counting, say, warn
 from localnode.engine.densify import WORKING_SIZE, densify
 from localnode.engine.model import good_points, load_frame, load_model
 from localnode.engine.workspace import atomic_path
@@ -28,7 +28,7 @@ def run(ws, options, report):
     (ws.work / DENSE).unlink(missing_ok=True)  # from an earlier run: it must not outlive a rerun
     figures = {"sparse_points": int(len(xyz))}
     if wants_dense(options):
-        dense = _densify(ws, options, rec, xyz, lambda f: report(0.8 * f))
+        dense = _densify(ws, options, rec, xyz, report)
         if dense is not None:
             xyz, rgb, figures["dense"] = dense
             save_points(ws.work / DENSE, xyz, rgb)
@@ -51,7 +51,8 @@ def _densify(ws, options, rec, sparse_xyz, report):
     size = options["resize-to"]
     working_size = min(WORKING_SIZE, size) if size > 0 else WORKING_SIZE
     xyz, rgb, figures = densify(rec, ws.images, sparse_xyz, threads=options["max-concurrency"],
-                                working_size=working_size, progress=report)
+                                working_size=working_size,
+                                progress=counting(STAGE, "Stereo pairs matched", report, 0.0, 0.8))
     if len(xyz) < len(sparse_xyz):
         warn(STAGE, f"Stereo matching found only {len(xyz)} points in {figures['pairs']} image pairs: "
                     "keeping the sparse points")

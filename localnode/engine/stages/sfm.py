@@ -3,12 +3,16 @@
 The model is written to work/sfm/model in local UTM coordinates (see geo.LocalFrame).
 """
 import shutil
+import sqlite3
+import threading
 import time
 
 import numpy as np
 import pycolmap
+from scipy.spatial import cKDTree
 
-from localnode.engine.console import EngineError, say, warn
+from localnode.engine import gpu
+from localnode.engine.console import Counter, EngineError, Heartbeat, say, warn
 from localnode.engine.gcp import fit_similarity, place_on_control_points
 from localnode.engine.model import SMALL_SET_IMAGES, good_points
 from localnode.engine.workspace import atomic_path, read_json, write_json
@@ -22,6 +26,7 @@ MIN_PAIR_INLIERS = 15        # a pair with fewer geometrically verified matches 
 SMALL_SET_MIN_POSE_INLIERS = 8
 THIN_TRACK_RATIO = 0.2       # cameras spread across the track less than this part of along it: one line
 SMALL_IMAGE_PX = 1024        # up to this long side, SIFT starts on the doubled image (first_octave -1)
+MAPPING_SECONDS_PER_IMAGE = 1.5  # roughly, on 2 cores (55 s for 75 photos): only to move progress while mapping
 
 
 def run(ws, options, report):
@@ -36,27 +41,32 @@ def run(ws, options, report):
     threads = max(1, options["max-concurrency"])
 
     started = time.monotonic()
-    _extract(database, ws.images, images, options, threads, lambda f: report(0.45 * f))
+    say(STAGE, f"SIFT features and matching on the {'GPU (CUDA)' if gpu.compute()['cuda'] else 'CPU'}")
+    counter = Counter(STAGE, len(images), "Features extracted, images", report, 0.0, 0.4)
+    _extract(database, ws.images, images, options, threads, counter)
     say(STAGE, f"Extracted features from {len(images)} images in {time.monotonic() - started:.1f} s")
     _write_gps_priors(database, images)
 
     started = time.monotonic()
     small_set = len(images) <= SMALL_SET_IMAGES
     image_px = max(max(i["width"], i["height"]) for i in images)
-    pairs = _match(database, options, threads, image_px, guided=False)
+    counter = _pair_counter(images, options, report, 0.4, 0.65)
+    pairs = _match(database, options, threads, image_px, guided=False, counter=counter)
     say(STAGE, f"Matched {pairs} image pairs (trying each image with its {options['matcher-neighbors']} "
                f"nearest by GPS) in {time.monotonic() - started:.1f} s")
-    report(0.7)
 
     started = time.monotonic()
-    candidates = [_aligned(m, images) for m in _map(database, ws.images, images, threads, small_set)]
+    with Heartbeat(STAGE, "Mapping", report, 0.65, 0.8, MAPPING_SECONDS_PER_IMAGE * len(images)):
+        candidates = [_aligned(m, images) for m in _map(database, ws.images, images, threads, small_set)]
     rec, figures = _best(candidates)
     if small_set and not (rec and _consistent(figures) and rec.num_reg_images() == len(images)):
         # Guided matching finds 2-3x the matches, but its extra matches are less precise: only when needed.
-        pairs = _match(database, options, threads, image_px, guided=True)
+        pairs = _match(database, options, threads, image_px, guided=True,
+                       counter=_pair_counter(images, options, report, 0.8, 0.85))
         say(STAGE, f"Not every image registered consistently with GPS: matched again with guided matching "
                    f"({pairs} pairs)")
-        candidates += [_aligned(m, images) for m in _map(database, ws.images, images, threads, small_set)]
+        with Heartbeat(STAGE, "Mapping again", report, 0.85, 0.9, MAPPING_SECONDS_PER_IMAGE * len(images)):
+            candidates += [_aligned(m, images) for m in _map(database, ws.images, images, threads, small_set)]
         rec, figures = _best(candidates)
     _check_registered(rec, images)
     say(STAGE, f"Mapping done in {time.monotonic() - started:.1f} s")
@@ -72,7 +82,7 @@ def run(ws, options, report):
     return figures
 
 
-def _extract(database, image_dir, images, options, threads, report):
+def _extract(database, image_dir, images, options, threads, counter):
     """SIFT features for every image, one camera per (model, size, focal) with the focal from metadata."""
     extraction = pycolmap.FeatureExtractionOptions()
     extraction.num_threads = threads
@@ -85,7 +95,6 @@ def _extract(database, image_dir, images, options, threads, report):
     for image in images:
         key = (image.get("make"), image.get("model"), image["width"], image["height"], round(image["focal_px"], 1))
         groups.setdefault(key, []).append(image)
-    done = 0
     for group in groups.values():
         first = group[0]
         reader = pycolmap.ImageReaderOptions()
@@ -95,12 +104,11 @@ def _extract(database, image_dir, images, options, threads, report):
         for start in range(0, len(group), batch_size):
             names = [i["name"] for i in group[start:start + batch_size]]
             pycolmap.extract_features(database, image_dir, names, pycolmap.CameraMode.SINGLE, reader, extraction,
-                                      device=pycolmap.Device.cpu)
+                                      device=gpu.sift_device())
             if start == 0:
                 with pycolmap.Database.open(database) as db:
                     reader.existing_camera_id = db.read_image_with_name(names[0]).camera_id
-            done += len(names)
-            report(done / len(images))
+            counter.add(len(names))
 
 
 def _write_gps_priors(database, images):
@@ -117,7 +125,7 @@ def _write_gps_priors(database, images):
             db.write_pose_prior(prior)
 
 
-def _match(database, options, threads, image_px, guided):
+def _match(database, options, threads, image_px, guided, counter):
     """Match each image with its nearest neighbours by GPS; return the number of verified pairs."""
     matching = pycolmap.FeatureMatchingOptions()
     matching.num_threads = threads
@@ -139,10 +147,52 @@ def _match(database, options, threads, image_px, guided):
         with pycolmap.Database.open(database) as db:
             db.clear_matches()
             db.clear_two_view_geometries()
-    pycolmap.match_spatial(database, matching, pairing, verification, device=pycolmap.Device.cpu)
+    with _counting_pairs(database, counter):
+        pycolmap.match_spatial(database, matching, pairing, verification, device=gpu.sift_device())
     with pycolmap.Database.open(database) as db:
         _, geometries = db.read_two_view_geometries()
     return sum(len(g.inlier_matches) >= MIN_PAIR_INLIERS for g in geometries)
+
+
+def _pair_counter(images, options, report, start, end):
+    """A Counter of the image pairs spatial matching will try: each image with its nearest by GPS, in plan."""
+    xy = np.array([(i["x"], i["y"]) for i in images])
+    neighbours = min(options["matcher-neighbors"], len(images) - 1)
+    _, nearest = cKDTree(xy).query(xy, k=neighbours + 1)
+    pairs = {(min(a, b), max(a, b)) for a, row in enumerate(nearest) for b in row[1:]}
+    return Counter(STAGE, len(pairs), "Image pairs matched", report, start, end)
+
+
+class _counting_pairs:
+    """While COLMAP matches (it lets other threads run), count the pairs it has stored every second."""
+
+    def __init__(self, database, counter):
+        self.database, self.counter = database, counter
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._poll, name="pair-counter", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        self._count()
+        self.counter.finish()
+
+    def _poll(self):
+        """Count until stopped."""
+        while not self.stop.wait(1.0):
+            self._count()
+
+    def _count(self):
+        """Move the counter to the pairs stored so far (read-only: COLMAP's writes are not disturbed)."""
+        try:
+            with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=0.2) as db:
+                stored = db.execute("SELECT COUNT(*) FROM two_view_geometries").fetchone()[0]
+        except sqlite3.Error:
+            return  # busy or not created yet: the next second will tell
+        self.counter.update_to(stored)
 
 
 def _map(database, image_dir, images, threads, small_set):
@@ -229,6 +279,7 @@ def _incremental_options(threads):
     """
     options = pycolmap.IncrementalPipelineOptions()
     options.num_threads = threads
+    options.mapper.num_threads = threads  # -1 (every core) otherwise
     options.min_model_size = 2
     options.ba_refine_focal_length = False
     options.ba_refine_principal_point = False

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from localnode.engine import modelfiles, texturing
-from localnode.engine.console import say, warn
+from localnode.engine.console import Counter, Heartbeat, say, warn
 from localnode.engine.model import load_frame, load_model
 from localnode.engine.stages.meshing import load_mesh
 from localnode.engine.stages.orthophoto import exposure_gains, solve_gains
@@ -23,6 +23,7 @@ FOLDER = "odm_texturing"
 BASE = "odm_textured_model_geo"
 COORDS = "odm_georeferencing/coords.txt"
 JPEG_QUALITY = 90
+PHOTO_SECONDS = 0.3  # roughly, per photo, for the steps that read every photo: only to move progress
 
 
 def run(ws, options, report):
@@ -38,7 +39,9 @@ def run(ws, options, report):
     photos = [texturing.Photo(rec.image(i)) for i in sorted(rec.reg_image_ids())]
     started = time.monotonic()
     caster = texturing.RayCaster(vertices, faces)
-    labels, rays = texturing.choose_photos(vertices, faces, photos, caster, lambda f: report(0.4 * f))
+    counter = Counter(STAGE, len(photos), "Photos checked for the faces they see", report, 0.0, 0.4)
+    labels, rays = texturing.choose_photos(vertices, faces, photos, caster,
+                                           lambda fraction: counter.update_to(round(fraction * len(photos))))
     seen = labels >= 0
     if not seen.any():
         warn(STAGE, "No photo sees the mesh: no textured model is made")
@@ -47,14 +50,14 @@ def run(ws, options, report):
                f"textured from {len(set(labels[seen].tolist()))} of {len(photos)} photos")
     faces, labels = faces[seen], labels[seen]  # as ODM, faces no photo sees are left out
     if not options["texturing-skip-global-seam-leveling"]:
-        texturing.level_exposure(vertices, faces, labels, photos, ws.images, caster, np.nonzero(seen)[0],
-                                 exposure_gains(ws, photos), solve_gains)
+        with Heartbeat(STAGE, "Levelling exposure", report, 0.4, 0.5, PHOTO_SECONDS * len(photos)):
+            texturing.level_exposure(vertices, faces, labels, photos, ws.images, caster, np.nonzero(seen)[0],
+                                     exposure_gains(ws, photos), solve_gains)
         gains = np.array([p.gain for p in photos])
         say(STAGE, f"Exposure levelled: gains from {gains.min():.2f} to {gains.max():.2f}")
-    report(0.5)
-    atlas, patch, page, uv, scale = texturing.build_atlas(vertices, faces, labels, photos, ws.images,
-                                                          options["texturing-single-material"])
-    report(0.8)
+    with Heartbeat(STAGE, "Building the texture atlas", report, 0.5, 0.8, PHOTO_SECONDS * len(photos)):
+        atlas, patch, page, uv, scale = texturing.build_atlas(vertices, faces, labels, photos, ws.images,
+                                                              options["texturing-single-material"])
     offset = (round(frame.origin[0]), round(frame.origin[1]))
     used, faces = np.unique(faces, return_inverse=True)  # vertices of left-out faces only are dropped
     faces = faces.reshape(-1, 3)
