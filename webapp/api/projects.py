@@ -7,7 +7,7 @@ from webapp.api.blueprint import route
 from webapp.api.auth import login_required
 from webapp.api.helpers import caller, int_arg, json_response, no_content, request_data
 from webapp.api.serializers import project_json
-from webapp.services import projects, sharing
+from webapp.services import groups, projects, sharing
 from webapp.services.errors import ValidationError
 
 DEFAULT_PAGE_SIZE = 10
@@ -90,9 +90,9 @@ def delete_project(project_id):
 @route("/projects/<int:project_id>/permissions/", methods=["GET"])
 @login_required
 def project_permissions(project_id):
-    """Who may do what with the project, the owner first."""
+    """Who may do what with the project: the owner first, then users, then groups (with WebODM's X-Groups-Count)."""
     project = projects.get_project_for(caller(), project_id, "change")
-    return json_response(sharing.project_sharing(project))
+    return json_response(sharing.project_sharing(project), headers={"X-Groups-Count": str(groups.count_groups())})
 
 
 @route("/projects/<int:project_id>/edit/", methods=["POST"])

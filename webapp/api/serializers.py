@@ -1,4 +1,4 @@
-"""The JSON shapes of docs/API.md: projects, tasks, processing nodes, API tokens. Field order is the contract's."""
+"""The JSON shapes of docs/API.md: projects, groups, tasks, processing nodes, API tokens. Field order is the contract's."""
 from datetime import timezone
 
 from webapp.services import nodes, projects
@@ -27,6 +27,11 @@ def project_json(project, user):
         "public": project.public,
         "tags": project.tags,
     }
+
+
+def group_json(group):
+    """A group for administrators: WebODM's id and name, and the usernames of its members."""
+    return {"id": group.id, "name": group.name, "members": [user.username for user in group.members]}
 
 
 def task_json(task):
