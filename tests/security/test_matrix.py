@@ -1,7 +1,8 @@
 """The permission matrix: every route of the app, asked by every role, answers exactly the expected status.
 
 Roles: the project's owner; users it is shared with for view, for change (view, add, change) and for delete
-(view, delete); a logged-in stranger; an anonymous visitor; an administrator; and anonymous visitors of a public
+(view, delete); members of groups it is shared with at these levels (group_viewer, group_changer,
+group_deleter: each the only member of its group, shared with nothing itself); a logged-in stranger; an anonymous visitor; an administrator; and anonymous visitors of a public
 task (in a private project) and of a public project. Each case acts on objects made for it alone, so a case that
 deletes or changes something never affects another.
 
@@ -15,17 +16,20 @@ import pytest
 from tests.support.maps import lonlat_of_pixel, tile_and_pixel, write_orthophoto
 from tests.support.models3d import write_point_cloud
 from tests.support.web import free_port
-from tests.support.factories import add_node, add_project, add_task, add_user, share
-from tests.security.conftest import SHARED
+from tests.support.factories import add_group, add_node, add_project, add_task, add_user, share, share_with_group
+from tests.security.conftest import GROUP_SHARED, SHARED
 from webapp import storage
 from webapp.extensions import db
 from webapp.models import Preset, TaskStatus
 from webapp.services import assets, models3d, tokens
 
-ROLES = ("owner", "viewer", "changer", "deleter", "stranger", "anonymous", "admin", "public_task", "public_project")
+ROLES = ("owner", "viewer", "changer", "deleter", "group_viewer", "group_changer", "group_deleter", "stranger",
+         "anonymous", "admin", "public_task", "public_project")
 LOGIN = "login"  # expected: a redirect to the login page
-ALLOWED = {"view": {"owner", "viewer", "changer", "deleter", "admin"}, "change": {"owner", "changer", "admin"},
-           "delete": {"owner", "deleter", "admin"}}
+ALLOWED = {"view": {"owner", "viewer", "changer", "deleter", "group_viewer", "group_changer", "group_deleter",
+                    "admin"},
+           "change": {"owner", "changer", "group_changer", "admin"},
+           "delete": {"owner", "deleter", "group_deleter", "admin"}}
 ANONYMOUS = {"anonymous", "public_task", "public_project"}
 ZOOM = 18
 TILE, _ = tile_and_pixel(*lonlat_of_pixel(256, 256), ZOOM)
@@ -90,6 +94,13 @@ MATRIX = {
     ("/admin/queues", "GET"): (None, admin_only(200)),
     ("/admin/queues/failed/<job_id>/delete", "POST"): ({}, admin_only(404)),  # no such job
     ("/admin/queues/failed/<job_id>/requeue", "POST"): ({}, admin_only(404)),
+    ("/admin/groups", "GET"): (None, admin_only(200)),
+    ("/admin/groups", "POST"): ({"name": ""}, admin_only(400)),  # no name: the form again
+    ("/admin/groups/<int:group_id>", "GET"): (None, admin_only(200)),
+    ("/admin/groups/<int:group_id>/delete", "POST"): ({}, admin_only(302)),
+    ("/admin/groups/<int:group_id>/members", "POST"): ({"username": "stranger"}, admin_only(302)),
+    ("/admin/groups/<int:group_id>/members/<int:user_id>/remove", "POST"): ({}, admin_only(302)),
+    ("/admin/groups/<int:group_id>/rename", "POST"): ({"name": "Renamed <group_id>"}, admin_only(302)),
     ("/admin/users", "GET"): (None, admin_only(200)),
     ("/admin/users/<int:user_id>/disable", "POST"): ({}, admin_only(302)),
     ("/admin/users/<int:user_id>/enable", "POST"): ({}, admin_only(302)),
@@ -116,6 +127,7 @@ MATRIX = {
     ("/presets", "POST"): ({"name": "mine", "options": "[]"}, everyone(302, LOGIN)),
     ("/presets/<int:preset_id>/delete", "POST"): ({}, own_only(302, LOGIN)),
     ("/projects/new", "POST"): ({"name": "New"}, everyone(302, LOGIN)),
+    # A member of a group the project is shared with cannot drop the group's access: told so (on the dashboard).
     ("/projects/<int:project_id>/delete", "POST"): ({}, page("delete", 302)),
     ("/projects/<int:project_id>/map", "GET"): (None, page("view", public_project=True)),
     ("/projects/<int:project_id>/settings", "GET"): (None, page("change")),
@@ -123,6 +135,10 @@ MATRIX = {
     ("/projects/<int:project_id>/sharing", "POST"): ({"username": "stranger", "level": "view"}, page("change", 302)),
     ("/projects/<int:project_id>/sharing/<username>", "POST"): ({"level": "change"}, page("change", 302)),
     ("/projects/<int:project_id>/sharing/<username>/remove", "POST"): ({}, page("change", 302)),
+    ("/projects/<int:project_id>/sharing/groups", "POST"): ({"group": "<group_id>", "level": "view"},
+                                                           page("change", 302)),
+    ("/projects/<int:project_id>/sharing/groups/<int:group_id>", "POST"): ({"level": "change"}, page("change", 302)),
+    ("/projects/<int:project_id>/sharing/groups/<int:group_id>/remove", "POST"): ({}, page("change", 302)),
     ("/projects/<int:project_id>/tasks/new", "GET"): (None, page("change")),
     ("/projects/<int:project_id>/tasks/new", "POST"): ({}, page("change", 400)),  # no images: the form again
     (f"{PAGE_TASK}/", "GET"): (None, page("view")),  # a public task's page is its map; this one needs a login
@@ -138,6 +154,13 @@ MATRIX = {
     # API
     ("/api/openapi.json", "GET"): (None, all_roles(200)),
     (f"{TASK}/duplicate/", "POST"): ({}, api("change")),
+    ("/api/groups/", "GET"): (None, everyone(200, 403)),
+    ("/api/admin/groups/", "GET"): (None, admin_only(200, 403)),
+    ("/api/admin/groups/", "POST"): ({"name": ""}, admin_only(400, 403)),
+    ("/api/admin/groups/<int:group_id>/", "GET"): (None, admin_only(200, 403)),
+    ("/api/admin/groups/<int:group_id>/", "PATCH"): ({"name": "Renamed <group_id>"}, admin_only(200, 403)),
+    ("/api/admin/groups/<int:group_id>/", "PUT"): ({"name": "Renamed <group_id>"}, admin_only(200, 403)),
+    ("/api/admin/groups/<int:group_id>/", "DELETE"): (None, admin_only(204, 403)),
     ("/api/presets/", "GET"): (None, everyone(200, 403)),
     ("/api/presets/", "POST"): ({"name": "mine", "options": "[]"}, everyone(201, 403)),
     # The owner's own preset: everyone else (administrators too) gets 404; tests/api/test_presets.py checks
@@ -163,7 +186,8 @@ MATRIX = {
     ("/api/projects/<int:project_id>/", "GET"): (None, api("view", public_project=True)),
     ("/api/projects/<int:project_id>/", "PATCH"): ({"name": "Renamed"}, api("change")),
     ("/api/projects/<int:project_id>/", "PUT"): ({"name": "Renamed"}, api("change")),
-    ("/api/projects/<int:project_id>/", "DELETE"): (None, api("delete", 204)),
+    # A member of a group the project is shared with cannot drop the group's access: 400 that says who can.
+    ("/api/projects/<int:project_id>/", "DELETE"): (None, {**api("delete", 204), "group_deleter": 400}),
     ("/api/projects/<int:project_id>/edit/", "POST"): ({"name": "Renamed"}, api("change")),
     ("/api/projects/<int:project_id>/permissions/", "GET"): (None, api("change")),
     ("/api/projects/<int:project_id>/tasks/", "GET"): (None, api("view", public_project=True)),
@@ -244,6 +268,8 @@ def _new_target(people, kind, owner="owner", with_3d=False):
     project = add_project(users[owner], name="Target", public=kind == "public_project")
     for name, flags in SHARED.items():
         share(project, users[name], **flags)
+    for name, flags in GROUP_SHARED.items():
+        share_with_group(project, people[name].group, **flags)
     task = add_task(project, name="target", status=TaskStatus.COMPLETED, public=kind == "public_task")
     folder = storage.assets_dir(project.id, task.id)
     write_orthophoto(folder / ORTHOPHOTO)
@@ -267,7 +293,9 @@ def _values(people, role, counter, with_3d=False):
     db.session.add(preset)
     db.session.commit()
     node = add_node(hostname=_loopback(counter[0]), port=free_port(), label="target node")
+    group = add_group(f"team{counter[0]}", [other])  # other: a member to remove
     return {"project_id": project.id, "task_id": task.id, "token_id": token.id, "user_id": other.id,
+            "group_id": group.id,
             "node_id": node.id, "preset_id": preset.id, "job_id": "no-such-job", "username": "viewer",
             "token": "wrong-token", "layer": "orthophoto", "z": ZOOM, "x": TILE.x, "y": TILE.y, "scale": 2,
             "fmt": "png", "path": ORTHOPHOTO, "asset": "orthophoto.tif",
@@ -313,7 +341,7 @@ def test_permission_matrix(secure_app, people, rule, method):
         person = people["anonymous" if role in ANONYMOUS else role]
         values = _values(people, role, counter, with_3d="/3d" in rule)
         url = _url(rule, values)
-        response = _ask(person, method, url, body)
+        response = _ask(person, method, url, body and {key: _url(str(value), values) for key, value in body.items()})
         if not _matches(expected[role], response):
             wrong.append(f"{role}: expected {expected[role]}, got {response.status_code} "
                          f"{response.headers.get('Location', '')} {response.get_data(as_text=True)[:120]!r}")

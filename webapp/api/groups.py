@@ -10,12 +10,16 @@ from webapp.api.serializers import group_json
 from webapp.services import groups
 from webapp.services.errors import ValidationError
 
+MAX_LIMIT = 10000
+
 
 @route("/groups/", methods=["GET"])
 @login_required
 def list_group_names():
     """[{"name", "id"}] of every group by name; ?search= (names starting with it), ?limit=."""
-    found = groups.list_groups(search=request.args.get("search"), limit=int_arg("limit", minimum=0))
+    limit = int_arg("limit", minimum=0)
+    found = groups.list_groups(search=request.args.get("search"),
+                               limit=None if limit is None else min(limit, MAX_LIMIT))  # SQLite takes 64 bits
     return json_response([{"name": group.name, "id": group.id} for group in found])
 
 
