@@ -169,7 +169,8 @@ MATRIX = {
     ("/api/presets/<int:preset_id>/", "PATCH"): ({"name": "renamed"}, own_only(200, 403)),
     ("/api/presets/<int:preset_id>/", "PUT"): ({"name": "renamed"}, own_only(200, 403)),
     ("/api/presets/<int:preset_id>/", "DELETE"): (None, own_only(204, 403)),
-    ("/api/token-auth/", "POST"): ({"username": "nobody-api", "password": "wrong"}, all_roles(400)),
+    # An account per case: more than LOGIN_MAX_FAILURES_PER_ACCOUNT roles would meet the limiter's 429.
+    ("/api/token-auth/", "POST"): ({"username": "nobody-api-<case>", "password": "wrong"}, all_roles(400)),
     ("/api/webhooks/task/<int:task_id>/<token>", "POST"): ({}, all_roles(404)),  # a wrong token
     ("/api/tokens/", "GET"): (None, everyone(200, 403)),
     ("/api/tokens/", "POST"): ({"name": "script"}, everyone(201, 403)),
@@ -295,7 +296,7 @@ def _values(people, role, counter, with_3d=False):
     node = add_node(hostname=_loopback(counter[0]), port=free_port(), label="target node")
     group = add_group(f"team{counter[0]}", [other])  # other: a member to remove
     return {"project_id": project.id, "task_id": task.id, "token_id": token.id, "user_id": other.id,
-            "group_id": group.id,
+            "group_id": group.id, "case": counter[0],
             "node_id": node.id, "preset_id": preset.id, "job_id": "no-such-job", "username": "viewer",
             "token": "wrong-token", "layer": "orthophoto", "z": ZOOM, "x": TILE.x, "y": TILE.y, "scale": 2,
             "fmt": "png", "path": ORTHOPHOTO, "asset": "orthophoto.tif",

@@ -38,8 +38,8 @@ def add_project(owner="owner", name="Survey", **fields):
 
 
 def share(project, user, **flags):
-    """Share project with user: viewing, plus the given flags (can_add, can_change, can_delete)."""
-    return _stored(ProjectShare(project_id=project.id, user_id=user.id, can_view=True, **flags))
+    """Share project with user: viewing (unless can_view=False), plus the given flags (can_add, can_change, ...)."""
+    return _stored(ProjectShare(project_id=project.id, user_id=user.id, **{"can_view": True, **flags}))
 
 
 def add_group(name, members=()):
@@ -48,8 +48,8 @@ def add_group(name, members=()):
 
 
 def share_with_group(project, group, **flags):
-    """Share project with group: viewing, plus the given flags (can_add, can_change, can_delete)."""
-    return _stored(ProjectGroupShare(project_id=project.id, group_id=group.id, can_view=True, **flags))
+    """Share project with group: viewing (unless can_view=False), plus the given flags (can_add, can_change, ...)."""
+    return _stored(ProjectGroupShare(project_id=project.id, group_id=group.id, **{"can_view": True, **flags}))
 
 
 def add_task(project, images=(), fake_images=0, **fields):
