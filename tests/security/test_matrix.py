@@ -2,8 +2,9 @@
 
 Roles: the project's owner; users it is shared with for view, for change (view, add, change) and for delete
 (view, delete); members of groups it is shared with at these levels (group_viewer, group_changer,
-group_deleter: each the only member of its group, shared with nothing itself); a logged-in stranger; an anonymous visitor; an administrator; and anonymous visitors of a public
-task (in a private project) and of a public project. Each case acts on objects made for it alone, so a case that
+group_deleter: each the only member of its group, shared with nothing itself); a logged-in stranger; an
+anonymous visitor; an administrator; and anonymous visitors of a public task (in a private project) and of a
+public project. Each case acts on objects made for it alone, so a case that
 deletes or changes something never affects another.
 
 `test_every_route_is_in_the_matrix` fails for a new route that has no row here (or a commented exemption).

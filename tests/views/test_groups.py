@@ -68,7 +68,8 @@ def test_bad_group_input_shows_the_form_again_with_a_message_and_changes_nothing
 def test_renaming_to_another_groups_name_is_refused(root, team):
     add_group("Pilots")
     response = post(root, f"/admin/groups/{team.id}/rename", {"name": "PILOTS"})
-    assert response.status_code == 400 and "A group named “Pilots” already exists." in response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "A group named “Pilots” already exists." in response.get_data(as_text=True)
     assert sorted(stored_groups()) == ["Pilots", "Surveyors"]
 
 

@@ -24,10 +24,10 @@ def _page_url(page, page_size):
 
 
 def _paginated(items, serialize):
-    """A plain array, or {"count", "next", "previous", "results"} when ?page= is given."""
+    """A plain array, or {"count", "next", "previous", "results"} when ?page= is given; serialize(list) -> list."""
     page = int_arg("page", minimum=1)
     if page is None:
-        return json_response([serialize(item) for item in items])
+        return json_response(serialize(items))
     page_size = min(int_arg("page_size", DEFAULT_PAGE_SIZE, minimum=1), MAX_PAGE_SIZE)
     count = len(items)
     if page > 1 and (page - 1) * page_size >= count:
@@ -37,7 +37,7 @@ def _paginated(items, serialize):
         "count": count,
         "next": _page_url(page + 1, page_size) if start + page_size < count else None,
         "previous": _page_url(page - 1, page_size) if page > 1 else None,
-        "results": [serialize(item) for item in items[start:start + page_size]],
+        "results": serialize(items[start:start + page_size]),
     })
 
 
@@ -48,7 +48,13 @@ def list_projects():
     user = caller()
     items = projects.list_projects(user, request.args.get("name"), request.args.get("search"),
                                    request.args.get("ordering")).all()
-    return _paginated(items, lambda project: project_json(project, user))
+    return _paginated(items, lambda some: _projects_json(some, user))
+
+
+def _projects_json(some_projects, user):
+    """The projects as user sees them, their permissions found at once."""
+    permissions = projects.permissions_by_project(user, some_projects)
+    return [project_json(project, user, permissions[project.id]) for project in some_projects]
 
 
 @route("/projects/", methods=["POST"])

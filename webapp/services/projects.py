@@ -1,4 +1,6 @@
 """Projects and who may do what with them. Tasks inherit their project's permissions."""
+from collections import defaultdict
+
 from sqlalchemy import or_, select, union_all
 
 from webapp import storage
@@ -10,32 +12,60 @@ from webapp.services.parsing import clean_bool, clean_name, clean_tags, split_se
 from webapp.services.removals import node_copies, queue_node_removals
 
 
-def _granted_rows(user, project_id):
-    """The (can_view, can_add, can_change, can_delete) rows that give user access to the project: their own share
-    and the shares of each group they are in."""
-    own = select(ProjectShare.can_view, ProjectShare.can_add, ProjectShare.can_change, ProjectShare.can_delete) \
-        .where(ProjectShare.project_id == project_id, ProjectShare.user_id == user.id)
-    through_groups = select(ProjectGroupShare.can_view, ProjectGroupShare.can_add, ProjectGroupShare.can_change,
-                            ProjectGroupShare.can_delete) \
+# Project ids per query of permissions_by_project: well under SQLite's limit of bound parameters.
+IDS_PER_QUERY = 500
+
+
+def _granted_rows(user, project_ids):
+    """The (project_id, can_view, can_add, can_change, can_delete) rows that give user access to these projects:
+    their own shares and the shares of each group they are in."""
+    own = select(ProjectShare.project_id, ProjectShare.can_view, ProjectShare.can_add, ProjectShare.can_change,
+                 ProjectShare.can_delete) \
+        .where(ProjectShare.project_id.in_(project_ids), ProjectShare.user_id == user.id)
+    through_groups = select(ProjectGroupShare.project_id, ProjectGroupShare.can_view, ProjectGroupShare.can_add,
+                            ProjectGroupShare.can_change, ProjectGroupShare.can_delete) \
         .join(group_member, group_member.c.group_id == ProjectGroupShare.group_id) \
-        .where(ProjectGroupShare.project_id == project_id, group_member.c.user_id == user.id)
+        .where(ProjectGroupShare.project_id.in_(project_ids), group_member.c.user_id == user.id)
     return db.session.execute(union_all(own, through_groups)).all()
 
 
-def project_permissions(user, project):
-    """What user may do with project, as API names in the order of PERMISSIONS.
+def _granted(user, projects):
+    """{project id: set of permission names} that shares (own and groups') give user; grants without view give none."""
+    granted = defaultdict(set)
+    ids = [project.id for project in projects]
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        for project_id, can_view, *flags in _granted_rows(user, ids[start:start + IDS_PER_QUERY]):
+            if can_view:
+                granted[project_id].update(name for name, flag in zip(PERMISSIONS[1:], flags) if flag)
+                granted[project_id].add("view")
+    return granted
 
-    This is the one place that decides: everything (the API, pages, lists) asks it or visible_projects. A user
-    shared with directly and through groups gets every permission any of these grants gives (the levels are
-    nested, so that is the highest of them); a grant without "view" gives nothing."""
-    if user is not None and user.is_authenticated:
-        if user.is_admin or project.owner_id == user.id:
-            return list(PERMISSIONS)
-        granted = {name for row in _granted_rows(user, project.id) if row.can_view
-                   for name, flag in zip(PERMISSIONS, row) if flag}
-        if granted:
-            return [name for name in PERMISSIONS if name in granted]
+
+def permissions_by_project(user, projects):
+    """{project id: what user may do with it}, as API names in the order of PERMISSIONS, for many projects at once.
+
+    This is the one place that decides (project_permissions and visible_projects follow it): the owner and
+    administrators may do everything; anyone else what their own share and the shares of their groups give,
+    together (the levels are nested, so that is the highest of them); visitors of a public project may view it."""
+    if user is not None and user.is_authenticated and not user.is_admin:
+        granted = _granted(user, [project for project in projects if project.owner_id != user.id])
+    else:
+        granted = {}
+    return {project.id: _permissions(user, project, granted.get(project.id)) for project in projects}
+
+
+def _permissions(user, project, granted):
+    """What user may do with project, given what their shares grant (a set, or None for nothing)."""
+    if user is not None and user.is_authenticated and (user.is_admin or project.owner_id == user.id):
+        return list(PERMISSIONS)
+    if granted:
+        return [name for name in PERMISSIONS if name in granted]
     return ["view"] if project.public else []
+
+
+def project_permissions(user, project):
+    """What user may do with project, as API names in the order of PERMISSIONS (see permissions_by_project)."""
+    return permissions_by_project(user, [project])[project.id]
 
 
 def visible_projects(user):
