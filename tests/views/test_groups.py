@@ -39,6 +39,9 @@ def test_an_administrator_creates_renames_fills_and_deletes_a_group(root, team):
     assert stored_groups() == {"Surveyors": ["bob"], "Drone pilots": ["bob", "carol"]}
     listing = root.get("/admin/groups").get_data(as_text=True)
     assert "Drone pilots" in listing and "bob, carol" in listing
+    users_page = root.get("/admin/users").get_data(as_text=True)
+    assert f'<a href="/admin/groups/{group.id}">Drone pilots</a>, <a href="/admin/groups/{team.id}">Surveyors</a>' \
+        in users_page  # bob's groups, by name
     carol = group.members[1]
     assert post(root, f"/admin/groups/{group.id}/members/{carol.id}/remove").status_code == 302
     assert stored_groups()["Drone pilots"] == ["bob"]
