@@ -4,7 +4,7 @@ from playwright.sync_api import expect
 from tests.support.browser import log_in
 from tests.support.factories import add_user
 
-ADMIN_ONLY = ["/admin/users", "/admin/users/new", "/admin/queues", "/nodes/new"]
+ADMIN_ONLY = ["/admin/users", "/admin/users/new", "/admin/groups", "/admin/queues", "/nodes/new"]
 
 
 def test_a_non_administrator_cannot_reach_admin_pages(page, live_server):
@@ -13,6 +13,7 @@ def test_a_non_administrator_cannot_reach_admin_pages(page, live_server):
     navigation = page.get_by_role("navigation").first
     expect(navigation.get_by_role("link", name="Users")).to_have_count(0)
     expect(navigation.get_by_role("link", name="Queues")).to_have_count(0)
+    expect(navigation.get_by_role("link", name="Groups")).to_have_count(0)
     for path in ADMIN_ONLY:
         response = page.goto(live_server + path)
         assert response.status == 403, path
@@ -44,7 +45,8 @@ def test_admin_pages_fit_a_phone_screen(page, live_server):
     add_user("root", admin=True), add_user("bob")
     page.set_viewport_size({"width": 390, "height": 800})
     log_in(page, live_server, "root")
-    for path in ["/admin/users", "/admin/queues", "/admin/users/new", "/nodes", "/nodes/new", "/account"]:
+    for path in ["/admin/users", "/admin/groups", "/admin/queues", "/admin/users/new", "/nodes", "/nodes/new",
+                 "/account"]:
         page.goto(live_server + path)
         widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
         assert widths[0] <= widths[1], f"{path} is wider than the screen: {widths}"

@@ -1,8 +1,10 @@
 """The permission matrix: every route of the app, asked by every role, answers exactly the expected status.
 
 Roles: the project's owner; users it is shared with for view, for change (view, add, change) and for delete
-(view, delete); a logged-in stranger; an anonymous visitor; an administrator; and anonymous visitors of a public
-task (in a private project) and of a public project. Each case acts on objects made for it alone, so a case that
+(view, delete); members of groups it is shared with at these levels (group_viewer, group_changer,
+group_deleter: each the only member of its group, shared with nothing itself); a logged-in stranger; an
+anonymous visitor; an administrator; and anonymous visitors of a public task (in a private project) and of a
+public project. Each case acts on objects made for it alone, so a case that
 deletes or changes something never affects another.
 
 `test_every_route_is_in_the_matrix` fails for a new route that has no row here (or a commented exemption).
@@ -15,17 +17,20 @@ import pytest
 from tests.support.maps import lonlat_of_pixel, tile_and_pixel, write_orthophoto
 from tests.support.models3d import write_point_cloud
 from tests.support.web import free_port
-from tests.support.factories import add_node, add_project, add_task, add_user, share
-from tests.security.conftest import SHARED
+from tests.support.factories import add_node, add_user
+from tests.security.conftest import GROUP_SHARED, SHARED
 from webapp import storage
 from webapp.extensions import db
-from webapp.models import Preset, TaskStatus
+from webapp.models import Group, Preset, Project, ProjectGroupShare, ProjectShare, Task, TaskStatus
 from webapp.services import assets, models3d, tokens
 
-ROLES = ("owner", "viewer", "changer", "deleter", "stranger", "anonymous", "admin", "public_task", "public_project")
+ROLES = ("owner", "viewer", "changer", "deleter", "group_viewer", "group_changer", "group_deleter", "stranger",
+         "anonymous", "admin", "public_task", "public_project")
 LOGIN = "login"  # expected: a redirect to the login page
-ALLOWED = {"view": {"owner", "viewer", "changer", "deleter", "admin"}, "change": {"owner", "changer", "admin"},
-           "delete": {"owner", "deleter", "admin"}}
+ALLOWED = {"view": {"owner", "viewer", "changer", "deleter", "group_viewer", "group_changer", "group_deleter",
+                    "admin"},
+           "change": {"owner", "changer", "group_changer", "admin"},
+           "delete": {"owner", "deleter", "group_deleter", "admin"}}
 ANONYMOUS = {"anonymous", "public_task", "public_project"}
 ZOOM = 18
 TILE, _ = tile_and_pixel(*lonlat_of_pixel(256, 256), ZOOM)
@@ -90,6 +95,13 @@ MATRIX = {
     ("/admin/queues", "GET"): (None, admin_only(200)),
     ("/admin/queues/failed/<job_id>/delete", "POST"): ({}, admin_only(404)),  # no such job
     ("/admin/queues/failed/<job_id>/requeue", "POST"): ({}, admin_only(404)),
+    ("/admin/groups", "GET"): (None, admin_only(200)),
+    ("/admin/groups", "POST"): ({"name": ""}, admin_only(400)),  # no name: the form again
+    ("/admin/groups/<int:group_id>", "GET"): (None, admin_only(200)),
+    ("/admin/groups/<int:group_id>/delete", "POST"): ({}, admin_only(302)),
+    ("/admin/groups/<int:group_id>/members", "POST"): ({"username": "stranger"}, admin_only(302)),
+    ("/admin/groups/<int:group_id>/members/<int:user_id>/remove", "POST"): ({}, admin_only(302)),
+    ("/admin/groups/<int:group_id>/rename", "POST"): ({"name": "Renamed <group_id>"}, admin_only(302)),
     ("/admin/users", "GET"): (None, admin_only(200)),
     ("/admin/users/<int:user_id>/disable", "POST"): ({}, admin_only(302)),
     ("/admin/users/<int:user_id>/enable", "POST"): ({}, admin_only(302)),
@@ -116,6 +128,7 @@ MATRIX = {
     ("/presets", "POST"): ({"name": "mine", "options": "[]"}, everyone(302, LOGIN)),
     ("/presets/<int:preset_id>/delete", "POST"): ({}, own_only(302, LOGIN)),
     ("/projects/new", "POST"): ({"name": "New"}, everyone(302, LOGIN)),
+    # A member of a group the project is shared with cannot drop the group's access: told so (on the dashboard).
     ("/projects/<int:project_id>/delete", "POST"): ({}, page("delete", 302)),
     ("/projects/<int:project_id>/map", "GET"): (None, page("view", public_project=True)),
     ("/projects/<int:project_id>/settings", "GET"): (None, page("change")),
@@ -123,6 +136,10 @@ MATRIX = {
     ("/projects/<int:project_id>/sharing", "POST"): ({"username": "stranger", "level": "view"}, page("change", 302)),
     ("/projects/<int:project_id>/sharing/<username>", "POST"): ({"level": "change"}, page("change", 302)),
     ("/projects/<int:project_id>/sharing/<username>/remove", "POST"): ({}, page("change", 302)),
+    ("/projects/<int:project_id>/sharing/groups", "POST"): ({"group": "<group_id>", "level": "view"},
+                                                           page("change", 302)),
+    ("/projects/<int:project_id>/sharing/groups/<int:group_id>", "POST"): ({"level": "change"}, page("change", 302)),
+    ("/projects/<int:project_id>/sharing/groups/<int:group_id>/remove", "POST"): ({}, page("change", 302)),
     ("/projects/<int:project_id>/tasks/new", "GET"): (None, page("change")),
     ("/projects/<int:project_id>/tasks/new", "POST"): ({}, page("change", 400)),  # no images: the form again
     ("/projects/<int:project_id>/tasks/import", "GET"): (None, page("change")),
@@ -140,6 +157,13 @@ MATRIX = {
     # API
     ("/api/openapi.json", "GET"): (None, all_roles(200)),
     (f"{TASK}/duplicate/", "POST"): ({}, api("change")),
+    ("/api/groups/", "GET"): (None, everyone(200, 403)),
+    ("/api/admin/groups/", "GET"): (None, admin_only(200, 403)),
+    ("/api/admin/groups/", "POST"): ({"name": ""}, admin_only(400, 403)),
+    ("/api/admin/groups/<int:group_id>/", "GET"): (None, admin_only(200, 403)),
+    ("/api/admin/groups/<int:group_id>/", "PATCH"): ({"name": "Renamed <group_id>"}, admin_only(200, 403)),
+    ("/api/admin/groups/<int:group_id>/", "PUT"): ({"name": "Renamed <group_id>"}, admin_only(200, 403)),
+    ("/api/admin/groups/<int:group_id>/", "DELETE"): (None, admin_only(204, 403)),
     ("/api/presets/", "GET"): (None, everyone(200, 403)),
     ("/api/presets/", "POST"): ({"name": "mine", "options": "[]"}, everyone(201, 403)),
     # The owner's own preset: everyone else (administrators too) gets 404; tests/api/test_presets.py checks
@@ -148,7 +172,8 @@ MATRIX = {
     ("/api/presets/<int:preset_id>/", "PATCH"): ({"name": "renamed"}, own_only(200, 403)),
     ("/api/presets/<int:preset_id>/", "PUT"): ({"name": "renamed"}, own_only(200, 403)),
     ("/api/presets/<int:preset_id>/", "DELETE"): (None, own_only(204, 403)),
-    ("/api/token-auth/", "POST"): ({"username": "nobody-api", "password": "wrong"}, all_roles(400)),
+    # An account per case: more than LOGIN_MAX_FAILURES_PER_ACCOUNT roles would meet the limiter's 429.
+    ("/api/token-auth/", "POST"): ({"username": "nobody-api-<case>", "password": "wrong"}, all_roles(400)),
     ("/api/webhooks/task/<int:task_id>/<token>", "POST"): ({}, all_roles(404)),  # a wrong token
     ("/api/tokens/", "GET"): (None, everyone(200, 403)),
     ("/api/tokens/", "POST"): ({"name": "script"}, everyone(201, 403)),
@@ -165,7 +190,8 @@ MATRIX = {
     ("/api/projects/<int:project_id>/", "GET"): (None, api("view", public_project=True)),
     ("/api/projects/<int:project_id>/", "PATCH"): ({"name": "Renamed"}, api("change")),
     ("/api/projects/<int:project_id>/", "PUT"): ({"name": "Renamed"}, api("change")),
-    ("/api/projects/<int:project_id>/", "DELETE"): (None, api("delete", 204)),
+    # A member of a group the project is shared with cannot drop the group's access: 400 that says who can.
+    ("/api/projects/<int:project_id>/", "DELETE"): (None, {**api("delete", 204), "group_deleter": 400}),
     ("/api/projects/<int:project_id>/edit/", "POST"): ({"name": "Renamed"}, api("change")),
     ("/api/projects/<int:project_id>/permissions/", "GET"): (None, api("change")),
     ("/api/projects/<int:project_id>/tasks/", "GET"): (None, api("view", public_project=True)),
@@ -247,16 +273,24 @@ def test_every_route_is_in_the_matrix(secure_app):
 
 
 def _new_target(people, kind, owner="owner", with_3d=False):
-    """A project of owner shared with viewer, changer and deleter, with a completed task holding an orthophoto
-    (and, with_3d, a small point cloud, prepared for its 3D page: 25 ms, so only for the 3D routes).
+    """A project of owner shared with viewer, changer and deleter and with the groups of the group_ roles, with a
+    completed task holding an orthophoto (and, with_3d, a small point cloud, prepared for its 3D page: 25 ms, so
+    only for the 3D routes).
 
     kind: "private", "public_task" (the task is public, its project is not) or "public_project".
     """
     users = {name: person.user for name, person in people.items()}
-    project = add_project(users[owner], name="Target", public=kind == "public_project")
-    for name, flags in SHARED.items():
-        share(project, users[name], **flags)
-    task = add_task(project, name="target", status=TaskStatus.COMPLETED, public=kind == "public_task")
+    # Everything in one commit (flushes give the ids): a commit costs about 15 ms, and a case makes 12 targets.
+    project = Project(owner_id=users[owner].id, name="Target", public=kind == "public_project")
+    db.session.add(project)
+    db.session.flush()
+    db.session.add_all([ProjectShare(project_id=project.id, user_id=users[name].id, can_view=True, **flags)
+                        for name, flags in SHARED.items()])
+    db.session.add_all([ProjectGroupShare(project_id=project.id, group_id=people[name].group.id, can_view=True,
+                                          **flags) for name, flags in GROUP_SHARED.items()])
+    task = Task(project_id=project.id, name="target", status=TaskStatus.COMPLETED, public=kind == "public_task")
+    db.session.add(task)
+    db.session.flush()
     folder = storage.assets_dir(project.id, task.id)
     write_orthophoto(folder / ORTHOPHOTO)
     if with_3d:
@@ -276,11 +310,13 @@ def _values(people, role, counter, with_3d=False):
     other = add_user(f"target{counter[0]}", admin=True)  # admin: so that revoke-admin has a role to revoke
     token, _ = tokens.create_api_token(owner, "target")
     preset = Preset(owner_id=owner.id, name=f"preset{counter[0]}", options=[])
-    db.session.add(preset)
+    group = Group(name=f"team{counter[0]}", members=[other])  # other: a member to remove
+    db.session.add_all([preset, group])
     db.session.commit()
     node = add_node(hostname=_loopback(counter[0]), port=free_port(), label="target node")
     return {"project_id": project.id, "task_id": task.id, "token_id": token.id, "user_id": other.id,
-            "earlier_id": task.id, "node_id": node.id, "preset_id": preset.id, "job_id": "no-such-job", "username": "viewer",
+            "earlier_id": task.id, "group_id": group.id, "case": counter[0],
+            "node_id": node.id, "preset_id": preset.id, "job_id": "no-such-job", "username": "viewer",
             "token": "wrong-token", "layer": "orthophoto", "z": ZOOM, "x": TILE.x, "y": TILE.y, "scale": 2,
             "fmt": "png", "path": ORTHOPHOTO, "asset": "orthophoto.tif",
             "asset_type": "orthophoto", "filename": "DJI_0000.JPG", "name": "points.bin"}
@@ -325,7 +361,7 @@ def test_permission_matrix(secure_app, people, rule, method):
         person = people["anonymous" if role in ANONYMOUS else role]
         values = _values(people, role, counter, with_3d="/3d" in rule)
         url = _url(rule, values)
-        response = _ask(person, method, url, body)
+        response = _ask(person, method, url, body and {key: _url(str(value), values) for key, value in body.items()})
         if not _matches(expected[role], response):
             wrong.append(f"{role}: expected {expected[role]}, got {response.status_code} "
                          f"{response.headers.get('Location', '')} {response.get_data(as_text=True)[:120]!r}")

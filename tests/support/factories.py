@@ -1,4 +1,5 @@
-"""The tests' rows, stored directly (as the pipeline or a refresh would leave them): users, projects, tasks, nodes.
+"""The tests' rows, stored directly (as the pipeline or a refresh would leave them): users, groups, projects,
+tasks, nodes.
 
 Users get a one-round password hash instead of scrypt (0.2 s per hash and per login): the accounts tests cover
 the real hashing; elsewhere only who may do what matters.
@@ -9,7 +10,7 @@ from werkzeug.security import generate_password_hash
 
 from webapp import storage
 from webapp.extensions import db
-from webapp.models import ProcessingNode, Project, ProjectShare, Task, TaskStatus, User
+from webapp.models import Group, ProcessingNode, Project, ProjectGroupShare, ProjectShare, Task, TaskStatus, User
 from webapp.models.base import utcnow
 
 FAST_HASH = "pbkdf2:sha256:1"
@@ -37,8 +38,18 @@ def add_project(owner="owner", name="Survey", **fields):
 
 
 def share(project, user, **flags):
-    """Share project with user: viewing, plus the given flags (can_add, can_change, can_delete)."""
-    return _stored(ProjectShare(project_id=project.id, user_id=user.id, can_view=True, **flags))
+    """Share project with user: viewing (unless can_view=False), plus the given flags (can_add, can_change, ...)."""
+    return _stored(ProjectShare(project_id=project.id, user_id=user.id, **{"can_view": True, **flags}))
+
+
+def add_group(name, members=()):
+    """A group called name with these users in it."""
+    return _stored(Group(name=name, members=list(members)))
+
+
+def share_with_group(project, group, **flags):
+    """Share project with group: viewing (unless can_view=False), plus the given flags (can_add, can_change, ...)."""
+    return _stored(ProjectGroupShare(project_id=project.id, group_id=group.id, **{"can_view": True, **flags}))
 
 
 def add_task(project, images=(), fake_images=0, **fields):

@@ -87,8 +87,12 @@ SCHEMAS = {
     "ProjectPage": {"type": "object", "properties": {
         "count": INTEGER, "next": NULLABLE_STRING, "previous": NULLABLE_STRING,
         "results": {"type": "array", "items": _ref("Project")}}},
-    "Sharing": {"type": "array", "items": {"type": "object", "properties": {
-        "username": STRING, "owner": BOOLEAN, "permissions": PERMISSION_LIST}}},
+    "Sharing": {"type": "array", "description": "users ({username, owner, permissions}), then groups "
+                                                "({groupname, permissions}), as WebODM's",
+                "items": {"type": "object", "properties": {
+                    "username": STRING, "owner": BOOLEAN, "groupname": STRING, "permissions": PERMISSION_LIST}}},
+    "Group": {"type": "object", "properties": {
+        "id": INTEGER, "name": STRING, "members": {"type": "array", "items": STRING, "description": "usernames"}}},
     "Task": {"type": "object", "properties": TASK_FIELDS, "required": list(TASK_FIELDS)},
     "ProcessingNode": {"type": "object", "properties": {
         "id": INTEGER, "hostname": STRING, "port": INTEGER, "label": STRING, "online": BOOLEAN,
@@ -129,6 +133,9 @@ PRESET = _param("preset_id")
 PRESET_TAGS = ("presets",)
 PRESET_WRITE = {"name": STRING, "options": TASK_WRITE["options"]}
 MAP_TAGS = ("maps",)
+GROUP, GROUP_TAGS = _param("group_id"), ("groups",)
+GROUP_WRITE = {"name": STRING, "members": {"type": "array", "items": STRING,
+                                           "description": "usernames (a JSON string in a form)"}}
 LAYER_PARAM = {**_param("layer", schema_type="string", description="orthophoto, dsm or dtm"),
                "schema": {"type": "string", "enum": ["orthophoto", "dsm", "dtm"]}}
 SCALE_PARAM = _param("scale", description="2 for 512 px tiles")
@@ -152,6 +159,26 @@ PATHS = {
                     body=_form_body({"name": STRING}, ["name"]), tags=AUTH_TAGS)},
     "/api/tokens/{token_id}/": {"delete": _op("Revoke an API token", NO_CONTENT, [_param("token_id")],
                                               tags=AUTH_TAGS)},
+    "/api/groups/": {"get": _op(
+        "Every group's name and id (to share a project with it)",
+        {"200": _json({"type": "array", "items": {"type": "object", "properties": {"name": STRING, "id": INTEGER}}})},
+        [_param("search", "query", "string", "names starting with this"), _param("limit", "query")],
+        tags=GROUP_TAGS)},
+    "/api/admin/groups/": {
+        "get": _op("Every group with its members (administrators)",
+                   {"200": _json({"type": "array", "items": _ref("Group")})},
+                   [_param("name", "query", "string", "only the group with this exact name")], tags=GROUP_TAGS),
+        "post": _op("Create a group (administrators)", {"201": _json(_ref("Group"))},
+                    body=_form_body(GROUP_WRITE, ["name"]), tags=GROUP_TAGS)},
+    "/api/admin/groups/{group_id}/": {
+        "get": _op("A group with its members (administrators)", {"200": _json(_ref("Group"))}, [GROUP],
+                   tags=GROUP_TAGS),
+        "patch": _op("Rename a group or replace its members (administrators)", {"200": _json(_ref("Group"))},
+                     [GROUP], _form_body(GROUP_WRITE), tags=GROUP_TAGS),
+        "put": _op("Rename a group and replace its members if given (administrators)",
+                   {"200": _json(_ref("Group"))}, [GROUP], _form_body(GROUP_WRITE, ["name"]), tags=GROUP_TAGS),
+        "delete": _op("Delete a group: its members lose what it gave them (administrators)", NO_CONTENT, [GROUP],
+                      tags=GROUP_TAGS)},
     "/api/presets/": {
         "get": _op("The system presets, then the caller's own",
                    {"200": _json({"type": "array", "items": _ref("Preset")})}, tags=PRESET_TAGS),

@@ -7,7 +7,7 @@ from webapp.api.blueprint import route
 from webapp.api.auth import login_required
 from webapp.api.helpers import caller, int_arg, json_response, no_content, request_data
 from webapp.api.serializers import project_json
-from webapp.services import projects, sharing
+from webapp.services import groups, projects, sharing
 from webapp.services.errors import ValidationError
 
 DEFAULT_PAGE_SIZE = 10
@@ -24,10 +24,10 @@ def _page_url(page, page_size):
 
 
 def _paginated(items, serialize):
-    """A plain array, or {"count", "next", "previous", "results"} when ?page= is given."""
+    """A plain array, or {"count", "next", "previous", "results"} when ?page= is given; serialize(list) -> list."""
     page = int_arg("page", minimum=1)
     if page is None:
-        return json_response([serialize(item) for item in items])
+        return json_response(serialize(items))
     page_size = min(int_arg("page_size", DEFAULT_PAGE_SIZE, minimum=1), MAX_PAGE_SIZE)
     count = len(items)
     if page > 1 and (page - 1) * page_size >= count:
@@ -37,7 +37,7 @@ def _paginated(items, serialize):
         "count": count,
         "next": _page_url(page + 1, page_size) if start + page_size < count else None,
         "previous": _page_url(page - 1, page_size) if page > 1 else None,
-        "results": [serialize(item) for item in items[start:start + page_size]],
+        "results": serialize(items[start:start + page_size]),
     })
 
 
@@ -48,7 +48,13 @@ def list_projects():
     user = caller()
     items = projects.list_projects(user, request.args.get("name"), request.args.get("search"),
                                    request.args.get("ordering")).all()
-    return _paginated(items, lambda project: project_json(project, user))
+    return _paginated(items, lambda some: _projects_json(some, user))
+
+
+def _projects_json(some_projects, user):
+    """The projects as user sees them, their permissions found at once."""
+    permissions = projects.permissions_by_project(user, some_projects)
+    return [project_json(project, user, permissions[project.id]) for project in some_projects]
 
 
 @route("/projects/", methods=["POST"])
@@ -90,9 +96,9 @@ def delete_project(project_id):
 @route("/projects/<int:project_id>/permissions/", methods=["GET"])
 @login_required
 def project_permissions(project_id):
-    """Who may do what with the project, the owner first."""
+    """Who may do what with the project: the owner first, then users, then groups (with WebODM's X-Groups-Count)."""
     project = projects.get_project_for(caller(), project_id, "change")
-    return json_response(sharing.project_sharing(project))
+    return json_response(sharing.project_sharing(project), headers={"X-Groups-Count": str(groups.count_groups())})
 
 
 @route("/projects/<int:project_id>/edit/", methods=["POST"])

@@ -1,4 +1,6 @@
-"""The JSON shapes of docs/API.md: projects, tasks, processing nodes, API tokens. Field order is the contract's."""
+"""The JSON shapes of docs/API.md: projects, groups, tasks, processing nodes, API tokens.
+
+Field order is the contract's."""
 from datetime import timezone
 
 from webapp.services import nodes, projects
@@ -13,8 +15,8 @@ def iso_time(moment):
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def project_json(project, user):
-    """A project as seen by user (permissions and owned are the caller's)."""
+def project_json(project, user, permissions=None):
+    """A project as seen by user (permissions and owned are the caller's; permissions computed when not given)."""
     return {
         "id": project.id,
         "name": project.name,
@@ -22,11 +24,16 @@ def project_json(project, user):
         "created_at": iso_time(project.created_at),
         "owner": project.owner.username,
         "tasks": [task.id for task in project.tasks],
-        "permissions": projects.project_permissions(user, project),
+        "permissions": projects.project_permissions(user, project) if permissions is None else permissions,
         "owned": user is not None and project.owner_id == user.id,
         "public": project.public,
         "tags": project.tags,
     }
+
+
+def group_json(group):
+    """A group for administrators: WebODM's id and name, and the usernames of its members."""
+    return {"id": group.id, "name": group.name, "members": [user.username for user in group.members]}
 
 
 def task_json(task):

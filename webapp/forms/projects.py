@@ -1,4 +1,4 @@
-"""Forms of projects: name and description, and sharing with other users."""
+"""Forms of projects: name and description, and sharing with other users and with groups."""
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -51,16 +51,44 @@ class ShareLevelForm(FlaskForm):
     level = SelectField("Access", choices=SHARE_LEVEL_CHOICES)
 
 
+def _request_entry(entry):
+    """An entry of services.sharing.project_sharing as the service takes it back: name and permissions."""
+    key = "groupname" if "groupname" in entry else "username"
+    return {key: entry[key], "permissions": entry["permissions"]}
+
+
+def _replacing(current, key, name, permissions):
+    """The sharing list current, the owner left out, with the user or group (key) called name set to permissions
+    (an empty list leaves them out)."""
+    entries = [_request_entry(entry) for entry in current
+               if not entry.get("owner") and (entry.get(key) or "").lower() != name.lower()]
+    if permissions:
+        entries.append({key: name, "permissions": list(permissions)})
+    return entries
+
+
 def sharing_with(current, username, permissions):
     """The sharing list `current` (as services.sharing.project_sharing gives it) with username set to permissions.
 
     The owner's entry is left out (the service never changes it); an empty permissions list removes the user.
     """
-    owner = next(entry["username"] for entry in current if entry["owner"])
+    owner = next(entry["username"] for entry in current if entry.get("owner"))
     if owner.lower() == username.lower():
         raise ValidationError(field_errors={"username": [f"{owner} owns this project and may do everything with it."]})
-    entries = [{"username": entry["username"], "permissions": entry["permissions"]} for entry in current
-               if not entry["owner"] and entry["username"].lower() != username.lower()]
-    if permissions:
-        entries.append({"username": username, "permissions": list(permissions)})
-    return entries
+    return _replacing(current, "username", username, permissions)
+
+
+def sharing_with_group(current, groupname, permissions):
+    """The sharing list `current` with the group called groupname set to permissions (empty: removed)."""
+    return _replacing(current, "groupname", groupname, permissions)
+
+
+class GroupShareForm(FlaskForm):
+    """Share a project with a group chosen from all groups, at a level."""
+
+    group = SelectField("Group", coerce=int, validators=[DataRequired()])
+    level = SelectField("Access", choices=SHARE_LEVEL_CHOICES, default="view")
+
+    def __init__(self, *args, groups=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.group.choices = [(group.id, group.name) for group in groups]

@@ -1,4 +1,4 @@
-"""Projects and their sharing with other users."""
+"""Projects and their sharing with other users (and with groups: models.group)."""
 from webapp.extensions import db
 from webapp.models.base import NEVER_REUSE_IDS, utcnow
 
@@ -22,6 +22,7 @@ class Project(db.Model):
     # only with PRAGMA foreign_keys=ON, so rows left behind would linger (and databases older than
     # NEVER_REUSE_IDS gave a deleted project's id again, with the old one's shares and tasks).
     shares = db.relationship("ProjectShare", back_populates="project", cascade="all, delete-orphan")
+    group_shares = db.relationship("ProjectGroupShare", back_populates="project", cascade="all, delete-orphan")
     tasks = db.relationship("Task", back_populates="project", cascade="all, delete-orphan", order_by="Task.id")
 
     def __repr__(self):

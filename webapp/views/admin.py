@@ -1,13 +1,13 @@
-"""Administrators' pages: users (create, disable, reset password, administrator role) and the job queues."""
+"""Administrators' pages: users (create, disable, reset password, administrator role), groups and the job queues."""
 import functools
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from webapp.forms.accounts import NewUserForm
-from webapp.forms.admin import ResetPasswordForm
+from webapp.forms.admin import GroupForm, MemberForm, ResetPasswordForm
 from webapp.forms.helpers import add_service_errors
-from webapp.services import accounts, queues
+from webapp.services import accounts, groups as group_admin, queues
 from webapp.services import users as user_admin
 from webapp.services.errors import Forbidden, ValidationError
 
@@ -108,6 +108,104 @@ def reset_password(user_id):
             flash(f"The password of {user.username} was changed. Tell them the new one safely.", "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/reset_password.html", form=form, user=user), 400 if form.is_submitted() else 200
+
+
+def _groups_page(form=None, status=200):
+    """The list of groups with the form that creates one."""
+    return render_template("admin/groups.html", groups=group_admin.list_groups(),
+                           form=form or GroupForm(formdata=None)), status
+
+
+@bp.route("/groups")
+@admin_required
+def groups():
+    """All groups with their members, and a form to create one."""
+    return _groups_page()
+
+
+@bp.route("/groups", methods=["POST"])
+@admin_required
+def new_group():
+    """Create a group."""
+    form = GroupForm()
+    if form.validate_on_submit():
+        try:
+            group = group_admin.create_group(form.name.data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            flash(f"Group {group.name} created: add its members.", "success")
+            return redirect(url_for("admin.group", group_id=group.id))
+    return _groups_page(form, 400)
+
+
+def _group_page(group, rename_form=None, member_form=None, status=200):
+    """One group's page: its name, its members, the projects shared with it."""
+    shares = sorted(group.project_shares, key=lambda share: share.project.name.lower())
+    return render_template("admin/group.html", group=group, shares=shares,
+                           rename_form=rename_form or GroupForm(formdata=None, obj=group),
+                           member_form=member_form or MemberForm(formdata=None)), status
+
+
+@bp.route("/groups/<int:group_id>")
+@admin_required
+def group(group_id):
+    """A group: rename it, add and remove members, delete it."""
+    return _group_page(group_admin.get_group(group_id))
+
+
+@bp.route("/groups/<int:group_id>/rename", methods=["POST"])
+@admin_required
+def rename_group(group_id):
+    """Give a group another name."""
+    group = group_admin.get_group(group_id)
+    form = GroupForm()
+    if form.validate_on_submit():
+        try:
+            group_admin.update_group(group, name=form.name.data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            flash(f"Group renamed to {group.name}.", "success")
+            return redirect(url_for("admin.group", group_id=group.id))
+    return _group_page(group, rename_form=form, status=400)
+
+
+@bp.route("/groups/<int:group_id>/members", methods=["POST"])
+@admin_required
+def add_group_member(group_id):
+    """Put a user in a group: they get at once what the projects shared with the group allow."""
+    group = group_admin.get_group(group_id)
+    form = MemberForm()
+    if form.validate_on_submit():
+        try:
+            user = group_admin.add_member(group, form.username.data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            flash(f"{user.username} is now in {group.name}.", "success")
+            return redirect(url_for("admin.group", group_id=group.id))
+    return _group_page(group, member_form=form, status=400)
+
+
+@bp.route("/groups/<int:group_id>/members/<int:user_id>/remove", methods=["POST"])
+@admin_required
+def remove_group_member(group_id, user_id):
+    """Take a user out of a group: they lose at once what the group gave them."""
+    group = group_admin.get_group(group_id)
+    user = group_admin.remove_member(group, user_id)
+    flash(f"{user.username} is no longer in {group.name}.", "success")
+    return redirect(url_for("admin.group", group_id=group.id))
+
+
+@bp.route("/groups/<int:group_id>/delete", methods=["POST"])
+@admin_required
+def delete_group(group_id):
+    """Delete a group: its members lose at once what its project shares gave them."""
+    group = group_admin.get_group(group_id)
+    group_admin.delete_group(group)
+    flash(f"Group {group.name} deleted.", "success")
+    return redirect(url_for("admin.groups"))
 
 
 @bp.route("/queues")

@@ -17,7 +17,7 @@ def _render(form):
     search = request.args.get("search", "").strip()
     query = projects.list_projects(current_user, search=search or None)
     page = query.paginate(page=request.args.get("page", 1, type=int), per_page=PROJECTS_PER_PAGE, error_out=False)
-    permissions = {project.id: projects.project_permissions(current_user, project) for project in page.items}
+    permissions = projects.permissions_by_project(current_user, page.items)
     return render_template("dashboard/index.html", projects=page.items, page=page, search=search, form=form,
                            permissions=permissions)
 

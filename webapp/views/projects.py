@@ -1,26 +1,33 @@
-"""A project's settings page: rename, describe, share with other users, delete."""
+"""A project's settings page: rename, describe, share with other users and groups, delete."""
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from webapp.forms.admin import ActionForm
 from webapp.forms.helpers import add_service_errors
-from webapp.forms.projects import SHARE_LEVELS, ProjectSettingsForm, ShareForm, ShareLevelForm, share_level, sharing_with
-from webapp.services import projects, sharing
+from webapp.forms.projects import (SHARE_LEVELS, GroupShareForm, ProjectSettingsForm, ShareForm, ShareLevelForm,
+                                   share_level, sharing_with, sharing_with_group)
+from webapp.services import groups, projects, sharing
 from webapp.services.errors import ValidationError
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
 
-def _render_settings(project, details_form=None, share_form=None, status=200):
+def _render_settings(project, details_form=None, share_form=None, group_form=None, status=200):
     """The settings page of project, with the given forms (fresh ones otherwise)."""
     entries = sharing.project_sharing(project)
     permissions = projects.project_permissions(current_user, project)
+    group_shares = sorted((share for share in project.group_shares if share.can_view),
+                          key=lambda share: share.group.name.lower())
     page = render_template(
         "projects/settings.html", project=project, permissions=permissions,
         details_form=details_form or ProjectSettingsForm(formdata=None, obj=project),
         share_form=share_form or ShareForm(formdata=None),
+        group_form=group_form or GroupShareForm(formdata=None, groups=groups.list_groups()),
         shares=[{**entry, "form": ShareLevelForm(formdata=None, level=share_level(entry["permissions"]))}
-                for entry in entries if not entry["owner"]],
+                for entry in entries if "username" in entry and not entry["owner"]],
+        group_shares=[{"id": share.group_id, "name": share.group.name,
+                       "form": ShareLevelForm(formdata=None, level=share_level(share.permissions))}
+                      for share in group_shares],
         is_owner=project.owner_id == current_user.id)
     return page, status
 
@@ -100,13 +107,70 @@ def unshare(project_id, username):
     return redirect(url_for("projects.settings", project_id=project.id) + "#sharing")
 
 
+def _change_group_share(project, form, group, permissions):
+    """Give group these permissions on project (none: stop sharing with it); errors go on form. True when done."""
+    try:
+        sharing.set_sharing(project, sharing_with_group(sharing.project_sharing(project), group.name, permissions))
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return False
+    return True
+
+
+@bp.route("/<int:project_id>/sharing/groups", methods=["POST"])
+@login_required
+def share_with_group(project_id):
+    """Share a project with a group (or change the group's access)."""
+    project = projects.get_project_for(current_user, project_id, "change")
+    form = GroupShareForm(groups=groups.list_groups())
+    if form.validate_on_submit():
+        group = groups.get_group(form.group.data)
+        if _change_group_share(project, form, group, SHARE_LEVELS[form.level.data]):
+            flash(f"Project shared with the group {group.name}.", "success")
+            return redirect(url_for("projects.settings", project_id=project.id) + "#sharing")
+    return _render_settings(project, group_form=form, status=400)
+
+
+@bp.route("/<int:project_id>/sharing/groups/<int:group_id>", methods=["POST"])
+@login_required
+def change_group_share(project_id, group_id):
+    """Change what the members of a group the project is shared with may do."""
+    project = projects.get_project_for(current_user, project_id, "change")
+    group = groups.get_group(group_id)
+    form = ShareLevelForm()
+    if form.validate_on_submit() and _change_group_share(project, form, group, SHARE_LEVELS[form.level.data]):
+        flash(f"Access of the group {group.name} changed.", "success")
+    else:
+        flash(" ".join(form.form_errors + form.level.errors) or "The access could not be changed.", "error")
+    return redirect(url_for("projects.settings", project_id=project.id) + "#sharing")
+
+
+@bp.route("/<int:project_id>/sharing/groups/<int:group_id>/remove", methods=["POST"])
+@login_required
+def unshare_group(project_id, group_id):
+    """Stop sharing a project with a group: its members keep only the access they have otherwise."""
+    project = projects.get_project_for(current_user, project_id, "change")
+    group = groups.get_group(group_id)
+    form = ActionForm()
+    if form.validate_on_submit() and _change_group_share(project, form, group, []):
+        flash(f"The group {group.name} no longer has access to this project.", "success")
+    else:
+        flash(" ".join(form.form_errors) or "The access could not be removed.", "error")
+    return redirect(url_for("projects.settings", project_id=project.id) + "#sharing")
+
+
 @bp.route("/<int:project_id>/delete", methods=["POST"])
 @login_required
 def delete(project_id):
     """Delete a project with its tasks and files (the owner), or leave a project shared with one (others)."""
     project = projects.get_project_for(current_user, project_id, "delete")
     name = project.name
-    if projects.delete_project_for(current_user, project):
+    try:
+        deleted = projects.delete_project_for(current_user, project)
+    except ValidationError as error:
+        flash(error.message, "error")
+        return redirect(url_for("dashboard.index"))
+    if deleted:
         flash(f"Project “{name}” deleted, with its tasks and files.", "success")
     else:
         flash(f"Project “{name}” removed from your projects.", "success")
