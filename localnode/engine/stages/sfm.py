@@ -10,6 +10,7 @@ import pycolmap
 
 from localnode.engine.console import EngineError, say, warn
 from localnode.engine.gcp import fit_similarity, place_on_control_points
+from localnode.engine.levelling import fit_altitudes, level_by_viewing_direction
 from localnode.engine.model import SMALL_SET_IMAGES, good_points
 from localnode.engine.workspace import atomic_path, read_json, write_json
 
@@ -244,10 +245,13 @@ def _incremental_options(threads):
 
 
 def _align(rec, images):
-    """Move the model onto the GPS positions (similarity, RANSAC); return the GPS residual figures."""
+    """Move the model onto the GPS positions (similarity, RANSAC), level it by the cameras' viewing direction
+    when the GPS altitude tilts it; return the GPS residual and levelling figures."""
     by_name = {i["name"]: i for i in images}
     names = [rec.image(i).name for i in rec.reg_image_ids()]
-    gps = np.array([[by_name[n]["x"], by_name[n]["y"], by_name[n]["z"]] for n in names])
+    registered = [by_name[n] for n in names]
+    altitudes, altitude_source = fit_altitudes(registered)
+    gps = np.array([[i["x"], i["y"], z] for i, z in zip(registered, altitudes)])
     ransac = pycolmap.RANSACOptions()
     ransac.max_error = ALIGN_MAX_ERROR_M
     sim = None
@@ -257,8 +261,10 @@ def _align(rec, images):
     if sim is None:
         sim = fit_similarity(centers, gps)
     rec.transform(sim)
-    _level_straight_track(rec, [by_name[n] for n in names])
-    return dict(_gps_residuals(rec, images), model_scale=float(sim.scale))
+    _level_straight_track(rec, registered)
+    levelling = level_by_viewing_direction(rec, registered, altitudes)
+    return dict(_gps_residuals(rec, images), model_scale=float(sim.scale), altitude_source=altitude_source,
+                **levelling)
 
 
 def _gps_residuals(rec, images):
@@ -359,6 +365,7 @@ def _say_figures(figures, total):
                f"mean reprojection error {figures['reprojection_error_px']:.2f} px")
     say(STAGE, "Cameras vs GPS after alignment, RMS: E {gps_residual_rms_e_m:.2f} m, N {gps_residual_rms_n_m:.2f} m, "
                "up {gps_residual_rms_u_m:.2f} m".format(**figures))
+    _say_levelling(figures)
     height = f"Cameras {figures['camera_height_m']:.1f} m above the median ground"
     if "relative_altitude_m" in figures:
         height += f" (drone's relative altitude: {figures['relative_altitude_m']:.1f} m)"
@@ -366,6 +373,17 @@ def _say_figures(figures, total):
     if max(figures["gps_residual_rms_e_m"], figures["gps_residual_rms_n_m"]) > GPS_CONSISTENT_M:
         warn(STAGE, "The camera positions disagree with the GPS by more than 15 m: the GPS may be poor, "
                     "or the model may be distorted.")
+
+
+def _say_levelling(figures):
+    """Console lines on the altitudes used, and a warning when the GPS altitude was overruled."""
+    if figures.get("altitude_source") == "relative altitude":
+        say(STAGE, "Heights fitted to the drone's relative altitude (barometric), set at the median GPS altitude")
+    if figures.get("levelled_by_viewing_direction"):
+        warn(STAGE, f"The GPS altitude would tilt the model {figures['gps_altitude_tilt_deg']:.1f} degrees from "
+                    f"the vertical of these nadir photos (it drifts {figures['gps_altitude_drift_m']:+.0f} m along "
+                    "the flight): the model is levelled by the cameras' viewing direction, fitted to GPS "
+                    "horizontally and set at the median GPS altitude")
 
 
 class _temporary_dir:
