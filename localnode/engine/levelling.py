@@ -18,7 +18,8 @@ import pycolmap
 NADIR_PITCH_DEG = -75.0     # a median gimbal pitch at or below this: the photos are nadir
 NADIR_SPREAD_DEG = 15.0     # without gimbal data: nadir when (nearly) every view is this close to the mean view
 NADIR_SHARE = 0.9           # ...that share of the views (a few are taken in turns)
-LEVEL_TOLERANCE_DEG = 1.0   # GPS may tilt the model this far from the mean view (the view's own accuracy)
+LEVEL_TOLERANCE_DEG = 1.0   # GPS may tilt the model this far from the vertical the views give (their accuracy)...
+LEAN_TOLERANCE_DEG = 5.0    # ...or this far when nothing tells the lean of a fixed camera (flown one way, no gimbal)
 MIN_IMAGES = 5              # fewer views give no reliable mean: GPS alone decides
 MIN_LEAN_IMAGES = 6         # the cameras' lean is estimated from this many moving photos at least...
 MAX_HEADING_RESULTANT = 0.7  # ...flown in directions this varied (1: all one way, 0: evenly every way)
@@ -45,9 +46,10 @@ def level_by_viewing_direction(rec, images, altitudes):
     ids = list(rec.reg_image_ids())
     if len(ids) < MIN_IMAGES or not _nadir(rec, ids, images):
         return {}
-    down, _ = _vertical(rec, ids, images)
+    down, lean = _vertical(rec, ids, images)
     tilt = float(np.degrees(np.arccos(np.clip(-down[2], -1.0, 1.0))))
-    if tilt <= LEVEL_TOLERANCE_DEG:
+    gimbal = any("gimbal_pitch" in i for i in images)
+    if tilt <= (LEVEL_TOLERANCE_DEG if gimbal or lean is not None else LEAN_TOLERANCE_DEG):
         return {"gps_altitude_tilt_deg": tilt}
     altitudes = np.asarray(altitudes, dtype=float)
     gps_xy = np.array([[i["x"], i["y"]] for i in images])
@@ -68,7 +70,8 @@ def _level(rec, ids, down, gps_xy, altitudes):
 
 
 def _vertical(rec, ids, images):
-    """The down direction in the model frame, and the cameras' lean [backward, sideways] from it in degrees.
+    """The down direction in the model frame, and the cameras' lean [backward, sideways] from it in degrees
+    (None when it cannot be told).
 
     A camera fixed to a multicopter leans back as the aircraft tilts forward to fly, and a mount may sit
     askew: both turn with the flight direction. Where the flight goes in several directions, the viewing
@@ -79,12 +82,12 @@ def _vertical(rec, ids, images):
     order = sorted(range(len(ids)), key=lambda k: (images[k].get("capture_time") or "", images[k]["name"]))
     track = np.array([[images[k]["x"], images[k]["y"]] for k in order])
     heading = np.zeros_like(track)
-    heading[order] = np.gradient(track, axis=0) if len(order) >= 2 else 0.0
+    heading[order] = np.gradient(track, axis=0)
     length = np.linalg.norm(heading, axis=1)
     moving = length > MIN_STEP_M
     if moving.sum() < MIN_LEAN_IMAGES or np.linalg.norm(np.mean(heading[moving] / length[moving, None], axis=0)) \
             > MAX_HEADING_RESULTANT:
-        return _mean_view(rec, ids), [0.0, 0.0]
+        return _mean_view(rec, ids), None
     forward = heading[moving] / length[moving, None]
     left = np.c_[-forward[:, 1], forward[:, 0]]
     n = len(forward)

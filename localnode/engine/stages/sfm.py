@@ -19,6 +19,7 @@ ALIGN_MAX_ERROR_M = 5.0      # RANSAC inlier threshold for camera-to-GPS alignme
 GPS_CONSISTENT_M = 3 * ALIGN_MAX_ERROR_M  # a model whose cameras are farther from GPS (RMS) is suspect
 MIN_MODEL_POINTS = 10        # a model with fewer good points cannot make a point cloud
 MATCH_MAX_DISTANCE_M = 1e6   # neighbours are chosen by count; distance does not limit them
+MIN_PLACED_SHARE = 0.25     # fewer images placed than this share of the photos: the result would mislead
 MIN_PAIR_INLIERS = 15        # a pair with fewer geometrically verified matches does not count as matched
 SMALL_SET_MIN_POSE_INLIERS = 8
 THIN_TRACK_RATIO = 0.2       # cameras spread across the track less than this part of along it: one line
@@ -59,7 +60,7 @@ def run(ws, options, report):
                    f"({pairs} pairs)")
         candidates += [_aligned(m, images) for m in _map(database, ws.images, images, threads, small_set)]
         rec, figures = _best(candidates)
-    _check_registered(rec, images)
+    _check_registered(rec, images, [model for model, _ in candidates])
     say(STAGE, f"Mapping done in {time.monotonic() - started:.1f} s")
     report(0.9)
 
@@ -190,17 +191,35 @@ def _consistent(figures):
             and figures["good_points"] >= MIN_MODEL_POINTS and figures["camera_height_m"] > 0)
 
 
-def _check_registered(rec, images):
-    """Fail when too few images registered; warn about those left out."""
+def _check_registered(rec, images, models):
+    """Fail when too few images registered; warn about those left out: other groups of photos that overlap one
+    another but not the model's (a gap in the flight), and photos that overlap none."""
     registered = {rec.image(i).name for i in rec.reg_image_ids()} if rec else set()
     missing = [i["name"] for i in images if i["name"] not in registered]
-    if len(registered) < 2 or len(registered) < len(images) / 2:
+    if len(registered) < 2 or len(registered) < MIN_PLACED_SHARE * len(images):
         raise EngineError(f"Not enough overlap: {len(missing)} of {len(images)} images could not be matched to "
                           f"the others ({_names(missing)}). Photos need about 70 % overlap with their "
                           "neighbours; check they come from one flight over one area.")
-    if missing:
-        warn(STAGE, f"{len(missing)} of {len(images)} images could not be matched to the others and are left "
-                    f"out: {_names(missing)}")
+    groups = _other_groups(models, registered)
+    for group in groups:
+        warn(STAGE, f"{len(group)} of {len(images)} images overlap one another but not the rest (a gap in the "
+                    f"flight?) and are left out: {_names(sorted(group))}. Only the largest connected part, "
+                    f"{len(registered)} images, is processed; process the other part as a task of its own.")
+    alone = [n for n in missing if not any(n in group for group in groups)]
+    if alone:
+        warn(STAGE, f"{len(alone)} of {len(images)} images could not be matched to the others and are left "
+                    f"out: {_names(alone)}")
+
+
+def _other_groups(models, registered):
+    """The image-name sets of the models that share no image with the chosen one, each part once."""
+    groups = []
+    for model in models:
+        names = {model.image(i).name for i in model.reg_image_ids()}
+        if len(names) < 2 or names & registered or any(names & group for group in groups):
+            continue
+        groups.append(names)
+    return groups
 
 
 def _global_options(threads, small_set):
