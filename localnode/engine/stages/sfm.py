@@ -60,7 +60,7 @@ def run(ws, options, report):
                    f"({pairs} pairs)")
         candidates += [_aligned(m, images) for m in _map(database, ws.images, images, threads, small_set)]
         rec, figures = _best(candidates)
-    _check_registered(rec, images, [model for model, _ in candidates])
+    _check_registered(rec, images, _overlapping_groups(database))
     say(STAGE, f"Mapping done in {time.monotonic() - started:.1f} s")
     report(0.9)
 
@@ -191,35 +191,46 @@ def _consistent(figures):
             and figures["good_points"] >= MIN_MODEL_POINTS and figures["camera_height_m"] > 0)
 
 
-def _check_registered(rec, images, models):
+def _check_registered(rec, images, groups):
     """Fail when too few images registered; warn about those left out: other groups of photos that overlap one
-    another but not the model's (a gap in the flight), and photos that overlap none."""
+    another but not the model's (a gap in the flight), and photos that could not be placed."""
     registered = {rec.image(i).name for i in rec.reg_image_ids()} if rec else set()
     missing = [i["name"] for i in images if i["name"] not in registered]
     if len(registered) < 2 or len(registered) < MIN_PLACED_SHARE * len(images):
         raise EngineError(f"Not enough overlap: {len(missing)} of {len(images)} images could not be matched to "
                           f"the others ({_names(missing)}). Photos need about 70 % overlap with their "
                           "neighbours; check they come from one flight over one area.")
-    groups = _other_groups(models, registered)
-    for group in groups:
+    apart = [group for group in groups if len(group) >= 2 and not group & registered]
+    for group in apart:
         warn(STAGE, f"{len(group)} of {len(images)} images overlap one another but not the rest (a gap in the "
                     f"flight?) and are left out: {_names(sorted(group))}. Only the largest connected part, "
                     f"{len(registered)} images, is processed; process the other part as a task of its own.")
-    alone = [n for n in missing if not any(n in group for group in groups)]
+    alone = [n for n in missing if not any(n in group for group in apart)]
     if alone:
         warn(STAGE, f"{len(alone)} of {len(images)} images could not be matched to the others and are left "
                     f"out: {_names(alone)}")
 
 
-def _other_groups(models, registered):
-    """The image-name sets of the models that share no image with the chosen one, each part once."""
-    groups = []
-    for model in models:
-        names = {model.image(i).name for i in model.reg_image_ids()}
-        if len(names) < 2 or names & registered or any(names & group for group in groups):
-            continue
-        groups.append(names)
-    return groups
+def _overlapping_groups(database):
+    """The images as groups (sets of names) linked by verified matches: the parts of the flight that overlap."""
+    with pycolmap.Database.open(database) as db:
+        names = {image.image_id: image.name for image in db.read_all_images()}
+        pair_ids, geometries = db.read_two_view_geometries()
+    parent = {image_id: image_id for image_id in names}
+
+    def root(image_id):
+        while parent[image_id] != image_id:
+            image_id = parent[image_id]
+        return image_id
+
+    for pair_id, geometry in zip(pair_ids, geometries):
+        if len(geometry.inlier_matches) >= MIN_PAIR_INLIERS:
+            first, second = pycolmap.pair_id_to_image_pair(pair_id)
+            parent[root(first)] = root(second)
+    groups = {}
+    for image_id, name in names.items():
+        groups.setdefault(root(image_id), set()).add(name)
+    return list(groups.values())
 
 
 def _global_options(threads, small_set):

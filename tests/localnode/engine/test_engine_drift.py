@@ -30,7 +30,7 @@ def processed(folder, survey):
     """The survey's photos rendered into a task folder and processed up to the DSM: (folder, run, true centres)."""
     shots = write_photos(survey, folder / "images")
     write_options(folder, OPTIONS)
-    return folder, run_engine(folder), {path.name: center for path, center, _ in shots}
+    return folder, run_engine(folder, timeout=900), {path.name: center for path, center, _ in shots}
 
 
 @pytest.fixture(scope="module")
