@@ -12,6 +12,8 @@ The prior is on the cameras' viewing direction, never on the ground nor on the s
 hillside stays a hillside, whether it was flown at one altitude or following the terrain, and a flight that
 really climbs keeps its climb (the photos show it).
 """
+from datetime import datetime
+
 import numpy as np
 import pycolmap
 
@@ -24,18 +26,38 @@ MIN_IMAGES = 5              # fewer views give no reliable mean: GPS alone decid
 MIN_LEAN_IMAGES = 6         # the cameras' lean is estimated from this many moving photos at least...
 MAX_HEADING_RESULTANT = 0.7  # ...flown in directions this varied (1: all one way, 0: evenly every way)
 MIN_STEP_M = 0.5            # photos closer than this to their neighbours do not say where the flight goes
+FLIGHT_GAP_S = 120         # photos further apart in time come from another flight (a battery change)
 HORIZONTAL_MAX_ERROR_M = 5.0  # GPS positions farther than this (and 3 median residuals) from the fit are left out
 
 
 def fit_altitudes(images):
     """The altitude to fit each image to, and its source: DJI's relative altitude (barometric, it drifts little)
-    moved to the GPS altitudes' median where every image has one, else the GPS altitude."""
-    relative = [i.get("relative_alt") for i in images]
+    where every image has one, moved onto the GPS altitudes' median flight by flight (each flight has its own
+    take-off point), else the GPS altitude."""
     gps = np.array([i["z"] for i in images], dtype=float)
-    if len(images) < 2 or any(r is None for r in relative):
+    if len(images) < 2 or any(i.get("relative_alt") is None for i in images):
         return gps, "GPS altitude"
-    relative = np.array(relative, dtype=float)
-    return relative + np.median(gps - relative), "relative altitude"
+    relative = np.array([i["relative_alt"] for i in images], dtype=float)
+    altitudes = np.empty(len(images))
+    for flight in _flights(images):
+        altitudes[flight] = relative[flight] + np.median(gps[flight] - relative[flight])
+    return altitudes, "relative altitude"
+
+
+def _flights(images):
+    """Index lists of the images flight by flight: a pause of more than FLIGHT_GAP_S between two photos (in
+    capture order) starts a new flight. Without capture times, one flight."""
+    try:
+        times = [datetime.strptime(i["capture_time"], "%Y:%m:%d %H:%M:%S") for i in images]
+    except (KeyError, TypeError, ValueError):
+        return [list(range(len(images)))]
+    order = sorted(range(len(images)), key=lambda k: times[k])
+    flights = [[order[0]]]
+    for previous, current in zip(order, order[1:]):
+        if (times[current] - times[previous]).total_seconds() > FLIGHT_GAP_S:
+            flights.append([])
+        flights[-1].append(current)
+    return flights
 
 
 def level_by_viewing_direction(rec, images, altitudes):
