@@ -19,7 +19,7 @@ ALIGN_MAX_ERROR_M = 5.0      # RANSAC inlier threshold for camera-to-GPS alignme
 GPS_CONSISTENT_M = 3 * ALIGN_MAX_ERROR_M  # a model whose cameras are farther from GPS (RMS) is suspect
 MIN_MODEL_POINTS = 10        # a model with fewer good points cannot make a point cloud
 MATCH_MAX_DISTANCE_M = 1e6   # neighbours are chosen by count; distance does not limit them
-MIN_PLACED_SHARE = 0.25     # fewer images placed than this share of the photos: the result would mislead
+MIN_PLACED_SHARE = 0.25      # fewer images placed than this share of the photos: the result would mislead
 MIN_PAIR_INLIERS = 15        # a pair with fewer geometrically verified matches does not count as matched
 SMALL_SET_MIN_POSE_INLIERS = 8
 THIN_TRACK_RATIO = 0.2       # cameras spread across the track less than this part of along it: one line
@@ -293,8 +293,8 @@ def _align(rec, images):
     rec.transform(sim)
     _level_straight_track(rec, registered)
     levelling = level_by_viewing_direction(rec, registered, altitudes)
-    return dict(_gps_residuals(rec, images), model_scale=float(sim.scale), altitude_source=altitude_source,
-                **levelling)
+    scale = float(sim.scale) * levelling.pop("levelling_scale", 1.0)
+    return dict(_gps_residuals(rec, images), model_scale=scale, altitude_source=altitude_source, **levelling)
 
 
 def _gps_residuals(rec, images):
