@@ -66,18 +66,19 @@ def level_by_viewing_direction(rec, images, altitudes):
     `images` and `altitudes` are those of the registered images, in the order of rec.reg_image_ids().
     """
     ids = list(rec.reg_image_ids())
-    if len(ids) < MIN_IMAGES or not _nadir(rec, ids, images):
+    view_ids, view_images = _nadir_views(ids, images)
+    if len(view_ids) < MIN_IMAGES or not _nadir(rec, ids, images):
         return {}
-    down, lean = _vertical(rec, ids, images)
+    down, lean = _vertical(rec, view_ids, view_images)
     tilt = float(np.degrees(np.arccos(np.clip(-down[2], -1.0, 1.0))))
     gimbal = any("gimbal_pitch" in i for i in images)
     if tilt <= (LEVEL_TOLERANCE_DEG if gimbal or lean is not None else LEAN_TOLERANCE_DEG):
         return {"gps_altitude_tilt_deg": tilt}
     altitudes = np.asarray(altitudes, dtype=float)
     gps_xy = np.array([[i["x"], i["y"]] for i in images])
-    scale = _level(rec, ids, _mean_view(rec, ids), gps_xy, altitudes)
+    scale = _level(rec, ids, _mean_view(rec, view_ids), gps_xy, altitudes)
     # Once level and turned onto GPS, the flight directions in the model are those of GPS: estimate again.
-    down, lean = _vertical(rec, ids, images)
+    down, lean = _vertical(rec, view_ids, view_images)
     scale *= _level(rec, ids, down, gps_xy, altitudes)
     centers = np.array([rec.image(i).projection_center() for i in ids])
     return {"gps_altitude_tilt_deg": tilt, "levelled_by_viewing_direction": True, "levelling_scale": scale,
@@ -123,6 +124,13 @@ def _vertical(rec, ids, images):
     down = np.array([east, north, -np.sqrt(1 - horizontal ** 2)])
     down /= np.linalg.norm(down)
     return down, [float(np.degrees(back)), float(np.degrees(sideways))]
+
+
+def _nadir_views(ids, images):
+    """The images whose views tell where down is: all but those whose own gimbal pitch says they look obliquely
+    (a few oblique photos of a nadir survey would lean the mean view)."""
+    keep = [k for k, image in enumerate(images) if image.get("gimbal_pitch", -90.0) <= NADIR_PITCH_DEG]
+    return [ids[k] for k in keep], [images[k] for k in keep]
 
 
 def _nadir(rec, ids, images):
