@@ -26,7 +26,7 @@ MIN_IMAGES = 5              # fewer views give no reliable mean: GPS alone decid
 MIN_LEAN_IMAGES = 6         # the cameras' lean is estimated from this many moving photos at least...
 MAX_HEADING_RESULTANT = 0.7  # ...flown in directions this varied (1: all one way, 0: evenly every way)
 MIN_STEP_M = 0.5            # photos closer than this to their neighbours do not say where the flight goes
-FLIGHT_GAP_S = 120         # photos further apart in time come from another flight (a battery change)
+FLIGHT_GAP_S = 120          # photos further apart in time come from another flight (a battery change)
 HORIZONTAL_MAX_ERROR_M = 5.0  # GPS positions farther than this (and 3 median residuals) from the fit are left out
 
 
