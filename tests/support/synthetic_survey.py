@@ -3,6 +3,8 @@
 The world: a textured ground with a hill and a round flat-roofed building, in a UTM zone of the southern hemisphere. The flight: a lawn-mower
 grid of nadir photos from a camera the engine's sensor table does not know (its focal length comes from
 FocalPlaneXResolution), the heading reversed on every other strip as drones fly, and GPS with a little noise.
+Optionally the whole ground slopes (a hillside, flown level or following the terrain) and the GPS altitude
+drifts, as consumer GPS does.
 Each photo is rendered by casting its pixels' rays onto the surface, so the geometry is exact.
 """
 from dataclasses import dataclass, field
@@ -38,13 +40,17 @@ class Survey:
     strips: tuple = (-16.0, 0.0, 16.0)     # east positions of the strips
     along: tuple = (-24.0, -12.0, 0.0, 12.0, 24.0)  # north positions of the photos in a strip
     gps_noise: tuple = (0.03, 0.05)        # standard deviation, horizontal and vertical (RTK-like)
+    altitude_drift: float = 0.0            # metres the GPS altitude climbs, evenly, from first photo to last
+    ground_slope: tuple = (0.0, 0.0)       # rise per metre east and north of the whole ground (a hillside)
+    terrain_following: bool = False        # the flight climbs with the slope (it keeps its height above it)
     seed: int = 7
     markers: list = field(default_factory=lambda: [((-20.0, 15.0), (255, 0, 0)), ((22.0, -18.0), (0, 0, 255))])
     marker_radius: float = 1.0
 
     def terrain_height(self, x, y):
-        """Bare ground height above the base altitude at local (x, y): the hill."""
-        return _bump(x, y, self.hill_center, self.hill_height, self.hill_sigma)
+        """Bare ground height above the base altitude at local (x, y): the hill (on the slope, if any)."""
+        return (_bump(x, y, self.hill_center, self.hill_height, self.hill_sigma)
+                + self.ground_slope[0] * x + self.ground_slope[1] * y)
 
     def ground_height(self, x, y):
         """Surface height above the base altitude at local (x, y): the hill and the building on it."""
@@ -61,7 +67,15 @@ class Survey:
 
     def highest(self):
         """An upper bound of the surface height above the base altitude."""
-        return self.hill_height + self.building_height
+        return self.hill_height + self.building_height + self._slope_reach()
+
+    def lowest(self):
+        """A lower bound of the surface height above the base altitude."""
+        return -self._slope_reach()
+
+    def _slope_reach(self):
+        """The most the slope raises or lowers the ground inside the textured area."""
+        return (abs(self.ground_slope[0]) * self.ground_size[0] + abs(self.ground_slope[1]) * self.ground_size[1]) / 2
 
     def cameras(self):
         """[(name, centre xyz, heading in degrees)] of the flight."""
@@ -70,7 +84,9 @@ class Survey:
             norths = self.along if strip % 2 == 0 else self.along[::-1]
             heading = 0.0 if strip % 2 == 0 else 180.0
             for north in norths:
-                shots.append((f"SYN_{len(shots) + 1:04d}.JPG", np.array([east, north, self.flying_height]), heading))
+                height = self.flying_height + (self.ground_slope[0] * east + self.ground_slope[1] * north
+                                               if self.terrain_following else 0.0)
+                shots.append((f"SYN_{len(shots) + 1:04d}.JPG", np.array([east, north, height]), heading))
         return shots
 
     def utm(self, x, y):
@@ -140,9 +156,9 @@ def _first_hit(survey, center, rays, steps=16, refinements=8):
         return center[0] + t * rays[which, 0], center[1] + t * rays[which, 1]
 
     above = np.full(len(rays), survey.highest() + 0.1)  # a height where the ray is still above the surface
-    below = np.full(len(rays), -0.1)                     # one where it is under it
+    below = np.full(len(rays), survey.lowest() - 0.1)   # one where it is under it
     searching = np.arange(len(rays))
-    for z in np.linspace(survey.highest() + 0.1, -0.1, steps)[1:]:
+    for z in np.linspace(survey.highest() + 0.1, survey.lowest() - 0.1, steps)[1:]:
         under = survey.ground_height(*point_at(z, searching)) >= z
         below[searching[under]] = z
         searching = searching[~under]
@@ -162,10 +178,12 @@ def write_photos(survey, folder):
     to_wgs84 = Transformer.from_crs(survey.epsg, 4326, always_xy=True)
     rng = np.random.default_rng(survey.seed + 1)
     shots = []
-    for name, center, heading in survey.cameras():
+    cameras = survey.cameras()
+    for index, (name, center, heading) in enumerate(cameras):
         noise = rng.normal(0, [survey.gps_noise[0]] * 2 + [survey.gps_noise[1]])
         lon, lat = to_wgs84.transform(*survey.utm(center[0] + noise[0], center[1] + noise[1]))
-        altitude = survey.base_altitude + center[2] + noise[2]
+        drift = survey.altitude_drift * index / max(1, len(cameras) - 1)
+        altitude = survey.base_altitude + center[2] + noise[2] + drift
         path = folder / name
         Image.fromarray(render(survey, ground, center, heading)).save(
             path, "JPEG", quality=92, exif=_exif(survey, lat, lon, altitude))
@@ -210,3 +228,25 @@ def area_share_near_surface(survey, corners, tolerance, bias=0.0):
 def vertical_bias(survey, points):
     """Median height of points (survey-local) above the surface: how low or high a point cloud lies as a whole."""
     return float(np.median(points[:, 2] - survey.ground_height(points[:, 0], points[:, 1])))
+
+
+def dsm_tilt(survey, dsm_path):
+    """How much a DSM (in the survey's UTM zone) is tilted against the true surface: the slope east and north,
+    in per cent, of a plane fitted to its difference from the truth, away from the building's walls."""
+    import rasterio  # only the checks of results need it
+    with rasterio.open(dsm_path) as dsm:
+        heights = dsm.read(1, masked=True)
+        transform = dsm.transform
+    rows, cols = np.nonzero(~np.ma.getmaskarray(heights))
+    east, north = transform * (cols + 0.5, rows + 0.5)
+    x, y = east - survey.origin_utm[0], north - survey.origin_utm[1]
+    away = np.hypot(x - survey.building_center[0], y - survey.building_center[1]) > survey.building_radius + 3
+    x, y = x[away], y[away]
+    error = heights.data[rows, cols][away] - survey.base_altitude - survey.ground_height(x, y)
+    design = np.c_[x - x.mean(), y - y.mean(), np.ones_like(x)]
+    keep = np.ones(len(x), bool)
+    for _ in range(3):  # leave out the stray cells (a mismatch, an edge) that would lean the plane
+        coef, *_ = np.linalg.lstsq(design[keep], error[keep], rcond=None)
+        residual = np.abs(design @ coef - error)
+        keep = residual <= max(0.2, 3 * float(np.median(residual)))
+    return 100 * float(coef[0]), 100 * float(coef[1])

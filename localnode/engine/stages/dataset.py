@@ -14,13 +14,15 @@ from localnode.engine.workspace import atomic_path, write_json
 
 STAGE = "dataset"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
+COMPANION_SUFFIXES = (".txt",)  # geo.txt, a GCP file, image_groups.txt: read where needed, never photos
 Image.MAX_IMAGE_PIXELS = 300_000_000  # large photos are normal here; Pillow's default warns at 89 Mpx
 
 
 def run(ws, options, report):
     """Read, check and resize the photos; write work/dataset.json."""
-    files = sorted(p for p in ws.input_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) \
-        if ws.input_dir.is_dir() else []
+    uploaded = sorted(p for p in ws.input_dir.iterdir() if p.is_file()) if ws.input_dir.is_dir() else []
+    files = [p for p in uploaded if p.suffix.lower() in IMAGE_SUFFIXES]
+    _say_ignored([p for p in uploaded if p.suffix.lower() not in IMAGE_SUFFIXES + COMPANION_SUFFIXES])
     if len(files) < 2:
         raise EngineError(f"{_count(len(files), 'image')} uploaded; at least 2 overlapping photos are needed.")
     say(STAGE, f"Reading {len(files)} images")
@@ -94,6 +96,14 @@ def _original_size(path):
         width, height = img.size
         rotated = img.getexif().get(0x0112, 1) in (5, 6, 7, 8)
     return (height, width) if rotated else (width, height)
+
+
+def _say_ignored(paths):
+    """A console warning naming the uploaded files that are neither photos nor known companions."""
+    if paths:
+        what = "is not a photo" if len(paths) == 1 else "are not photos"
+        warn(STAGE, f"Ignoring {_count(len(paths), 'file')} that {what} ({_names([{'name': p.name} for p in paths])}): "
+                    f"only {', '.join(IMAGE_SUFFIXES)} files are processed")
 
 
 def _usable_images(prepared):

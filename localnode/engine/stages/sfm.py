@@ -14,6 +14,7 @@ from scipy.spatial import cKDTree
 from localnode.engine import gpu
 from localnode.engine.console import Counter, EngineError, Heartbeat, say, warn
 from localnode.engine.gcp import fit_similarity, place_on_control_points
+from localnode.engine.levelling import fit_altitudes, level_by_viewing_direction
 from localnode.engine.model import SMALL_SET_IMAGES, good_points
 from localnode.engine.workspace import atomic_path, read_json, write_json
 
@@ -22,6 +23,7 @@ ALIGN_MAX_ERROR_M = 5.0      # RANSAC inlier threshold for camera-to-GPS alignme
 GPS_CONSISTENT_M = 3 * ALIGN_MAX_ERROR_M  # a model whose cameras are farther from GPS (RMS) is suspect
 MIN_MODEL_POINTS = 10        # a model with fewer good points cannot make a point cloud
 MATCH_MAX_DISTANCE_M = 1e6   # neighbours are chosen by count; distance does not limit them
+MIN_PLACED_SHARE = 0.25      # fewer images placed than this share of the photos: the result would mislead
 MIN_PAIR_INLIERS = 15        # a pair with fewer geometrically verified matches does not count as matched
 SMALL_SET_MIN_POSE_INLIERS = 8
 THIN_TRACK_RATIO = 0.2       # cameras spread across the track less than this part of along it: one line
@@ -68,7 +70,7 @@ def run(ws, options, report):
         with Heartbeat(STAGE, "Mapping again", report, 0.85, 0.9, MAPPING_SECONDS_PER_IMAGE * len(images)):
             candidates += [_aligned(m, images) for m in _map(database, ws.images, images, threads, small_set)]
         rec, figures = _best(candidates)
-    _check_registered(rec, images)
+    _check_registered(rec, images, _overlapping_groups(database))
     say(STAGE, f"Mapping done in {time.monotonic() - started:.1f} s")
     report(0.9)
 
@@ -239,17 +241,46 @@ def _consistent(figures):
             and figures["good_points"] >= MIN_MODEL_POINTS and figures["camera_height_m"] > 0)
 
 
-def _check_registered(rec, images):
-    """Fail when too few images registered; warn about those left out."""
+def _check_registered(rec, images, groups):
+    """Fail when too few images registered; warn about those left out: other groups of photos that overlap one
+    another but not the model's (a gap in the flight), and photos that could not be placed."""
     registered = {rec.image(i).name for i in rec.reg_image_ids()} if rec else set()
     missing = [i["name"] for i in images if i["name"] not in registered]
-    if len(registered) < 2 or len(registered) < len(images) / 2:
+    if len(registered) < 2 or len(registered) < MIN_PLACED_SHARE * len(images):
         raise EngineError(f"Not enough overlap: {len(missing)} of {len(images)} images could not be matched to "
                           f"the others ({_names(missing)}). Photos need about 70 % overlap with their "
                           "neighbours; check they come from one flight over one area.")
-    if missing:
-        warn(STAGE, f"{len(missing)} of {len(images)} images could not be matched to the others and are left "
-                    f"out: {_names(missing)}")
+    apart = [group for group in groups if len(group) >= 2 and not group & registered]
+    for group in apart:
+        warn(STAGE, f"{len(group)} of {len(images)} images overlap one another but not the rest (a gap in the "
+                    f"flight?) and are left out: {_names(sorted(group))}. Only the largest connected part, "
+                    f"{len(registered)} images, is processed; process the other part as a task of its own.")
+    alone = [n for n in missing if not any(n in group for group in apart)]
+    if alone:
+        warn(STAGE, f"{len(alone)} of {len(images)} images could not be matched to the others and are left "
+                    f"out: {_names(alone)}")
+
+
+def _overlapping_groups(database):
+    """The images as groups (sets of names) linked by verified matches: the parts of the flight that overlap."""
+    with pycolmap.Database.open(database) as db:
+        names = {image.image_id: image.name for image in db.read_all_images()}
+        pair_ids, geometries = db.read_two_view_geometries()
+    parent = {image_id: image_id for image_id in names}
+
+    def root(image_id):
+        while parent[image_id] != image_id:
+            image_id = parent[image_id]
+        return image_id
+
+    for pair_id, geometry in zip(pair_ids, geometries):
+        if len(geometry.inlier_matches) >= MIN_PAIR_INLIERS:
+            first, second = pycolmap.pair_id_to_image_pair(pair_id)
+            parent[root(first)] = root(second)
+    groups = {}
+    for image_id, name in names.items():
+        groups.setdefault(root(image_id), set()).add(name)
+    return list(groups.values())
 
 
 def _global_options(threads, small_set):
@@ -295,10 +326,13 @@ def _incremental_options(threads):
 
 
 def _align(rec, images):
-    """Move the model onto the GPS positions (similarity, RANSAC); return the GPS residual figures."""
+    """Move the model onto the GPS positions (similarity, RANSAC), level it by the cameras' viewing direction
+    when the GPS altitude tilts it; return the GPS residual and levelling figures."""
     by_name = {i["name"]: i for i in images}
     names = [rec.image(i).name for i in rec.reg_image_ids()]
-    gps = np.array([[by_name[n]["x"], by_name[n]["y"], by_name[n]["z"]] for n in names])
+    registered = [by_name[n] for n in names]
+    altitudes, altitude_source = fit_altitudes(registered)
+    gps = np.array([[i["x"], i["y"], z] for i, z in zip(registered, altitudes)])
     ransac = pycolmap.RANSACOptions()
     ransac.max_error = ALIGN_MAX_ERROR_M
     sim = None
@@ -308,8 +342,10 @@ def _align(rec, images):
     if sim is None:
         sim = fit_similarity(centers, gps)
     rec.transform(sim)
-    _level_straight_track(rec, [by_name[n] for n in names])
-    return dict(_gps_residuals(rec, images), model_scale=float(sim.scale))
+    _level_straight_track(rec, registered)
+    levelling = level_by_viewing_direction(rec, registered, altitudes)
+    scale = float(sim.scale) * levelling.pop("levelling_scale", 1.0)
+    return dict(_gps_residuals(rec, images), model_scale=scale, altitude_source=altitude_source, **levelling)
 
 
 def _gps_residuals(rec, images):
@@ -410,6 +446,7 @@ def _say_figures(figures, total):
                f"mean reprojection error {figures['reprojection_error_px']:.2f} px")
     say(STAGE, "Cameras vs GPS after alignment, RMS: E {gps_residual_rms_e_m:.2f} m, N {gps_residual_rms_n_m:.2f} m, "
                "up {gps_residual_rms_u_m:.2f} m".format(**figures))
+    _say_levelling(figures)
     height = f"Cameras {figures['camera_height_m']:.1f} m above the median ground"
     if "relative_altitude_m" in figures:
         height += f" (drone's relative altitude: {figures['relative_altitude_m']:.1f} m)"
@@ -417,6 +454,17 @@ def _say_figures(figures, total):
     if max(figures["gps_residual_rms_e_m"], figures["gps_residual_rms_n_m"]) > GPS_CONSISTENT_M:
         warn(STAGE, "The camera positions disagree with the GPS by more than 15 m: the GPS may be poor, "
                     "or the model may be distorted.")
+
+
+def _say_levelling(figures):
+    """Console lines on the altitudes used, and a warning when the GPS altitude was overruled."""
+    if figures.get("altitude_source") == "relative altitude":
+        say(STAGE, "Heights fitted to the drone's relative altitude (barometric), set at the median GPS altitude")
+    if figures.get("levelled_by_viewing_direction"):
+        warn(STAGE, f"The GPS altitude would tilt the model {figures['gps_altitude_tilt_deg']:.1f} degrees from "
+                    f"the vertical of these nadir photos (it drifts {figures['gps_altitude_drift_m']:+.0f} m along "
+                    "the flight): the model is levelled by the cameras' viewing direction, fitted to GPS "
+                    "horizontally and set at the median GPS altitude")
 
 
 class _temporary_dir:
