@@ -183,7 +183,51 @@ def render_tile(assets_dir, layer, z, x, y, scale=1, fmt="png", color_map=None, 
 def cached_tile(cache_dir, assets_dir, layer, z, x, y, scale=1, fmt="png", color_map=None, hillshade=False,
                 style=None):
     """render_tile through an on-disk cache shared by processes; cache_dir should be one task's own folder."""
-    style = style or TileStyle(color_map, hillshade)
+    entry = _cache_entry(cache_dir, assets_dir, layer, z, x, y, scale, fmt, style or TileStyle(color_map, hillshade))
+    try:
+        return CachedTile(_read(entry.file), entry.media_type, entry.etag, True)
+    except FileNotFoundError:
+        pass
+    content, media_type = render_tile(assets_dir, entry.layer, entry.z, entry.x, entry.y, scale, fmt,
+                                      style=entry.style)
+    version_dir = Path(entry.version_dir)
+    if not version_dir.is_dir():
+        _drop_other_versions(version_dir)
+    storage.write_atomically(Path(entry.file), content)
+    return CachedTile(content, media_type, entry.etag, False)
+
+
+def cache_hit(cache_dir, assets_dir, layer, z, x, y, scale=1, fmt="png", style=None):
+    """The tile from the on-disk cache, or None when it is not rendered yet (nothing is rendered here)."""
+    entry = _cache_entry(cache_dir, assets_dir, layer, z, x, y, scale, fmt, style or TileStyle())
+    try:
+        return CachedTile(_read(entry.file), entry.media_type, entry.etag, True)
+    except FileNotFoundError:
+        return None
+
+
+def _read(path):
+    """A file's bytes."""
+    with open(path, "rb") as file:
+        return file.read()
+
+
+class _CacheEntry(NamedTuple):
+    """Where a tile is cached and its validator; the resolved style and checked indexes to render it with."""
+
+    file: str  # paths as strings: a cache hit is a few hundred microseconds, and pathlib would be a third of them
+    version_dir: str  # the folder of this raster version's tiles
+    media_type: str
+    etag: str
+    layer: str
+    z: int
+    x: int
+    y: int
+    style: TileStyle
+
+
+def _cache_entry(cache_dir, assets_dir, layer, z, x, y, scale, fmt, style):
+    """The cache entry of a tile; TileNotFound or InvalidTileRequest for a tile that cannot exist."""
     z, x, y = _tile_index(z, x, y)  # integers only: they become folder names under cache_dir
     _, media_type = _check_format(scale, fmt)
     path = _layer_path(assets_dir, layer)
@@ -193,17 +237,9 @@ def cached_tile(cache_dir, assets_dir, layer, z, x, y, scale=1, fmt="png", color
     name = f"{y}@{scale}x{_variant(layer, style)}.{fmt}"
     etag = hashlib.sha256(f"{layer}/{z}/{x}/{name}|{version_key}".encode()).hexdigest()[:32]
     # The source version is part of the path: new assets never meet tiles of the old ones.
-    version_dir = Path(cache_dir) / layer / version_key
-    tile_file = version_dir / str(z) / str(x) / name
-    try:
-        return CachedTile(tile_file.read_bytes(), media_type, etag, True)
-    except FileNotFoundError:
-        pass
-    content, media_type = render_tile(assets_dir, layer, z, x, y, scale, fmt, style=style)
-    if not version_dir.is_dir():
-        _drop_other_versions(version_dir)
-    storage.write_atomically(tile_file, content)
-    return CachedTile(content, media_type, etag, False)
+    version_dir = os.path.join(cache_dir, layer, version_key)
+    return _CacheEntry(os.path.join(version_dir, str(z), str(x), name), version_dir, media_type, etag, layer, z, x, y,
+                       style)
 
 
 def metadata(assets_dir, layer, formula=None, bands=None, value_range=None):
@@ -366,7 +402,7 @@ def _layer_path(assets_dir, layer):
     """The raster file of a layer; TileNotFound for an unknown layer."""
     if layer not in LAYER_FILES:
         raise TileNotFound(f"unknown tile layer {layer!r}; layers are {', '.join(LAYER_FILES)}")
-    return Path(assets_dir) / LAYER_FILES[layer]
+    return Path(assets_dir, LAYER_FILES[layer])
 
 
 def _source_version(path):
