@@ -1,9 +1,12 @@
-"""A WSGI app that answers every request with 20 KB and does nothing else.
+"""A WSGI app that answers every request with the same bytes and does nothing else.
 
 bench/tiles.py serves it with gunicorn as it serves Aerie: its requests per second are the ceiling that the
-server and the benchmark's HTTP client allow, before any work of ours.
+server and the benchmark's HTTP client allow, before any work of ours. EMPTY_APP_BYTES sets the body's size
+(default 20 KB; the tile benchmark gives its tiles' mean size, as sending the bytes is part of the ceiling).
 """
-BODY = b"\0" * 20_000  # about a cached PNG tile
+import os
+
+BODY = b"\0" * int(os.environ.get("EMPTY_APP_BYTES", 20_000))
 
 
 def app(environ, start_response):

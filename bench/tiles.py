@@ -182,8 +182,8 @@ def timed_processes(cache_dir, assets, tile_lists):
     return fetched / elapsed
 
 
-def run(size, tiles_per_client, http=True, http_workers=2):
-    """Generate the orthophoto and print every figure."""
+def run(size, tiles_per_client, http=True, http_workers=2, service=True):
+    """Generate the orthophoto and print every figure (service: those of the tile service in this process)."""
     with tempfile.TemporaryDirectory(prefix="aerie-bench-tiles-") as temp:
         temp = Path(temp)
         assets = temp / "assets"
@@ -191,25 +191,31 @@ def run(size, tiles_per_client, http=True, http_workers=2):
         figure("make_cog_seconds", cog_seconds, "s")
         figure("orthophoto_size", size, "px")
         figure("tiles_per_client_cold", tiles_per_client, "tiles")
-        all_tiles = pick_tiles(assets, tiles_per_client * (1 + 2 * CLIENTS), seed=1)
-        single, rest = all_tiles[:tiles_per_client], all_tiles[tiles_per_client:]
-        threaded = [rest[i::2 * CLIENTS] for i in range(CLIENTS)]
-        processes = [rest[i::2 * CLIENTS] for i in range(CLIENTS, 2 * CLIENTS)]
-        warm_up(assets)
-        for mode, timer, lists in (("1client", timed_single, single),
-                                   (f"{CLIENTS}threads", timed_threads, threaded),
-                                   (f"{CLIENTS}processes", timed_processes, processes)):
-            cache = temp / f"cache-{mode}"
-            figure(f"tiles_cold_{mode}", timer(cache, assets, lists), "tiles/s")
-            # A cached fetch takes microseconds: go over the tiles many times to time more than jitter.
-            figure(f"tiles_cached_{mode}", timer(cache, assets, lists * CACHED_PASSES if mode == "1client"
-                                                 else [lst * CACHED_PASSES for lst in lists]), "tiles/s")
-        run_dsm(temp, size // 2, tiles_per_client)
-        run_index(temp, assets, all_tiles[:tiles_per_client])
-        others = pick_tiles(assets, tiles_per_client, seed=7)  # mostly tiles not rendered yet
-        figure("tiles_cold_cpu_per_tile", cold_cpu_per_tile(temp / "cache-cpu", assets, others), "ms")
+        if service:
+            run_service(temp, assets, size, tiles_per_client)
         if http:
             run_http(temp, assets, tiles_per_client, http_workers)
+
+
+def run_service(temp, assets, size, tiles_per_client):
+    """Print the tile service's figures, in this process: plain, DSM and index tiles, cold and cached."""
+    all_tiles = pick_tiles(assets, tiles_per_client * (1 + 2 * CLIENTS), seed=1)
+    single, rest = all_tiles[:tiles_per_client], all_tiles[tiles_per_client:]
+    threaded = [rest[i::2 * CLIENTS] for i in range(CLIENTS)]
+    processes = [rest[i::2 * CLIENTS] for i in range(CLIENTS, 2 * CLIENTS)]
+    warm_up(assets)
+    for mode, timer, lists in (("1client", timed_single, single),
+                               (f"{CLIENTS}threads", timed_threads, threaded),
+                               (f"{CLIENTS}processes", timed_processes, processes)):
+        cache = temp / f"cache-{mode}"
+        figure(f"tiles_cold_{mode}", timer(cache, assets, lists), "tiles/s")
+        # A cached fetch takes microseconds: go over the tiles many times to time more than jitter.
+        figure(f"tiles_cached_{mode}", timer(cache, assets, lists * CACHED_PASSES if mode == "1client"
+                                             else [lst * CACHED_PASSES for lst in lists]), "tiles/s")
+    run_dsm(temp, size // 2, tiles_per_client)
+    run_index(temp, assets, all_tiles[:tiles_per_client])
+    others = pick_tiles(assets, tiles_per_client, seed=7)  # mostly tiles not rendered yet
+    figure("tiles_cold_cpu_per_tile", cold_cpu_per_tile(temp / "cache-cpu", assets, others), "ms")
 
 
 def run_dsm(temp, size, count):
@@ -221,9 +227,10 @@ def run_dsm(temp, size, count):
     tile_list = pick_tiles(assets, count * 2, seed=2, layer="dsm")
     for name, params, chosen in (("dsm", {}, tile_list[:count]),
                                  ("dsm_hillshade", {"hillshade": True}, tile_list[count:])):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         fetch_all(temp / f"cache-{name}", assets, chosen, "dsm", **params)
         figure(f"tiles_cold_{name}_1client", len(chosen) / (time.perf_counter() - started), "tiles/s")
+        figure(f"tiles_cold_{name}_cpu_per_tile", (time.process_time() - cpu) * 1000 / len(chosen), "ms")
 
 
 def run_index(temp, assets, tile_list):
@@ -231,11 +238,13 @@ def run_index(temp, assets, tile_list):
     style = tiles.TileStyle(formula="VARI", bands="RGB")
     cache = temp / "cache-index"
     for name, passes in (("cold", 1), ("cached", CACHED_PASSES)):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for _ in range(passes):
             fetch_all(cache, assets, tile_list, style=style)
         figure(f"tiles_{name}_index_vari_1client", len(tile_list) * passes / (time.perf_counter() - started),
                "tiles/s")
+        if name == "cold":
+            figure("tiles_cold_index_vari_cpu_per_tile", (time.process_time() - cpu) * 1000 / len(tile_list), "ms")
 
 
 # --- over HTTP, through gunicorn ----------------------------------------------------------------------------
@@ -285,10 +294,10 @@ def prepare_instance(instance, orthophoto):
     return prefix, secret
 
 
-def start_gunicorn(instance, port, workers, app="app:app", probe="/api/openapi.json"):
+def start_gunicorn(instance, port, workers, app="app:app", probe="/api/openapi.json", **env_vars):
     """gunicorn serving app:app from this checkout, as `make run` starts it; returns the process once it answers."""
     env = dict(os.environ, INSTANCE_DIR=str(instance), SECRET_KEY="bench-secret", PYTHONUNBUFFERED="1",
-               PYTHONPATH=str(ROOT / "bench"))
+               PYTHONPATH=str(ROOT / "bench"), **env_vars)
     env.pop("DATABASE_URL", None), env.pop("MEDIA_ROOT", None)
     log = open(instance / "gunicorn.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
@@ -360,15 +369,24 @@ def timed_http_clients(template, tile_lists, headers=None, etags=None):
     return sum(map(len, tile_lists)), elapsed
 
 
+def tile_bytes(assets, tile):
+    """A tile's PNG as the server sends it, or b"" where it has no data."""
+    try:
+        return tiles.render_tile(assets, LAYER, *tile)[0]
+    except tiles.TileNotFound:
+        return b""
+
+
 class Ceiling:
     """bench/empty_app.py (answers 20 KB, does nothing) on the same gunicorn setup, fetched through the same
     client code as the tiles: the requests per second this machine allows before any work of ours."""
 
-    def __init__(self, temp, workers):
+    def __init__(self, temp, workers, body_bytes):
         folder = temp / "empty"
         folder.mkdir()
         port = free_port()
-        self.server = start_gunicorn(folder, port, workers, app="empty_app:app", probe="/")
+        self.server = start_gunicorn(folder, port, workers, app="empty_app:app", probe="/",
+                                     EMPTY_APP_BYTES=str(body_bytes))
         self.template = f"http://127.0.0.1:{port}/{{z}}/{{x}}/{{y}}.png"
 
     def timed(self, tile_lists):
@@ -405,7 +423,10 @@ def run_http(temp, assets, tiles_per_client, workers):
     """Print cold, cached and revalidated (304) tiles per second over HTTP, for one client and CLIENTS at once,
     with an API token (as WebODM clients) and through the signed URLs of TileJSON (as the map page); beside each,
     the empty app's requests per second measured alternately with it (`_ceiling`) and the share of it."""
-    ceiling = Ceiling(temp, workers)
+    all_tiles = pick_tiles(assets, tiles_per_client * (1 + CLIENTS), seed=3)
+    sizes = [len(content) for content in map(lambda tile: tile_bytes(assets, tile), all_tiles[:10]) if content]
+    figure("http_tile_mean_bytes", sum(sizes) / len(sizes), "bytes")
+    ceiling = Ceiling(temp, workers, round(sum(sizes) / len(sizes)))
     instance = temp / "instance"
     base_path, secret = prepare_instance(instance, assets / tiles.LAYER_FILES[LAYER])
     port = free_port()
@@ -427,7 +448,6 @@ def run_http(temp, assets, tiles_per_client, workers):
         token = {"Authorization": f"Bearer {secret}"}
         plain = f"{base}orthophoto/tiles/{{z}}/{{x}}/{{y}}.png"
         signed = requests.get(f"{base}orthophoto/tiles.json", headers=token, timeout=60).json()["tiles"][0]
-        all_tiles = pick_tiles(assets, tiles_per_client * (1 + CLIENTS), seed=3)
         single, rest = all_tiles[:tiles_per_client], all_tiles[tiles_per_client:]
         together = [rest[i::CLIENTS] for i in range(CLIENTS)]
         for mode, lists in (("1client", [single]), (f"{CLIENTS}clients", together)):
@@ -456,12 +476,14 @@ def main():
     parser.add_argument("--size", type=int, default=8000, help="orthophoto width and height in pixels")
     parser.add_argument("--tiles", type=int, help="tiles per client (default 300, or 40 with --quick)")
     parser.add_argument("--no-http", action="store_true", help="the service layer only, no gunicorn run")
+    parser.add_argument("--http-only", action="store_true", help="the HTTP figures only, no service-layer ones")
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     args = parser.parse_args()
     # rio-tiler's PNG encoder silences this warning with catch_warnings, which is not thread-safe: with
     # several threads it leaks out. It says nothing about our tiles (image blobs have no georeferencing).
     warnings.simplefilter("ignore", NotGeoreferencedWarning)
-    run(args.size, args.tiles or (40 if args.quick else 300), http=not args.no_http, http_workers=args.http_workers)
+    run(args.size, args.tiles or (40 if args.quick else 300), http=not args.no_http, http_workers=args.http_workers,
+        service=not args.http_only)
 
 
 if __name__ == "__main__":
