@@ -5,11 +5,14 @@ server and the benchmark's HTTP client allow, before any work of ours. EMPTY_APP
 (default 20 KB; the tile benchmark gives its tiles' mean size, as sending the bytes is part of the ceiling).
 """
 import os
+from urllib.parse import parse_qs
 
 BODY = b"\0" * int(os.environ.get("EMPTY_APP_BYTES", 20_000))
 
 
 def app(environ, start_response):
-    """Answer any request with BODY."""
-    start_response("200 OK", [("Content-Type", "image/png"), ("Content-Length", str(len(BODY)))])
-    return [BODY]
+    """Answer any request with BODY, or with `?bytes=N` bytes (bench/api.py: as many as the figure's answer)."""
+    size = parse_qs(environ.get("QUERY_STRING", "")).get("bytes")
+    body = b"\0" * int(size[0]) if size else BODY
+    start_response("200 OK", [("Content-Type", "image/png"), ("Content-Length", str(len(body)))])
+    return [body]
