@@ -13,7 +13,9 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-from common import Server, add_server_arguments, api_session, checked, cpu_seconds, figure, percentile
+import requests
+
+from common import EmptyApp, Server, add_server_arguments, api_session, checked, cpu_seconds, figure, percentile
 
 PROJECT_SIZES = (1, 200, 2000)
 WARM_UP = 5
@@ -111,17 +113,30 @@ def latencies(server, session, url, count):
     return times, cpu, len(response.content)
 
 
-def report(name, times, cpu, size):
-    """Print the percentiles of one series of latencies, the server's CPU time per request and the body size."""
+def report(name, times, cpu, size, ceiling=None):
+    """Print the percentiles of one series of latencies, the server's CPU time per request and the body size; with
+    the ceiling's (times, cpu) the same of the empty app beside them."""
     for label, fraction in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
         figure(f"{name}_{label}", percentile(times, fraction), "ms")
+    if ceiling is not None:
+        figure(f"{name}_ceiling_p50", percentile(ceiling[0], 0.5), "ms")
     if cpu is not None:  # on a busy machine, a steadier measure of the server's work than the latency
         figure(f"{name}_server_cpu", cpu, "ms")
+        if ceiling is not None:
+            figure(f"{name}_ceiling_server_cpu", ceiling[1], "ms")
     figure(f"{name}_bytes", size, "bytes")
 
 
-def run(server, count):
-    """Seed the projects, time each figure, clean up when the server is not ours."""
+def timed_with_ceiling(server, session, url, count, empty):
+    """latencies of url, then of the empty app answering as many bytes (the figure's ceiling), one after the other."""
+    times, cpu, size = latencies(server, session, url, count)
+    with requests.Session() as plain:
+        ceiling = latencies(empty, plain, f"{empty.base}/?bytes={size}", count)
+    return times, cpu, size, ceiling[:2]
+
+
+def run(server, count, empty):
+    """Seed the projects, time each figure beside its ceiling (the empty app), clean up when the server is not ours."""
     session = api_session(server.base, server.username, server.password)
     projects = make_projects(server, session)
     try:
@@ -131,10 +146,10 @@ def run(server, count):
             listed = checked(session.get(url)).json()
             if len(listed) != size:
                 raise RuntimeError(f"the project of {size} tasks lists {len(listed)}")
-            report(f"task_list_{size}", *latencies(server, session, url, count))
+            report(f"task_list_{size}", *timed_with_ceiling(server, session, url, count, empty))
         some_task = listed[len(listed) // 2]["id"]
         url = f"{server.base}/api/projects/{projects[PROJECT_SIZES[-1]]}/tasks/{some_task}/"
-        report("task_detail", *latencies(server, session, url, count))
+        report("task_detail", *timed_with_ceiling(server, session, url, count, empty))
     finally:
         if server.stack is None:  # someone else's server: leave it as it was
             for project_id in projects.values():
@@ -146,8 +161,8 @@ def main():
     args = parse_args()
     random.seed(1)
     count = args.requests or (20 if args.quick else 200)
-    with Server(args) as server:
-        run(server, count)
+    with Server(args) as server, EmptyApp(args.web_workers) as empty:
+        run(server, count, empty)
 
 
 if __name__ == "__main__":

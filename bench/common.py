@@ -160,6 +160,51 @@ class Stack:
         self.close()
 
 
+class EmptyApp:
+    """bench/empty_app.py on the same gunicorn setup as Aerie: the ceiling of an HTTP figure. `?bytes=N` sets the
+    size of its answer (the figure's own answer's, so the same bytes cross the loopback)."""
+
+    def __init__(self, web_workers=WEB_WORKERS):
+        self.folder = Path(tempfile.mkdtemp(prefix="aerie-bench-empty-"))
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        with open(self.folder / "gunicorn.log", "wb") as log:
+            self.web = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(web_workers),
+                 "--threads", str(WEB_THREADS), "--timeout", "300", "--no-control-socket", "empty_app:app"],
+                cwd=ROOT / "bench", stdout=log, stderr=subprocess.STDOUT)
+        self.master = psutil.Process(self.web.pid)
+        deadline = time.monotonic() + 60
+        while len(self.master.children()) < web_workers or not self._answers():
+            if time.monotonic() > deadline or self.web.poll() is not None:
+                self.close()
+                raise RuntimeError(f"the empty app did not start; see {self.folder / 'gunicorn.log'}")
+            time.sleep(0.2)
+
+    def _answers(self):
+        """Whether it answers HTTP yet."""
+        try:
+            return requests.get(self.base, timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    def workers(self):
+        """The gunicorn worker processes."""
+        return self.master.children()
+
+    def close(self):
+        """Stop it and remove its folder."""
+        self.web.terminate()
+        self.web.wait(timeout=30)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 class Server:
     """What a benchmark talks to: its own Stack, or a running Aerie given by --base (then stack is None)."""
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import morecantile
 import numpy
+import psutil
 import rasterio
 from rasterio.enums import ColorInterp
 from rasterio.errors import NotGeoreferencedWarning
@@ -32,6 +33,7 @@ from rio_tiler.io import Reader
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import cpu_seconds  # noqa: E402  (bench/ is this script's folder)
 from webapp.services import tiles  # noqa: E402
 from webapp.services.rasters import make_cog  # noqa: E402
 
@@ -180,8 +182,8 @@ def timed_processes(cache_dir, assets, tile_lists):
     return fetched / elapsed
 
 
-def run(size, tiles_per_client, http=True, http_workers=2):
-    """Generate the orthophoto and print every figure."""
+def run(size, tiles_per_client, http=True, http_workers=2, service=True):
+    """Generate the orthophoto and print every figure (service: those of the tile service in this process)."""
     with tempfile.TemporaryDirectory(prefix="aerie-bench-tiles-") as temp:
         temp = Path(temp)
         assets = temp / "assets"
@@ -189,25 +191,31 @@ def run(size, tiles_per_client, http=True, http_workers=2):
         figure("make_cog_seconds", cog_seconds, "s")
         figure("orthophoto_size", size, "px")
         figure("tiles_per_client_cold", tiles_per_client, "tiles")
-        all_tiles = pick_tiles(assets, tiles_per_client * (1 + 2 * CLIENTS), seed=1)
-        single, rest = all_tiles[:tiles_per_client], all_tiles[tiles_per_client:]
-        threaded = [rest[i::2 * CLIENTS] for i in range(CLIENTS)]
-        processes = [rest[i::2 * CLIENTS] for i in range(CLIENTS, 2 * CLIENTS)]
-        warm_up(assets)
-        for mode, timer, lists in (("1client", timed_single, single),
-                                   (f"{CLIENTS}threads", timed_threads, threaded),
-                                   (f"{CLIENTS}processes", timed_processes, processes)):
-            cache = temp / f"cache-{mode}"
-            figure(f"tiles_cold_{mode}", timer(cache, assets, lists), "tiles/s")
-            # A cached fetch takes microseconds: go over the tiles many times to time more than jitter.
-            figure(f"tiles_cached_{mode}", timer(cache, assets, lists * CACHED_PASSES if mode == "1client"
-                                                 else [lst * CACHED_PASSES for lst in lists]), "tiles/s")
-        run_dsm(temp, size // 2, tiles_per_client)
-        run_index(temp, assets, all_tiles[:tiles_per_client])
-        others = pick_tiles(assets, tiles_per_client, seed=7)  # mostly tiles not rendered yet
-        figure("tiles_cold_cpu_per_tile", cold_cpu_per_tile(temp / "cache-cpu", assets, others), "ms")
+        if service:
+            run_service(temp, assets, size, tiles_per_client)
         if http:
             run_http(temp, assets, tiles_per_client, http_workers)
+
+
+def run_service(temp, assets, size, tiles_per_client):
+    """Print the tile service's figures, in this process: plain, DSM and index tiles, cold and cached."""
+    all_tiles = pick_tiles(assets, tiles_per_client * (1 + 2 * CLIENTS), seed=1)
+    single, rest = all_tiles[:tiles_per_client], all_tiles[tiles_per_client:]
+    threaded = [rest[i::2 * CLIENTS] for i in range(CLIENTS)]
+    processes = [rest[i::2 * CLIENTS] for i in range(CLIENTS, 2 * CLIENTS)]
+    warm_up(assets)
+    for mode, timer, lists in (("1client", timed_single, single),
+                               (f"{CLIENTS}threads", timed_threads, threaded),
+                               (f"{CLIENTS}processes", timed_processes, processes)):
+        cache = temp / f"cache-{mode}"
+        figure(f"tiles_cold_{mode}", timer(cache, assets, lists), "tiles/s")
+        # A cached fetch takes microseconds: go over the tiles many times to time more than jitter.
+        figure(f"tiles_cached_{mode}", timer(cache, assets, lists * CACHED_PASSES if mode == "1client"
+                                             else [lst * CACHED_PASSES for lst in lists]), "tiles/s")
+    run_dsm(temp, size // 2, tiles_per_client)
+    run_index(temp, assets, all_tiles[:tiles_per_client])
+    others = pick_tiles(assets, tiles_per_client, seed=7)  # mostly tiles not rendered yet
+    figure("tiles_cold_cpu_per_tile", cold_cpu_per_tile(temp / "cache-cpu", assets, others), "ms")
 
 
 def run_dsm(temp, size, count):
@@ -219,9 +227,10 @@ def run_dsm(temp, size, count):
     tile_list = pick_tiles(assets, count * 2, seed=2, layer="dsm")
     for name, params, chosen in (("dsm", {}, tile_list[:count]),
                                  ("dsm_hillshade", {"hillshade": True}, tile_list[count:])):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         fetch_all(temp / f"cache-{name}", assets, chosen, "dsm", **params)
         figure(f"tiles_cold_{name}_1client", len(chosen) / (time.perf_counter() - started), "tiles/s")
+        figure(f"tiles_cold_{name}_cpu_per_tile", (time.process_time() - cpu) * 1000 / len(chosen), "ms")
 
 
 def run_index(temp, assets, tile_list):
@@ -229,11 +238,13 @@ def run_index(temp, assets, tile_list):
     style = tiles.TileStyle(formula="VARI", bands="RGB")
     cache = temp / "cache-index"
     for name, passes in (("cold", 1), ("cached", CACHED_PASSES)):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for _ in range(passes):
             fetch_all(cache, assets, tile_list, style=style)
         figure(f"tiles_{name}_index_vari_1client", len(tile_list) * passes / (time.perf_counter() - started),
                "tiles/s")
+        if name == "cold":
+            figure("tiles_cold_index_vari_cpu_per_tile", (time.process_time() - cpu) * 1000 / len(tile_list), "ms")
 
 
 # --- over HTTP, through gunicorn ----------------------------------------------------------------------------
@@ -283,10 +294,10 @@ def prepare_instance(instance, orthophoto):
     return prefix, secret
 
 
-def start_gunicorn(instance, port, workers, app="app:app", probe="/api/openapi.json"):
+def start_gunicorn(instance, port, workers, app="app:app", probe="/api/openapi.json", **env_vars):
     """gunicorn serving app:app from this checkout, as `make run` starts it; returns the process once it answers."""
     env = dict(os.environ, INSTANCE_DIR=str(instance), SECRET_KEY="bench-secret", PYTHONUNBUFFERED="1",
-               PYTHONPATH=str(ROOT / "bench"))
+               PYTHONPATH=str(ROOT / "bench"), **env_vars)
     env.pop("DATABASE_URL", None), env.pop("MEDIA_ROOT", None)
     log = open(instance / "gunicorn.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
@@ -305,13 +316,18 @@ def start_gunicorn(instance, port, workers, app="app:app", probe="/api/openapi.j
     raise RuntimeError("gunicorn did not answer within 60 s")
 
 
-def http_fetch(session, base, tile_list, etags=None):
+def tile_url(template, z, x, y):
+    """A tile's URL from an XYZ template (its query, such as a signature, kept)."""
+    return template.replace("{z}", str(z)).replace("{x}", str(x)).replace("{y}", str(y))
+
+
+def http_fetch(session, template, tile_list, etags=None):
     """GET tiles one after the other; with etags (a dict), send If-None-Match and count the 304 answers."""
     not_modified = 0
     for z, x, y in tile_list:
         key = (z, x, y)
         headers = {"If-None-Match": etags[key]} if etags and key in etags else {}
-        response = session.get(f"{base}orthophoto/tiles/{z}/{x}/{y}.png", headers=headers, timeout=120)
+        response = session.get(tile_url(template, z, x, y), headers=headers, timeout=120)
         if response.status_code == 304:
             not_modified += 1
         elif response.status_code == 200:
@@ -322,19 +338,23 @@ def http_fetch(session, base, tile_list, etags=None):
     return not_modified
 
 
-def timed_http_clients(base, secret, tile_lists, etags=None):
-    """Tiles per second for clients fetching their lists at the same time, each with its own connection."""
+def timed_http_clients(template, tile_lists, headers=None, etags=None):
+    """(tiles fetched, seconds) for clients fetching their lists at the same time, each with its own connection.
+
+    headers (the API token) go with every request; without them the template must carry its own access (a
+    signed URL from TileJSON, or the empty app's).
+    """
     sessions = []
     for _ in tile_lists:
         session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {secret}"
-        session.get(f"{base}orthophoto/tiles.json", timeout=60).raise_for_status()  # connect and warm up
+        session.headers.update(headers or {})
+        session.get(tile_url(template, *tile_lists[0][0]), timeout=60)  # connect and warm up
         sessions.append(session)
     barrier = threading.Barrier(len(tile_lists) + 1)
 
     def client(session, tile_list):
         barrier.wait()
-        http_fetch(session, base, tile_list, etags)
+        http_fetch(session, template, tile_list, etags)
 
     threads = [threading.Thread(target=client, args=pair) for pair in zip(sessions, tile_lists)]
     for thread in threads:
@@ -346,59 +366,107 @@ def timed_http_clients(base, secret, tile_lists, etags=None):
     elapsed = time.perf_counter() - started
     for session in sessions:
         session.close()
-    return sum(map(len, tile_lists)) / elapsed
+    return sum(map(len, tile_lists)), elapsed
 
 
-def empty_app_ceiling(temp, workers, requests_count):
-    """Requests per second of one client against bench/empty_app.py on the same gunicorn setup."""
-    folder = temp / "empty"
-    folder.mkdir()
-    port = free_port()
-    server = start_gunicorn(folder, port, workers, app="empty_app:app", probe="/")
+def tile_bytes(assets, tile):
+    """A tile's PNG as the server sends it, or b"" where it has no data."""
     try:
-        with requests.Session() as session:
-            session.get(f"http://127.0.0.1:{port}/").raise_for_status()
-            started = time.perf_counter()
-            for _ in range(requests_count):
-                session.get(f"http://127.0.0.1:{port}/tile.png").content
-            return requests_count / (time.perf_counter() - started)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        return tiles.render_tile(assets, LAYER, *tile)[0]
+    except tiles.TileNotFound:
+        return b""
+
+
+class Ceiling:
+    """bench/empty_app.py (answers 20 KB, does nothing) on the same gunicorn setup, fetched through the same
+    client code as the tiles: the requests per second this machine allows before any work of ours."""
+
+    def __init__(self, temp, workers, body_bytes):
+        folder = temp / "empty"
+        folder.mkdir()
+        port = free_port()
+        self.server = start_gunicorn(folder, port, workers, app="empty_app:app", probe="/",
+                                     EMPTY_APP_BYTES=str(body_bytes))
+        self.template = f"http://127.0.0.1:{port}/{{z}}/{{x}}/{{y}}.png"
+
+    def timed(self, tile_lists):
+        """(requests, seconds, server CPU seconds) of the empty app for as many clients and requests as tile_lists."""
+        return timed_with_cpu(self.server, self.template, tile_lists)
+
+    def close(self):
+        """Stop the empty app's server."""
+        self.server.terminate()
+        self.server.wait(timeout=30)
+
+
+def timed_with_cpu(server, template, tile_lists, headers=None, etags=None):
+    """timed_http_clients, plus the CPU seconds the server's workers used meanwhile."""
+    workers = psutil.Process(server.pid).children()
+    cpu = cpu_seconds(workers)
+    count, elapsed = timed_http_clients(template, tile_lists, headers, etags)
+    return count, elapsed, cpu_seconds(workers) - cpu
+
+
+def paired(server, ceiling, template, tile_lists, headers=None, etags=None, rounds=1):
+    """Tiles/s and server CPU ms per tile, and the same of the empty app: rounds of the tiles, each followed by as
+    many requests to the empty app, so that both see the same load of the machine (which moves by a factor of
+    two within a minute)."""
+    totals = numpy.zeros(6)
+    for _ in range(rounds):
+        totals[:3] += timed_with_cpu(server, template, tile_lists, headers, etags)
+        totals[3:] += ceiling.timed(tile_lists)
+    done, seconds, cpu, empty_done, empty_seconds, empty_cpu = totals
+    return done / seconds, 1000 * cpu / done, empty_done / empty_seconds, 1000 * empty_cpu / empty_done
 
 
 def run_http(temp, assets, tiles_per_client, workers):
-    """Print cold, cached and revalidated (304) tiles per second over HTTP, for one client and CLIENTS at once."""
-    ceiling = empty_app_ceiling(temp, workers, tiles_per_client * CACHED_PASSES // 4)
-    figure("http_empty_app_1client", ceiling, "requests/s")
-
-    def http_figure(name, value):
-        """A tiles/s figure and, beside it, its share of the empty app's requests/s of this same run."""
-        figure(name, value, "tiles/s")
-        figure(f"{name}_of_ceiling", 100 * value / ceiling, "%")
-
+    """Print cold, cached and revalidated (304) tiles per second over HTTP, for one client and CLIENTS at once,
+    with an API token (as WebODM clients) and through the signed URLs of TileJSON (as the map page); beside each,
+    the empty app's requests per second measured alternately with it (`_ceiling`) and the share of it."""
+    all_tiles = pick_tiles(assets, tiles_per_client * (1 + CLIENTS), seed=3)
+    sizes = [len(content) for content in map(lambda tile: tile_bytes(assets, tile), all_tiles[:10]) if content]
+    figure("http_tile_mean_bytes", sum(sizes) / len(sizes), "bytes")
+    ceiling = Ceiling(temp, workers, round(sum(sizes) / len(sizes)))
     instance = temp / "instance"
     base_path, secret = prepare_instance(instance, assets / tiles.LAYER_FILES[LAYER])
     port = free_port()
     server = start_gunicorn(instance, port, workers)
+
+    def http_figure(name, rates):
+        """A tiles/s figure, the empty app's requests/s measured with it, and its share of them; the same of the
+        servers' CPU per request (which the machine's load moves least)."""
+        value, cpu, empty, empty_cpu = rates
+        figure(name, value, "tiles/s")
+        figure(f"{name}_ceiling", empty, "requests/s")
+        figure(f"{name}_of_ceiling", 100 * value / empty, "%")
+        print(f"{name}_server_cpu {cpu:.3f} ms")
+        print(f"{name}_ceiling_server_cpu {empty_cpu:.3f} ms")
+
     try:
-        base = f"http://127.0.0.1:{port}{base_path}"
         figure("http_workers", workers, "processes")
-        all_tiles = pick_tiles(assets, tiles_per_client * (1 + CLIENTS), seed=3)
+        base = f"http://127.0.0.1:{port}{base_path}"
+        token = {"Authorization": f"Bearer {secret}"}
+        plain = f"{base}orthophoto/tiles/{{z}}/{{x}}/{{y}}.png"
+        signed = requests.get(f"{base}orthophoto/tiles.json", headers=token, timeout=60).json()["tiles"][0]
         single, rest = all_tiles[:tiles_per_client], all_tiles[tiles_per_client:]
         together = [rest[i::CLIENTS] for i in range(CLIENTS)]
         for mode, lists in (("1client", [single]), (f"{CLIENTS}clients", together)):
-            http_figure(f"http_tiles_cold_{mode}", timed_http_clients(base, secret, lists))
-            passes = [lst * (CACHED_PASSES // 4) for lst in lists]
-            http_figure(f"http_tiles_cached_{mode}", timed_http_clients(base, secret, passes))
-            etags = {}
-            with requests.Session() as session:
-                session.headers["Authorization"] = f"Bearer {secret}"
-                http_fetch(session, base, [t for lst in lists for t in lst], etags)
-            http_figure(f"http_tiles_304_{mode}", timed_http_clients(base, secret, passes, etags))
+            http_figure(f"http_tiles_cold_{mode}", paired(server, ceiling, plain, lists, token))
+            # (An Aerie from before signed tile URLs hands out none: then only the API token's figures.)
+            accesses = (("", plain, token), ("_signed", signed, None)) if "sig=" in signed else (("", plain, token),)
+            for access, template, headers in accesses:
+                http_figure(f"http_tiles_cached{access}_{mode}",
+                            paired(server, ceiling, template, lists, headers, rounds=CACHED_PASSES // 4))
+                etags = {}
+                with requests.Session() as session:
+                    session.headers.update(headers or {})
+                    http_fetch(session, template, [t for lst in lists for t in lst], etags)
+                http_figure(f"http_tiles_304{access}_{mode}",
+                            paired(server, ceiling, template, lists, headers, etags, rounds=CACHED_PASSES // 4))
     finally:
         server.terminate()
         server.wait(timeout=30)
+        ceiling.close()
 
 
 def main():
@@ -408,12 +476,14 @@ def main():
     parser.add_argument("--size", type=int, default=8000, help="orthophoto width and height in pixels")
     parser.add_argument("--tiles", type=int, help="tiles per client (default 300, or 40 with --quick)")
     parser.add_argument("--no-http", action="store_true", help="the service layer only, no gunicorn run")
+    parser.add_argument("--http-only", action="store_true", help="the HTTP figures only, no service-layer ones")
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     args = parser.parse_args()
     # rio-tiler's PNG encoder silences this warning with catch_warnings, which is not thread-safe: with
     # several threads it leaks out. It says nothing about our tiles (image blobs have no georeferencing).
     warnings.simplefilter("ignore", NotGeoreferencedWarning)
-    run(args.size, args.tiles or (40 if args.quick else 300), http=not args.no_http, http_workers=args.http_workers)
+    run(args.size, args.tiles or (40 if args.quick else 300), http=not args.no_http, http_workers=args.http_workers,
+        service=not args.http_only)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ import argparse
 import http.client
 import io
 import json
+import multiprocessing
 import os
 import queue
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -184,6 +186,53 @@ def upload_chunked(server, session, project, photos):
     return task["id"]
 
 
+def receive_to_disk(ports, folder):
+    """The ceiling's receiver (a process of its own): each connection's bytes to a file, then one byte back."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        ports.put(listener.getsockname()[1])
+        while True:
+            connection, _ = listener.accept()
+            target = Path(folder) / "raw-copy"
+            with connection, open(target, "wb") as out:
+                while block := connection.recv(SEND_BLOCK):
+                    out.write(block)
+                connection.sendall(b"k")
+            target.unlink()
+
+
+class RawCopy:
+    """The machine's own limit for an upload: the same multipart bytes sent over loopback by the same client code to
+    a process that only writes them to disk (no HTTP, no parsing), as a flow for timed()."""
+
+    def __init__(self, folder):
+        context = multiprocessing.get_context("spawn")
+        ports = context.Queue()
+        self.receiver = context.Process(target=receive_to_disk, args=(ports, str(folder)), daemon=True)
+        self.receiver.start()
+        self.port = ports.get(timeout=60)
+
+    def __call__(self, photos):
+        """Send every photo as one multipart body and wait for the receiver to have written it."""
+        body = MultipartBody([("name", "Bench raw copy")], [("images", p.name, p) for p in photos])
+        with socket.create_connection(("127.0.0.1", self.port)) as connection:
+            while block := body.read(SEND_BLOCK):
+                connection.sendall(block)
+            connection.shutdown(socket.SHUT_WR)
+            connection.recv(1)
+
+    def close(self):
+        """Stop the receiver."""
+        self.receiver.terminate()
+        self.receiver.join(timeout=10)
+
+
+def timed_raw_copy(raw_copy, photos):
+    """Seconds of one raw copy of the photos."""
+    started = time.perf_counter()
+    raw_copy(photos)
+    return time.perf_counter() - started
+
+
 def timed(server, session, project, photos, flow):
     """(seconds, worker RSS before in bytes, peak growth of the summed RSS in bytes, workers' CPU seconds) of one
     upload; deletes the task afterwards."""
@@ -206,23 +255,29 @@ def warm_up(server, session, project, photos):
             checked(session.delete(f"{server.base}/api/projects/{project}/tasks/{task_id}/"), 204)
 
 
-def run(server, photos, runs):
-    """Time each flow `runs` times (alternating) and print the figures."""
+def run(server, photos, runs, raw_copy):
+    """Time each flow `runs` times (alternating with the raw copy, the ceiling) and print the figures."""
     session = api_session(server.base, server.username, server.password)
     project = checked(session.post(f"{server.base}/api/projects/", data={"name": "Bench uploads"}), 201).json()["id"]
     try:
         warm_up(server, session, project, photos)
         total_mb = sum(p.stat().st_size for p in photos) / MB
-        results = {"whole": [], "chunked": []}
+        results, ceiling = {"whole": [], "chunked": []}, []
+        raw_copy(photos)  # warm up
         for _ in range(runs):
             for name, flow in (("whole", upload_whole), ("chunked", upload_chunked)):
+                ceiling.append(timed_raw_copy(raw_copy, photos))
                 results[name].append(timed(server, session, project, photos, flow))
         figure("images", len(photos), "count")
         figure("upload_mb", total_mb, "MB")
+        raw_seconds = median(ceiling)
+        figure("upload_raw_copy_seconds", raw_seconds, "s")
+        figure("upload_raw_copy_rate", total_mb / raw_seconds, "MB/s")
         for name, series in results.items():
             seconds = median([s for s, _, _, _ in series])
             figure(f"upload_{name}_seconds", seconds, "s")
             figure(f"upload_{name}_rate", total_mb / seconds, "MB/s")
+            figure(f"upload_{name}_times_raw_copy", seconds / raw_seconds, "x")
             if server.master is not None:
                 figure(f"upload_{name}_server_cpu", median([c for _, _, _, c in series]), "s")
                 figure(f"upload_{name}_server_rss_before", median([b for _, b, _, _ in series]) / MB, "MB")
@@ -239,8 +294,12 @@ def main():
     folder = Path(tempfile.mkdtemp(prefix="aerie-bench-photos-"))
     try:
         photos = make_photos(folder, count, int(args.image_mb * MB))
-        with Server(args) as server:
-            run(server, photos, runs)
+        raw_copy = RawCopy(folder)
+        try:
+            with Server(args) as server:
+                run(server, photos, runs, raw_copy)
+        finally:
+            raw_copy.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

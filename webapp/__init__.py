@@ -55,4 +55,6 @@ def create_app(config=None):
     register_commands(app)
     register_security_headers(app)
     app.after_request(keep_connection_usable)  # a refused upload must not break the client's next request
+    from webapp.api.tile_fast_path import TileFastPath
+    app.wsgi_app = TileFastPath(app)  # cached tiles of signed tile URLs skip Flask's session and the database
     return app

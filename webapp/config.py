@@ -55,6 +55,9 @@ class Config:
     TASK_LOCK_SECONDS = _env_int("TASK_LOCK_SECONDS", 30)
     WEBHOOK_BASE_URL = os.environ.get("WEBHOOK_BASE_URL", "")
     JWT_EXPIRATION_SECONDS = _env_int("JWT_EXPIRATION_SECONDS", 6 * 3600)
+    # The longest a signed tile URL from TileJSON lets its tiles in without asking the database (see
+    # webapp/services/tile_links.py): a revoked share still sees tiles through links it holds for at most this.
+    TILE_LINK_SECONDS = _env_int("TILE_LINK_SECONDS", 600)
     # Failed logins allowed per account and per address within the window, before 429 / a form message.
     LOGIN_MAX_FAILURES_PER_ACCOUNT = _env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 10)
     LOGIN_MAX_FAILURES_PER_ADDRESS = _env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 50)

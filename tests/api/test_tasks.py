@@ -127,6 +127,23 @@ def test_list_filters_by_status_and_orders(client, users, project):
     assert client.get(tasks_url(project), headers=auth(users["stranger"])).status_code == 404
 
 
+def test_the_list_gives_each_task_as_its_detail_does(client, users, project, node):
+    # The list is written from database rows (the stored options and assets spliced in as they are); the detail
+    # from the task object: both must say the same, field by field and in the same order.
+    add_task(project, name='Quotes " and \\ and "ünïcode" ✓', status=TaskStatus.COMPLETED, processing_node_id=node.id,
+             options=[{"name": "dsm", "value": True}, {"name": "note", "value": "é \" \n"}], processing_time=1234,
+             available_assets=["all.zip", "orthophoto.tif"], upload_progress=1, running_progress=0.5, size=12.25,
+             last_error="Line one\nline two", ground_control_points="gcp_list.txt", public=True, uuid="abc")
+    add_task(project, name="", status=None, partial=True, options=[])
+    headers = auth(users["viewer"])
+    listed = client.get(tasks_url(project), headers=headers)
+    assert listed.mimetype == "application/json"
+    for item in listed.json:
+        detail = client.get(f"{tasks_url(project)}{item['id']}/", headers=headers).json
+        assert list(item) == TASK_FIELDS and item == detail
+    assert listed.json[0]["processing_node_name"] == "Node A" and listed.json[1]["processing_node_name"] is None
+
+
 @pytest.mark.parametrize("who, status", [("owner", 200), ("viewer", 200), ("admin", 200), ("stranger", 404),
                                          (None, 403)])
 def test_get_by_role(client, users, project, who, status):

@@ -342,6 +342,51 @@ def test_orthophoto_tiles_warped_from_an_overview_match_rio_tilers_at_every_zoom
             assert (drawn[..., 3] != expected[..., 3]).mean() < 0.01, z  # the same pixels are transparent
             opaque = (drawn[..., 3] == 255) & (expected[..., 3] == 255)
             assert numpy.abs(drawn - expected)[opaque].mean() < 2, z  # gradients: neighbours differ by ~1
-        level = tiles._overview_level(reader.dataset, WEB_MERCATOR.xy_bounds(
+        level = tiles._pick_overview_level(reader.dataset, WEB_MERCATOR.xy_bounds(
             WEB_MERCATOR.tile((west + east) / 2, (south + north) / 2, reader.minzoom)), 256)
         assert level is not None, "a low zoom reads an overview, not the full resolution"
+
+
+def test_hillshade_takes_its_slopes_in_metres(assets):
+    """The DSM rises 0.1 m per 0.2 m pixel: a slope of 0.5 facing east, lit from the north-west at 45°."""
+    z, tile, _ = dsm_tile_at(assets, 300)
+    plain = numpy.asarray(decode(tiles.render_tile(assets, "dsm", z, tile.x, tile.y)[0]).convert("RGBA"), dtype=float)
+    shaded = numpy.asarray(decode(tiles.render_tile(assets, "dsm", z, tile.x, tile.y, hillshade=True)[0])
+                           .convert("RGBA"), dtype=float)
+    zenith, azimuth = numpy.radians(45.0), numpy.radians(135.0)
+    shade = (numpy.cos(zenith) - numpy.sin(zenith) * numpy.cos(azimuth) * 0.5) / numpy.sqrt(1 + 0.5 ** 2)
+    light = tiles.HILLSHADE_AMBIENT + (1 - tiles.HILLSHADE_AMBIENT) * shade  # 0.91 (0.81 with slopes taken on the 0-255 colour steps)
+    inner = plain[2:-2, 2:-2, 3] == 255
+    inner &= numpy.pad(inner, 2)[4:, 2:-2] & numpy.pad(inner, 2)[:-4, 2:-2]  # away from the nodata edge
+    ratio = shaded[2:-2, 2:-2, :3][inner].sum() / plain[2:-2, 2:-2, :3][inner].sum()
+    assert ratio == pytest.approx(light, abs=0.01)
+
+
+def test_dem_and_index_tiles_drawn_directly_match_rio_tilers(assets):
+    """The direct warp into the tile draws what rio-tiler's reading, rescaling and colour map draw."""
+    statistics = tiles.tilejson(assets, "dsm", "")["statistics"]
+    z, tile, _ = dsm_tile_at(assets, 300)
+    with Reader(str(assets / "odm_dem" / "dsm.tif")) as reader:
+        image = reader.tile(tile.x, tile.y, z, indexes=1, reproject_method="bilinear")
+        image.rescale(in_range=((statistics["min"], statistics["max"]),))
+        expected = numpy.asarray(decode(image.render(img_format="PNG", colormap=rio_colormaps.get("viridis")))
+                                 .convert("RGBA"), dtype=int)
+    drawn = numpy.asarray(decode(tiles.render_tile(assets, "dsm", z, tile.x, tile.y)[0]).convert("RGBA"), dtype=int)
+    assert (drawn[..., 3] != expected[..., 3]).mean() < 0.01
+    opaque = (drawn[..., 3] == 255) & (expected[..., 3] == 255)
+    assert numpy.abs(drawn - expected)[opaque].mean() < 1
+    _, maxzoom = native_zooms(assets / "odm_orthophoto" / "odm_orthophoto.tif")
+    tile, _ = tile_and_pixel(*ortho_pixel_at(500, 500), maxzoom)
+    style = tiles.TileStyle(formula="VARI", bands="RGB")
+    resolved = tiles.resolve_style(tiles._layer_info(assets / "odm_orthophoto" / "odm_orthophoto.tif", tiles._source_version(
+        assets / "odm_orthophoto" / "odm_orthophoto.tif"), "orthophoto"), "orthophoto", style)
+    with Reader(str(assets / "odm_orthophoto" / "odm_orthophoto.tif")) as reader:
+        image = reader.tile(tile.x, tile.y, maxzoom, expression=resolved.expression)
+        image.alpha_mask = None
+        image.rescale(in_range=(resolved.rescale,))
+        expected = numpy.asarray(decode(image.render(img_format="PNG", colormap=rio_colormaps.get("rdylgn")))
+                                 .convert("RGBA"), dtype=int)
+    drawn = numpy.asarray(decode(tiles.render_tile(assets, "orthophoto", maxzoom, tile.x, tile.y, style=style)[0])
+                          .convert("RGBA"), dtype=int)
+    opaque = (drawn[..., 3] == 255) & (expected[..., 3] == 255)
+    assert opaque.mean() > 0.5 and (numpy.abs(drawn - expected)[opaque].max(axis=-1) > 2).mean() < 0.02

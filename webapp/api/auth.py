@@ -10,7 +10,7 @@ from wtforms import ValidationError as CSRFValidationError
 from webapp.api.blueprint import bp, route
 from webapp.api.errors import NOT_AUTHENTICATED, api_error_response
 from webapp.api.helpers import caller, json_response, request_data
-from webapp.services import ratelimit, tokens
+from webapp.services import ratelimit, tile_links, tokens
 from webapp.services.errors import ValidationError
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -40,6 +40,8 @@ def _csrf_failure():
 def identify_caller():
     """Set g.api_user from a token, or from the session (checking CSRF on unsafe methods); None if anonymous."""
     g.api_user = None
+    if request.environ.get(tile_links.ENVIRON_KEY) is not None:
+        return None  # a tile URL whose signature was checked (webapp.api.tile_fast_path): no caller needed
     credential = _sent_credential()
     if credential is not None:
         user = tokens.user_from_credential(credential)

@@ -6,7 +6,7 @@ from webapp.api.blueprint import route
 from webapp.api.auth import login_required
 from webapp.api.errors import api_error_response
 from webapp.api.helpers import caller, int_arg, json_response, no_content, request_data, uploaded_files
-from webapp.api.serializers import task_json
+from webapp.api.serializers import task_json, task_list_text
 from webapp.services import assets, console, imports, projects, task_copies, tasks, uploads
 from webapp.services.errors import ValidationError
 
@@ -24,8 +24,8 @@ def _is_true(value):
 def list_tasks(project_id):
     """The project's tasks; ?status=, ?ordering=."""
     project = projects.get_project_for(caller(), project_id, "view")
-    items = tasks.list_tasks(project, request.args.get("status"), request.args.get("ordering"))
-    return json_response([task_json(task) for task in items])
+    rows = tasks.list_task_rows(project, request.args.get("status"), request.args.get("ordering"))
+    return Response(task_list_text(rows), mimetype="application/json")
 
 
 @route("/projects/<int:project_id>/tasks/", methods=["POST"])

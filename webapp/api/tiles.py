@@ -11,7 +11,7 @@ from webapp import storage
 from webapp.api.blueprint import route
 from webapp.api.errors import api_error_response
 from webapp.api.helpers import caller, int_arg, json_response
-from webapp.services import photos, thumbnails, tiles
+from webapp.services import photos, thumbnails, tile_links, tiles
 from webapp.services.errors import ValidationError
 from webapp.services.tasks import get_task_for
 
@@ -34,9 +34,9 @@ def _cache_dir(task, kind):
     return storage.cache_dir(task.project_id, task.id, kind)
 
 
-def _flag(name):
+def _flag(name, args=None):
     """A true/false query parameter, or ValidationError naming it."""
-    value = request.args.get(name, "").strip().lower()
+    value = (request.args if args is None else args).get(name, "").strip().lower()
     if value in TRUE_WORDS:
         return True
     if value in FALSE_WORDS:
@@ -44,45 +44,62 @@ def _flag(name):
     raise ValidationError(field_errors={name: ["Use true or false."]})
 
 
-def _cached_answer(content, media_type, etag, task):
+def _is_public(task):
+    """Whether anyone may see the task (it, or its project, is public)."""
+    return task.public or task.project.public
+
+
+def _cached_answer(content, media_type, etag, public):
     """An image answer with ETag and Cache-Control; 304 when the client's If-None-Match matches."""
     response = current_app.response_class(content, mimetype=media_type)
     response.set_etag(etag)
     response.cache_control.max_age = MAX_AGE
     # Shared caches may keep tiles only of tasks that anyone may see.
-    if task.public or task.project.public:
+    if public:
         response.cache_control.public = True
     else:
         response.cache_control.private = True
     return response.make_conditional(request)
 
 
-def _text(name):
+def _text(name, args=None):
     """A query parameter, None when absent or empty (WebODM treats empty parameters as absent)."""
-    return request.args.get(name, "").strip() or None
+    return (request.args if args is None else args).get(name, "").strip() or None
 
 
-def _style():
-    """The TileStyle of this request's color_map, hillshade, formula, bands and rescale parameters."""
+def tile_style(args=None):
+    """The TileStyle of the query's color_map, hillshade, formula, bands and rescale (default: this request's)."""
     try:
-        rescale = tiles.parse_rescale(_text("rescale"))
+        rescale = tiles.parse_rescale(_text("rescale", args))
     except tiles.InvalidTileRequest as error:
         raise ValidationError(field_errors={"rescale": [str(error)]}) from error
-    return tiles.TileStyle(_text("color_map"), _flag("hillshade"), _text("formula"), _text("bands"), rescale)
+    return tiles.TileStyle(_text("color_map", args), _flag("hillshade", args), _text("formula", args),
+                           _text("bands", args), rescale)
+
+
+def _tile_access(project_id, task_id):
+    """(project id, task id, public) of a task whose tiles the caller may see: from a signature the fast path
+    checked (no database), else from the task the caller may view (NotFound otherwise)."""
+    grant = request.environ.get(tile_links.ENVIRON_KEY)
+    if grant is not None and (grant.project_id, grant.task_id) == (project_id, task_id):
+        return grant
+    task = _viewable_task(project_id, task_id)
+    return tile_links.TileGrant(task.project_id, task.id, _is_public(task))
 
 
 def _tile(project_id, task_id, layer, z, x, y, scale, fmt):
     """One XYZ tile of a layer through the cache; 404 outside the raster, 400 for a bad parameter."""
-    task = _viewable_task(project_id, task_id)
-    style = _style()
+    access = _tile_access(project_id, task_id)
+    style = tile_style()
     try:
-        tile = tiles.cached_tile(_cache_dir(task, "tiles"), storage.assets_dir(task.project_id, task.id), layer,
-                                 z, x, y, scale=scale, fmt=fmt, style=style)
+        tile = tiles.cached_tile(storage.cache_dir(access.project_id, access.task_id, "tiles"),
+                                 storage.assets_dir(access.project_id, access.task_id), layer, z, x, y, scale=scale,
+                                 fmt=fmt, style=style)
     except tiles.TileNotFound:
         return api_error_response(404)
     except tiles.InvalidTileRequest as error:
         return api_error_response(400, detail=str(error))
-    return _cached_answer(tile.content, tile.media_type, tile.etag, task)
+    return _cached_answer(tile.content, tile.media_type, tile.etag, access.public)
 
 
 @route(f"{TASK}/{LAYER}/tiles/<int:z>/<int:x>/<int:y>.<fmt>", methods=["GET"])
@@ -110,13 +127,17 @@ def orthophoto_tile_scaled(project_id, task_id, z, x, y, scale, fmt):
 
 
 def _tile_url(task, layer):
-    """The layer's tile URL template, keeping this request's style parameters (checked first)."""
-    style = _style()
+    """The layer's tile URL template, keeping this request's style parameters (checked first), signed so that
+    its tiles are let in without the database (webapp.services.tile_links)."""
+    style = tile_style()
     if style.color_map and style.color_map.lower() not in tiles.color_map_names():
         raise ValidationError(field_errors={"color_map": [f"Unknown colour map {style.color_map!r}."]})
     template = f"{request.host_url}api/projects/{task.project_id}/tasks/{task.id}/{layer}/tiles/{{z}}/{{x}}/{{y}}.png"
     query = {key: request.args[key] for key in STYLE_PARAMETERS if _text(key)}
-    return template + ("?" + urlencode(query) if query else "")
+    expires = tile_links.expiry(current_app.config["TILE_LINK_SECONDS"])
+    query[tile_links.PARAMETER] = tile_links.sign(tile_links.link_key(current_app.config["SECRET_KEY"]),
+                                                  task.project_id, task.id, layer, _is_public(task), expires)
+    return template + "?" + urlencode(query)
 
 
 def _tilejson(project_id, task_id, layer):
@@ -181,7 +202,7 @@ def thumbnail(project_id, task_id):
                                      size)
     except tiles.TileNotFound:
         return api_error_response(404)
-    return _cached_answer(image.content, thumbnails.MEDIA_TYPE, image.etag, task)
+    return _cached_answer(image.content, thumbnails.MEDIA_TYPE, image.etag, _is_public(task))
 
 
 @route(f"{TASK}/images/thumbnail/<path:filename>", methods=["GET"])
@@ -192,7 +213,7 @@ def photo_thumbnail(project_id, task_id, filename):
     if size > photos.MAX_SIZE:
         raise ValidationError(field_errors={"size": [f"Use at most {photos.MAX_SIZE}."]})
     image = photos.thumbnail(task.project_id, task.id, filename, size)
-    return _cached_answer(image.content, photos.MEDIA_TYPE, image.etag, task)
+    return _cached_answer(image.content, photos.MEDIA_TYPE, image.etag, _is_public(task))
 
 
 @route(f"{TASK}/images/download/<path:filename>", methods=["GET"])

@@ -26,7 +26,7 @@ class ProcessingNode(db.Model):
 
     def display_label(self):
         """The label, or host:port when it has none."""
-        return self.label or f"{self.hostname}:{self.port}"
+        return node_label(self.label, self.hostname, self.port)
 
     def is_online(self, offline_after_seconds=300, now=None):
         """Whether /info answered within the last offline_after_seconds."""
@@ -52,3 +52,8 @@ class Preset(db.Model):
     options = db.Column(db.JSON, nullable=False, default=list)
     system = db.Column(db.Boolean, nullable=False, default=False)
     created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+def node_label(label, hostname, port):
+    """A node's display label from its columns: the label, or host:port when it has none."""
+    return label or f"{hostname}:{port}"

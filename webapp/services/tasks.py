@@ -6,6 +6,7 @@ the task's tick.
 """
 import logging
 
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import joinedload
 
 from webapp import storage
@@ -43,15 +44,32 @@ def get_task_for(user, project_id, task_id, permission="view", allow_public=Fals
     return task
 
 
-def list_tasks(project, status=None, ordering=None):
-    """The project's tasks, optionally of one status, ordered by `?ordering=` (default: oldest first)."""
-    query = Task.query.filter(Task.project_id == project.id)
+# The columns of the API's task list; the JSON ones as the text stored, so the list need not decode them.
+TASK_LIST_COLUMNS = (
+    Task.id, Task.project_id, Task.processing_node_id, Task.images_count, Task.uuid, Task.name, Task.processing_time,
+    Task.auto_processing_node, Task.status, Task.last_error, cast(Task.options, Text).label("options_json"),
+    Task.ground_control_points, Task.created_at, Task.pending_action,
+    cast(Task.available_assets, Text).label("available_assets_json"), Task.upload_progress, Task.running_progress,
+    Task.partial, Task.public, Task.size)
+
+
+def list_task_rows(project, status=None, ordering=None):
+    """The project's tasks, optionally of one status, ordered by `?ordering=` (default: oldest first), as rows of
+    TASK_LIST_COLUMNS and their processing node's label, hostname and port (node_label): one query and no ORM
+    object per task (half of a long list's time)."""
+    query = select(*TASK_LIST_COLUMNS, ProcessingNode.label, ProcessingNode.hostname, ProcessingNode.port) \
+        .outerjoin(ProcessingNode, ProcessingNode.id == Task.processing_node_id).where(Task.project_id == project.id)
+    return db.session.execute(_listed(query, status, ordering)).all()
+
+
+def _listed(query, status, ordering):
+    """A query of tasks filtered by `?status=` and ordered by `?ordering=`; ValidationError for bad ones."""
     if status not in (None, ""):
         try:
             query = query.filter(Task.status == int(status))
         except ValueError:
             raise ValidationError(field_errors={"status": ["Use a status code: 10, 20, 30, 40 or 50."]}) from None
-    return apply_ordering(query, ordering, TASK_ORDERING, "created_at").all()
+    return apply_ordering(query, ordering, TASK_ORDERING, "created_at")
 
 
 # Checking fields
