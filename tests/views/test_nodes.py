@@ -1,4 +1,6 @@
 """Processing node pages: listed for everyone; added, edited, refreshed and removed by administrators only."""
+import html
+
 import pytest
 
 from tests.support.livenode import LiveNode
@@ -57,7 +59,8 @@ def test_admin_adds_a_live_node_and_sees_its_state_engine_and_options(root, live
     assert response.status_code == 302
     assert stored_nodes() == [("127.0.0.1", live_node.port, NODE_TOKEN, "Built-in")]
     page = root.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Built-in is online: aerie-engine 0.1.0." in page
+    version = live_node.get("/info").json()["engineVersion"]  # "0.1.0 (pycolmap X, CPU)": what the node says, shown as said
+    assert version.startswith("0.1.0 (pycolmap ") and f"Built-in is online: aerie-engine {html.escape(version)}." in page
     assert 'id="node-state">Online' in page and NODE_TOKEN in page
     assert "<code>end-with</code>" in page  # one of the node's options, listed with its help
     listing = root.get("/nodes").get_data(as_text=True)
