@@ -128,6 +128,9 @@ def run_engine(task, stage_peaks=None):
     for line in child.stdout:
         lines.append(line.rstrip("\n"))
         if (start := STAGE_START.match(lines[-1])) and start.group(1) in STAGES:
+            # On stderr as they finish, for runs too long to wait for: the peak of the stage just ended.
+            print(f"# {current[0]} peak {stage_peaks.get(current[0], 0) / 2 ** 20:.0f} MB at "
+                  f"{time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
             current[0] = start.group(1)
     child.wait()
     stop.set()
