@@ -1,17 +1,20 @@
 """Benchmark of the built-in engine: runs it on a real dataset as the node server would, prints figures.
 
-Usage: .venv/bin/python bench/localnode.py [--dataset NAME] [--quick] [--runs N] [--option NAME=VALUE ...] [--keep]
-Prints one figure per line: `name value unit` (per-stage wall time, peak memory of the engine's process tree,
+Usage: .venv/bin/python bench/localnode.py [--dataset NAME] [--photos N] [--quick] [--runs N] [--option NAME=VALUE ...]
+       [--keep]
+Prints one figure per line: `name value unit` (per-stage wall time and peak memory of the engine's process tree,
 registered images, reprojection error, GPS residuals, orthophoto resolution and bounds, and for brighton_beach
 the distance of the point cloud to ODM's reference cloud). The textured model: its cost alone (a second run
 from odm_meshing to mvs_texturing: time and peak memory), the median distance of its vertices to the dense cloud,
 and the texture rendered from every camera against the photos (localnode/engine/quality.py). `--dataset
 synthetic` renders the survey of tests/support/synthetic_survey.py instead, and adds the share of the mesh's area
-within 0.2 m of the true surface.
+within 0.2 m of the true surface; with `--photos N`, a grid flight of N photos over a world grown to hold it
+(`grid_survey`), to measure the engine at survey scale.
 """
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -33,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from localnode.engine.options import STAGES  # noqa: E402
 from localnode.engine.quality import load_textured_model, texture_figures  # noqa: E402
-from tests.support.synthetic_survey import (Survey, area_share_near_surface, vertical_bias,  # noqa: E402
-                                           write_photos)
+from tests.support.synthetic_survey import (Survey, area_share_near_surface, grid_survey,  # noqa: E402
+                                           vertical_bias, write_photos)
 
 DATASETS = Path(os.environ.get("AERIE_DATASETS", ROOT.parent / "shared" / "datasets"))
 SYNTHETIC = "synthetic"
@@ -45,6 +48,10 @@ def parse_args():
     """Command line."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="brighton_beach", help="folder name under the datasets folder")
+    parser.add_argument("--photos", type=int, default=0,
+                        help="with --dataset synthetic: a grid flight of this many photos (default: the 15 of the tests)")
+    parser.add_argument("--render-cache", type=Path, metavar="DIR",
+                        help="keep the rendered synthetic photos in DIR and reuse them in later runs")
     parser.add_argument("--quick", action="store_true", help="smaller images and features: under a minute")
     parser.add_argument("--runs", type=int, default=1, help="repeat and report the median total time")
     parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
@@ -53,12 +60,17 @@ def parse_args():
     return parser.parse_args()
 
 
-def make_task(dataset, options):
+def synthetic_survey(photos):
+    """The synthetic survey benchmarked: the tests' one, or a grid flight of `photos` photos."""
+    return grid_survey(photos) if photos else Survey()
+
+
+def make_task(dataset, options, photos=0, render_cache=None):
     """A temporary task folder with the dataset's photos and the options."""
     task = Path(tempfile.mkdtemp(prefix="aerie-bench-"))
     (task / "images").mkdir()
     if dataset == SYNTHETIC:
-        write_photos(Survey(), task / "images")
+        render_synthetic(photos, task / "images", render_cache)
     else:
         for photo in sorted((DATASETS / dataset / "images").iterdir()):
             shutil.copyfile(photo, task / "images" / photo.name)
@@ -66,12 +78,37 @@ def make_task(dataset, options):
     return task
 
 
-def run_engine(task):
-    """Run the engine; return (exit code, wall seconds, peak RSS bytes of its process tree, output lines)."""
+STAGE_START = re.compile(r"^\[(\w+)\] Running$")  # the engine's console line as a stage starts
+
+
+def render_synthetic(photos, folder, cache=None):
+    """Render the synthetic survey into `folder` (or copy it from the cache, rendering it there first)."""
+    survey = synthetic_survey(photos)
+    source = cache / f"synthetic-{photos or 'tests'}" if cache else folder
+    started = time.monotonic()
+    if not (cache and (source / "complete").is_file()):
+        write_photos(survey, source, processes=os.cpu_count() or 1)
+        figure("synthetic_render_time", time.monotonic() - started, "s")
+        if cache:
+            (source / "complete").touch()
+    if source != folder:
+        for photo in sorted(source.glob("*.JPG")):
+            shutil.copyfile(photo, folder / photo.name)
+    figure("synthetic_photos", len(survey.cameras()), "count")
+    figure("synthetic_photo_size", "x".join(map(str, survey.image_size)), "px")
+
+
+def run_engine(task, stage_peaks=None):
+    """Run the engine; return (exit code, wall seconds, peak RSS bytes of its process tree, output lines).
+
+    `stage_peaks`, a dict, receives the peak RSS of each stage (attributed by the stage's "Running" line).
+    """
     started = time.monotonic()
     child = subprocess.Popen([sys.executable, "-m", "localnode.engine", str(task)], cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = [0]
+    current = ["engine"]
+    stage_peaks = {} if stage_peaks is None else stage_peaks
     stop = threading.Event()
 
     def sample():
@@ -81,12 +118,20 @@ def run_engine(task):
             try:
                 rss = sum(p.memory_info().rss for p in [process] + process.children(recursive=True))
                 peak[0] = max(peak[0], rss)
+                stage_peaks[current[0]] = max(stage_peaks.get(current[0], 0), rss)
             except psutil.Error:
                 pass
             stop.wait(0.05)
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    lines = child.stdout.read().splitlines()
+    lines = []
+    for line in child.stdout:
+        lines.append(line.rstrip("\n"))
+        if (start := STAGE_START.match(lines[-1])) and start.group(1) in STAGES:
+            # On stderr as they finish, for runs too long to wait for: the peak of the stage just ended.
+            print(f"# {current[0]} peak {stage_peaks.get(current[0], 0) / 2 ** 20:.0f} MB at "
+                  f"{time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+            current[0] = start.group(1)
     child.wait()
     stop.set()
     sampler.join()
@@ -99,13 +144,16 @@ def figure(name, value, unit):
     print(f"{name} {text} {unit}", flush=True)
 
 
-def report_run(task, seconds, peak):
+def report_run(task, seconds, peak, stage_peaks):
     """Print the figures of one finished run."""
     for stage in STAGES:
         marker = task / "work" / f"{stage}.done.json"
         if marker.is_file():
             figure(f"time_{stage}", json.loads(marker.read_text())["seconds"], "s")
     figure("time_total", seconds, "s")
+    for stage in STAGES:
+        if stage in stage_peaks:
+            figure(f"peak_memory_{stage}", stage_peaks[stage] / 2 ** 20, "MB")
     figure("peak_memory", peak / 2 ** 20, "MB")
     sfm = json.loads((task / "work" / "opensfm.done.json").read_text())
     figure("images", sfm["images"], "count")
@@ -171,7 +219,7 @@ def report_reference(task, dataset):
            float(tree.query(xyz[where_odm_has_points] + offset)[0].mean()), "m")
 
 
-def report_model(task, options, dataset):
+def report_model(task, options, dataset, photos=0):
     """The textured model: its cost alone, its distance to the cloud (or the truth) and its texture's fidelity."""
     if not (task / "results" / "odm_texturing").is_dir():
         return
@@ -195,7 +243,7 @@ def report_model(task, options, dataset):
         cloud = data["xyz"]
     figure("model_to_cloud_median_distance", float(np.median(cKDTree(cloud).query(vertices)[0])), "m")
     if dataset == SYNTHETIC:
-        survey = Survey()
+        survey = synthetic_survey(photos)
         origin = json.loads((task / "work" / "dataset.json").read_text())["frame"]["origin"]
         shift = np.array(origin) - np.array([*survey.origin_utm, survey.base_altitude])
         bias = vertical_bias(survey, cloud + shift)
@@ -223,20 +271,23 @@ def main():
             options[name] = json.loads(value)
         except json.JSONDecodeError:
             options[name] = value
+    if args.photos and args.dataset != SYNTHETIC:
+        sys.exit("--photos needs --dataset synthetic")
     if args.dataset != SYNTHETIC and not (DATASETS / args.dataset / "images").is_dir():
         sys.exit(f"dataset {args.dataset!r} not found in {DATASETS} (set AERIE_DATASETS)")
     totals = []
     for run in range(args.runs):
-        task = make_task(args.dataset, options)
-        code, seconds, peak, lines = run_engine(task)
+        task = make_task(args.dataset, options, args.photos, args.render_cache)
+        stage_peaks = {}
+        code, seconds, peak, lines = run_engine(task, stage_peaks)
         if code != 0:
             print("\n".join(lines[-30:]), file=sys.stderr)
             sys.exit(f"engine failed with exit code {code}; task folder kept: {task}")
         totals.append(seconds)
         if run == args.runs - 1:
-            report_run(task, seconds, peak)
+            report_run(task, seconds, peak, stage_peaks)
             report_reference(task, args.dataset)
-            report_model(task, options, args.dataset)
+            report_model(task, options, args.dataset, args.photos)
         if args.keep and run == args.runs - 1:
             print(f"# task folder: {task}", file=sys.stderr)
         else:

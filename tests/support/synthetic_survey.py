@@ -6,14 +6,20 @@ FocalPlaneXResolution), the heading reversed on every other strip as drones fly,
 Optionally the whole ground slopes (a hillside, flown level or following the terrain) and the GPS altitude
 drifts, as consumer GPS does.
 Each photo is rendered by casting its pixels' rays onto the surface, so the geometry is exact.
+
+`grid_survey(photos)` makes the same kind of flight as large as asked (hundreds of photos over a wider world),
+and `write_photos(..., processes=N)` renders it on several processors, for the benchmarks at survey scale.
 """
-from dataclasses import dataclass, field
+import math
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 from PIL import Image
 from pyproj import Transformer
-from scipy import ndimage
 
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825
 
@@ -43,6 +49,7 @@ class Survey:
     altitude_drift: float = 0.0            # metres the GPS altitude climbs, evenly, from first photo to last
     ground_slope: tuple = (0.0, 0.0)       # rise per metre east and north of the whole ground (a hillside)
     terrain_following: bool = False        # the flight climbs with the slope (it keeps its height above it)
+    photos: int = 0                        # fly only this many photos of the grid (0: all of them)
     seed: int = 7
     markers: list = field(default_factory=lambda: [((-20.0, 15.0), (255, 0, 0)), ((22.0, -18.0), (0, 0, 255))])
     marker_radius: float = 1.0
@@ -87,11 +94,29 @@ class Survey:
                 height = self.flying_height + (self.ground_slope[0] * east + self.ground_slope[1] * north
                                                if self.terrain_following else 0.0)
                 shots.append((f"SYN_{len(shots) + 1:04d}.JPG", np.array([east, north, height]), heading))
-        return shots
+        return shots[:self.photos] if self.photos else shots
 
     def utm(self, x, y):
         """UTM easting and northing of local (x, y)."""
         return self.origin_utm[0] + x, self.origin_utm[1] + y
+
+
+STRIP_SPACING_M, PHOTO_SPACING_M = 16.0, 12.0  # the default flight's: about 70 % overlap both ways
+
+
+def grid_survey(photos, **changes):
+    """A Survey flown as a grid of about square extent with exactly `photos` photos (the last strip maybe short),
+    the world grown to hold it with the same margins as the default one; other fields as `changes` say."""
+    strips = max(1, round(math.sqrt(photos * PHOTO_SPACING_M / STRIP_SPACING_M)))
+    along = math.ceil(photos / strips)
+    east = STRIP_SPACING_M * (np.arange(strips) - (strips - 1) / 2)
+    north = PHOTO_SPACING_M * (np.arange(along) - (along - 1) / 2)
+    default = Survey()
+    # The default world reaches 39 m east and 26 m north beyond its outermost photos: the footprint and a margin.
+    margin = (default.ground_size[0] / 2 - max(default.strips), default.ground_size[1] / 2 - max(default.along))
+    size = (float(2 * (east.max() + margin[0])), float(2 * (north.max() + margin[1])))
+    return replace(default, strips=tuple(east.tolist()), along=tuple(north.tolist()), ground_size=size,
+                   photos=photos, **changes)
 
 
 def _bump(x, y, center, height, sigma):
@@ -109,12 +134,18 @@ def texture(survey):
     cols = int(survey.ground_size[0] / survey.texture_resolution)
     rows = int(survey.ground_size[1] / survey.texture_resolution)
     rng = np.random.default_rng(survey.seed)
-    image = np.zeros((rows, cols, 3), np.float32)
+    image = np.zeros((rows, cols, 3), np.uint8)
+    channels = [np.zeros((rows, cols), np.float32) for _ in range(3)]
     for sigma, weight in ((1.5, 0.35), (6.0, 0.35), (24.0, 0.3)):
         for channel in range(3):
-            noise = ndimage.gaussian_filter(rng.standard_normal((rows, cols)).astype(np.float32), sigma)
-            image[:, :, channel] += weight * noise / noise.std()
-    image = np.clip(128 + 40 * image, 0, 255).astype(np.uint8)
+            # OpenCV's blur has the same kernel as ndimage.gaussian_filter's (4 sigma each side, reflected
+            # border) and is many times faster on the large worlds of grid_survey.
+            noise = cv2.GaussianBlur(rng.standard_normal((rows, cols)).astype(np.float32), (0, 0), sigma,
+                                     borderType=cv2.BORDER_REFLECT)
+            channels[channel] += weight * noise / noise.std()
+    for channel in range(3):
+        image[:, :, channel] = np.clip(128 + 40 * channels[channel], 0, 255)
+    del channels
     for (x, y), colour in survey.markers:
         col, row = _texture_pixel(survey, x, y)
         cv2.circle(image, (int(col), int(row)), int(survey.marker_radius / survey.texture_resolution), colour, -1)
@@ -171,24 +202,51 @@ def _first_hit(survey, center, rays, steps=16, refinements=8):
     return x.reshape(survey.image_size[::-1]), y.reshape(survey.image_size[::-1])
 
 
-def write_photos(survey, folder):
-    """Render and save the flight's photos with EXIF (camera, focal, GPS); [(path, true centre, heading)]."""
+def write_photos(survey, folder, processes=1):
+    """Render and save the flight's photos with EXIF (camera, focal, GPS); [(path, true centre, heading)].
+
+    With processes > 1 the photos are rendered in that many forked processes (the texture is shared, not copied).
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    ground = texture(survey)
+    _WORLD["survey"], _WORLD["ground"] = survey, texture(survey)
     to_wgs84 = Transformer.from_crs(survey.epsg, 4326, always_xy=True)
     rng = np.random.default_rng(survey.seed + 1)
-    shots = []
+    jobs, shots = [], []
     cameras = survey.cameras()
     for index, (name, center, heading) in enumerate(cameras):
         noise = rng.normal(0, [survey.gps_noise[0]] * 2 + [survey.gps_noise[1]])
         lon, lat = to_wgs84.transform(*survey.utm(center[0] + noise[0], center[1] + noise[1]))
         drift = survey.altitude_drift * index / max(1, len(cameras) - 1)
         altitude = survey.base_altitude + center[2] + noise[2] + drift
-        path = folder / name
-        Image.fromarray(render(survey, ground, center, heading)).save(
-            path, "JPEG", quality=92, exif=_exif(survey, lat, lon, altitude))
-        shots.append((path, center, heading))
+        jobs.append((folder / name, center, heading, lat, lon, altitude))
+        shots.append((folder / name, center, heading))
+    try:
+        if processes > 1 and os.name == "posix":
+            with ProcessPoolExecutor(processes, mp_context=_fork_context()) as pool:
+                list(pool.map(_write_photo, jobs, chunksize=4))
+        else:
+            for job in jobs:
+                _write_photo(job)
+    finally:
+        _WORLD.clear()
     return shots
+
+
+_WORLD = {}  # the survey and its texture while write_photos runs (inherited by forked renderers)
+
+
+def _fork_context():
+    """The fork start method: the renderers inherit the texture instead of receiving a copy."""
+    import multiprocessing
+    return multiprocessing.get_context("fork")
+
+
+def _write_photo(job):
+    """Render and save one photo (in write_photos' process or a forked one)."""
+    path, center, heading, lat, lon, altitude = job
+    survey = _WORLD["survey"]
+    Image.fromarray(render(survey, _WORLD["ground"], center, heading)).save(
+        path, "JPEG", quality=92, exif=_exif(survey, lat, lon, altitude))
 
 
 def _exif(survey, lat, lon, altitude):

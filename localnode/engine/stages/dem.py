@@ -8,7 +8,6 @@ when it made none.
 import numpy as np
 from scipy import ndimage
 from scipy.interpolate import griddata
-from scipy.stats import binned_statistic_2d
 
 from localnode.engine.console import EngineError, Heartbeat, say
 from localnode.engine.ground import terrain_model
@@ -23,6 +22,7 @@ DTM = "odm_dem/dtm.tif"
 NODATA = -9999.0
 POINTS_PER_SECOND = 500_000  # roughly, to grid the points on 2 cores: only to move progress while it runs
 CELLS_PER_SECOND = 1_000_000  # roughly, to filter the surface into the terrain model: likewise
+BAND_POINTS = 2_000_000  # points binned at a time for the cells' medians
 
 
 def run(ws, options, report):
@@ -72,15 +72,45 @@ def grid_surface(xyz, resolution):
     west, south = np.floor(xyz[:, :2].min(axis=0) / resolution) * resolution
     east, north = np.ceil(xyz[:, :2].max(axis=0) / resolution + 1) * resolution
     cols, rows = int(round((east - west) / resolution)), int(round((north - south) / resolution))
-    median, _, _, _ = binned_statistic_2d(xyz[:, 1], xyz[:, 0], xyz[:, 2], "median", bins=[rows, cols],
-                                          range=[[south, north], [west, east]])
+    median = cell_medians(xyz, np.linspace(west, east, cols + 1), np.linspace(south, north, rows + 1))
     median = median[::-1]  # rows from north to south, as in a raster
-    rr, cc = np.nonzero(np.isfinite(median))
-    all_r, all_c = np.mgrid[0:rows, 0:cols]
-    filled = griddata((rr, cc), median[rr, cc], (all_r, all_c), method="linear")  # NaN outside the hull
+    known = np.isfinite(median)
+    rr, cc = np.nonzero(known)
+    er, ec = np.nonzero(~known)
+    filled = median.copy()
+    # Only the empty cells are interpolated (a known cell is its own interpolation): the query arrays follow
+    # the holes, not the whole grid. NaN outside the hull.
+    filled[er, ec] = griddata((rr, cc), median[rr, cc], (er, ec), method="linear")
     inside = np.isfinite(filled)
     smooth = ndimage.median_filter(np.where(inside, filled, np.nanmedian(filled)), size=3)
     return np.where(inside, smooth, np.nan), float(west), float(north)
+
+
+def cell_medians(xyz, x_edges, y_edges):
+    """Median z of the points in each cell between the edges (rows from south; NaN where empty), as scipy's
+    binned_statistic_2d gives it, but a band of rows at a time: the sorting follows BAND_POINTS, not the cloud."""
+    rows, cols = len(y_edges) - 1, len(x_edges) - 1
+    median = np.full((rows, cols), np.nan)
+    row = np.clip(np.searchsorted(y_edges, xyz[:, 1], side="right") - 1, 0, rows - 1).astype(np.int32)
+    counts = np.bincount(row, minlength=rows)
+    r0 = 0
+    while r0 < rows:
+        r1 = r0 + 1  # rows up to BAND_POINTS points (at least one row)
+        total = counts[r0]
+        while r1 < rows and total + counts[r1] <= BAND_POINTS:
+            total += counts[r1]
+            r1 += 1
+        band = np.nonzero((row >= r0) & (row < r1))[0]
+        col = np.clip(np.searchsorted(x_edges, xyz[band, 0], side="right") - 1, 0, cols - 1)
+        keys = (row[band] - r0).astype(np.int64) * cols + col
+        z = xyz[band, 2]
+        order = np.lexsort((z, keys))
+        keys, z = keys[order], z[order]
+        cells, first, count = np.unique(keys, return_index=True, return_counts=True)
+        middle = (z[first + (count - 1) // 2] + z[first + count // 2]) / 2
+        median[r0:r1].reshape(-1)[cells] = middle
+        r0 = r1
+    return median
 
 
 def save_surface(ws, surface, west, north, resolution):

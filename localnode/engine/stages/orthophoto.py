@@ -323,7 +323,6 @@ def _overlap(a, b, grid):
 def _mosaic(views, image_dir, grid, output, report):
     """Write the RGBA mosaic into the open raster `output`, strip by strip; return the number of covered cells."""
     covered = 0
-    loaded = {}
     strips = range(0, grid.rows, STRIP_ROWS)
     for k, r0 in enumerate(strips):
         r1 = min(grid.rows, r0 + STRIP_ROWS)
@@ -338,12 +337,11 @@ def _mosaic(views, image_dir, grid, output, report):
         colour = np.zeros((r1 - r0, grid.cols, 3), np.float32)
         weight = np.zeros((r1 - r0, grid.cols), np.float32)
         for view, window in strip_views:
-            if view.name not in loaded:
-                loaded[view.name] = view.load(image_dir)
+            # One photo in memory at a time: a strip crosses every flight line, so keeping the photos a later
+            # strip needs again would hold a band of the survey (hundreds of photos on a wide one). Decoding a
+            # photo once per strip it falls in (one to three times) costs little next to the projection.
             cells = np.s_[window[0] - r0:window[1] - r0, window[2]:window[3]]
-            _add_view(view, loaded[view.name], window, grid, lowest[cells], colour[cells], weight[cells])
-            if _done_with(view, r1):
-                del loaded[view.name]  # strips go north to south: it will not be needed again
+            _add_view(view, view.load(image_dir), window, grid, lowest[cells], colour[cells], weight[cells])
         colour /= np.maximum(weight, 1e-6)[..., None]
         strip = np.empty((4, r1 - r0, grid.cols), np.uint8)
         strip[:3] = np.clip(colour + 0.5, 0, 255).astype(np.uint8).transpose(2, 0, 1)
@@ -364,11 +362,6 @@ def _fine_window(view, r0, r1, grid):
     if rows[0] >= rows[1] or cols[0] >= cols[1]:
         return None
     return rows[0], rows[1], cols[0], cols[1]
-
-
-def _done_with(view, r1):
-    """True when the view covers no output row at or after r1."""
-    return view.window is None or (view.window[1] - 1) * COARSE_STEP < r1
 
 
 def _fine_projection(view, window, grid):

@@ -15,6 +15,7 @@ STAGE = "odm_georeferencing"
 LAZ = "odm_georeferencing/odm_georeferenced_model.laz"
 PLY = "odm_georeferencing/odm_georeferenced_model.ply"
 DENSE = "dense/points.npz"  # in work/: the dense points in the local frame, for odm_dem
+WRITE_CHUNK = 1_000_000     # points converted and written at a time
 
 
 def run(ws, options, report):
@@ -32,13 +33,13 @@ def run(ws, options, report):
         if dense is not None:
             xyz, rgb, figures["dense"] = dense
             save_points(ws.work / DENSE, xyz, rgb)
-    utm = xyz + np.array(frame.origin)
-    write_laz(ws.result(LAZ), utm, rgb, frame.crs)
+    origin = np.array(frame.origin)
+    write_laz(ws.result(LAZ), xyz, rgb, frame.crs, origin)
     report(0.9)
-    write_ply(ws.result(PLY), utm, rgb)
-    say(STAGE, f"Point cloud: {len(utm):,} points, EPSG:{frame.epsg}, "
-               f"height {utm[:, 2].min():.1f} to {utm[:, 2].max():.1f} m")
-    return {**figures, "points": int(len(utm))}
+    write_ply(ws.result(PLY), xyz, rgb, origin)
+    say(STAGE, f"Point cloud: {len(xyz):,} points, EPSG:{frame.epsg}, "
+               f"height {xyz[:, 2].min() + origin[2]:.1f} to {xyz[:, 2].max() + origin[2]:.1f} m")
+    return {**figures, "points": int(len(xyz))}
 
 
 def wants_dense(options):
@@ -77,30 +78,39 @@ def load_points(ws):
     return good_points(load_model(ws))
 
 
-def write_laz(path, xyz, rgb, crs):
-    """A LAS 1.4 point cloud (format 7: colour) with millimetre precision and the CRS as a WKT record."""
+def write_laz(path, xyz, rgb, crs, origin=(0.0, 0.0, 0.0)):
+    """A LAS 1.4 point cloud (format 7: colour) of xyz + origin with millimetre precision and the CRS as a WKT
+    record, written WRITE_CHUNK points at a time (a whole-cloud point record would be a copy of the cloud)."""
+    origin = np.asarray(origin, dtype=np.float64)
     header = laspy.LasHeader(point_format=7, version="1.4")
-    header.offsets = np.floor(xyz.min(axis=0))
+    header.offsets = np.floor(xyz.min(axis=0) + origin)
     header.scales = np.array([0.001, 0.001, 0.001])
     header.add_crs(crs)
-    las = laspy.LasData(header)
-    las.x, las.y, las.z = xyz[:, 0], xyz[:, 1], xyz[:, 2]
-    colour = rgb.astype(np.uint16) * 257  # 8 to 16 bits
-    las.red, las.green, las.blue = colour[:, 0], colour[:, 1], colour[:, 2]
-    with atomic_path(path) as tmp:
-        las.write(tmp)
+    with atomic_path(path) as tmp, laspy.open(tmp, mode="w", header=header) as writer:
+        for start in range(0, len(xyz), WRITE_CHUNK):
+            part = slice(start, start + WRITE_CHUNK)
+            points = laspy.ScaleAwarePointRecord.zeros(len(xyz[part]), header=header)
+            utm = xyz[part] + origin
+            points.x, points.y, points.z = utm[:, 0], utm[:, 1], utm[:, 2]
+            colour = rgb[part].astype(np.uint16) * 257  # 8 to 16 bits
+            points.red, points.green, points.blue = colour[:, 0], colour[:, 1], colour[:, 2]
+            writer.write_points(points)
 
 
-def write_ply(path, xyz, rgb):
-    """A binary PLY with double coordinates (UTM needs them) and 8-bit colour."""
-    vertex = np.empty(len(xyz), dtype=[("x", "<f8"), ("y", "<f8"), ("z", "<f8"),
-                                       ("red", "u1"), ("green", "u1"), ("blue", "u1")])
-    vertex["x"], vertex["y"], vertex["z"] = xyz[:, 0], xyz[:, 1], xyz[:, 2]
-    vertex["red"], vertex["green"], vertex["blue"] = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+def write_ply(path, xyz, rgb, origin=(0.0, 0.0, 0.0)):
+    """A binary PLY of xyz + origin with double coordinates (UTM needs them) and 8-bit colour, written in chunks."""
+    origin = np.asarray(origin, dtype=np.float64)
     header = ("ply\nformat binary_little_endian 1.0\n"
               f"element vertex {len(xyz)}\n"
               "property double x\nproperty double y\nproperty double z\n"
               "property uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n")
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         f.write(header.encode("ascii"))
-        f.write(vertex.tobytes())
+        for start in range(0, len(xyz), WRITE_CHUNK):
+            part = slice(start, start + WRITE_CHUNK)
+            vertex = np.empty(len(xyz[part]), dtype=[("x", "<f8"), ("y", "<f8"), ("z", "<f8"),
+                                                     ("red", "u1"), ("green", "u1"), ("blue", "u1")])
+            utm = xyz[part] + origin
+            vertex["x"], vertex["y"], vertex["z"] = utm[:, 0], utm[:, 1], utm[:, 2]
+            vertex["red"], vertex["green"], vertex["blue"] = rgb[part, 0], rgb[part, 1], rgb[part, 2]
+            f.write(vertex.tobytes())
