@@ -3,7 +3,8 @@
 Usage: .venv/bin/python bench/localnode.py [--dataset NAME] [--photos N] [--quick] [--runs N] [--option NAME=VALUE ...]
        [--keep]
 Prints one figure per line: `name value unit` (per-stage wall time and peak memory of the engine's process tree,
-registered images, reprojection error, GPS residuals, orthophoto resolution and bounds, and for brighton_beach
+registered images, reprojection error, GPS residuals, the share of the DSM with a measured height, orthophoto
+resolution and bounds, and for brighton_beach
 the distance of the point cloud to ODM's reference cloud). The textured model: its cost alone (a second run
 from odm_meshing to mvs_texturing: time and peak memory), the median distance of its vertices to the dense cloud,
 and the texture rendered from every camera against the photos (localnode/engine/quality.py). `--dataset
@@ -162,6 +163,9 @@ def report_run(task, seconds, peak, stage_peaks):
     cloud = task / "work" / "odm_georeferencing.done.json"
     if cloud.is_file():
         figure("cloud_points", json.loads(cloud.read_text())["points"], "count")
+    dem = task / "work" / "odm_dem.done.json"
+    if dem.is_file() and "measured_share" in json.loads(dem.read_text()):
+        figure("dsm_measured_share", 100 * json.loads(dem.read_text())["measured_share"], "%")
     figure("reprojection_error", sfm["reprojection_error_px"], "px")
     for axis in "enu":
         figure(f"gps_residual_rms_{axis}", sfm[f"gps_residual_rms_{axis}_m"], "m")

@@ -3,7 +3,8 @@ the bare ground under it (dtm.tif) when asked.
 
 The median of the points in each cell, interpolated inside their hull, then median-filtered to drop stray
 points. The points are the dense cloud of odm_georeferencing, or the sparse ones (about one per square metre)
-when it made none.
+when it made none. The share of the surface with a measured height (cells with points, not interpolated across
+a hole of the cloud) is reported.
 """
 import numpy as np
 from scipy import ndimage
@@ -23,6 +24,7 @@ NODATA = -9999.0
 POINTS_PER_SECOND = 500_000  # roughly, to grid the points on 2 cores: only to move progress while it runs
 CELLS_PER_SECOND = 1_000_000  # roughly, to filter the surface into the terrain model: likewise
 BAND_POINTS = 2_000_000  # points binned at a time for the cells' medians
+MEASURED_CELL_M = 0.5  # a place counts as measured when a point lies in its cell of this size (or the DSM's, if larger)
 
 
 def run(ws, options, report):
@@ -40,9 +42,11 @@ def run(ws, options, report):
         surface, west, north = grid_surface(xyz, resolution)
     save_surface(ws, surface, west, north, resolution)
     valid = np.isfinite(surface)
+    measured = round(measured_share(xyz, surface, west, north, resolution), 4)
     say(STAGE, f"Surface model: {surface.shape[1]} x {surface.shape[0]} cells of {resolution:g} m, "
-               f"elevation {np.nanmin(surface) + frame.origin[2]:.1f} to {np.nanmax(surface) + frame.origin[2]:.1f} m")
-    figures = {"cells": int(valid.sum()), "resolution_m": resolution}
+               f"elevation {np.nanmin(surface) + frame.origin[2]:.1f} to {np.nanmax(surface) + frame.origin[2]:.1f} m, "
+               f"{measured * 100:.1f} % measured (the rest interpolated across holes in the point cloud)")
+    figures = {"cells": int(valid.sum()), "resolution_m": resolution, "measured_share": measured}
     if options["dsm"]:
         _write_elevation(ws, DSM, surface, west, north, resolution, frame, options)
         report(0.7)
@@ -111,6 +115,23 @@ def cell_medians(xyz, x_edges, y_edges):
         median[r0:r1].reshape(-1)[cells] = middle
         r0 = r1
     return median
+
+
+def measured_share(xyz, surface, west, north, resolution):
+    """Share of the surface's cells whose MEASURED_CELL_M cell (or own cell, if larger) holds a point."""
+    valid = np.isfinite(surface)
+    if not valid.any():
+        return 0.0
+    factor = max(1, int(round(MEASURED_CELL_M / resolution)))  # DSM cells per side of a measuring cell
+    cell = factor * resolution
+    rows, cols = -(-np.array(surface.shape) // factor)
+    r = (np.ceil((north - xyz[:, 1]) / cell) - 1).astype(np.int64)  # rows as grid_surface bins them
+    c = ((xyz[:, 0] - west) // cell).astype(np.int64)
+    inside = (r >= 0) & (r < rows) & (c >= 0) & (c < cols)
+    occupied = np.zeros((rows, cols), bool)
+    occupied[r[inside], c[inside]] = True
+    fine = occupied[np.arange(surface.shape[0]) // factor][:, np.arange(surface.shape[1]) // factor]
+    return float(fine[valid].mean())
 
 
 def save_surface(ws, surface, west, north, resolution):

@@ -42,7 +42,7 @@ def run(ws, options, report):
     started = time.monotonic()
     with Heartbeat(STAGE, "Meshing", report, 0.0, 0.7, len(xyz) / POINTS_PER_SECOND):
         if options["use-3dmesh"]:
-            vertices, faces, figures = _full_3d(ws, xyz, options, threads)
+            vertices, faces, figures = _full_3d(ws, xyz, options, threads, target)
         else:
             vertices, faces = meshing.surface_mesh(xyz, target)
             figures = {"kind": "2.5D"}
@@ -58,10 +58,10 @@ def run(ws, options, report):
     return {**figures, "faces": int(len(faces)), "vertices": int(len(vertices))}
 
 
-def _full_3d(ws, xyz, options, threads):
-    """(vertices, faces, figures) of the trimmed Poisson surface."""
+def _full_3d(ws, xyz, options, threads, target):
+    """(vertices, faces, figures) of the trimmed Poisson surface, for a mesh to be decimated to target faces."""
     spacing = meshing.point_spacing(xyz)
-    depth, extent = meshing.octree_depth(xyz, min(options["mesh-octree-depth"], MAX_OCTREE_DEPTH), spacing)
+    depth, extent = meshing.octree_depth(xyz, min(options["mesh-octree-depth"], MAX_OCTREE_DEPTH), spacing, target)
     rec = load_model(ws)
     cameras = np.array([rec.image(i).projection_center() for i in rec.reg_image_ids()])
     say(STAGE, f"Screened Poisson reconstruction of {len(xyz):,} points at octree depth {depth} "
