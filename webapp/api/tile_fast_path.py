@@ -64,7 +64,6 @@ class TileFastPath:
             return None
         return _answer(environ, tile, grant.public)
 
-
     def _task_folders(self, project_id, task_id):
         """The task's tile cache and assets folders, as webapp.storage names them under the app's MEDIA_ROOT."""
         key = (project_id, task_id)
