@@ -1,4 +1,8 @@
 """Authentication: token-auth, JWT in its three places, named API tokens, sessions with CSRF, the login limiter."""
+import time
+
+import jwt
+
 from tests.api.conftest import PASSWORD
 from tests.support.web import auth, csrf_token_of
 
@@ -43,6 +47,24 @@ def test_no_bad_or_expired_credentials_are_403(app, client, users):
     app.config["JWT_EXPIRATION_SECONDS"] = -10
     expired = tokens.issue_jwt(users["owner"])
     assert client.get("/api/projects/", headers={"Authorization": f"JWT {expired}"}).status_code == 403
+
+
+def test_a_jwt_already_accepted_is_refused_once_it_expires(app, client, users):
+    # A JWT's checked signature is remembered per process: its expiry must still be checked at every request.
+    app.config["JWT_EXPIRATION_SECONDS"] = 2
+    token = tokens.issue_jwt(users["owner"])
+    headers = {"Authorization": f"JWT {token}"}
+    assert client.get("/api/projects/", headers=headers).status_code == 200
+    expiry = jwt.decode(token, options={"verify_signature": False})["exp"]
+    time.sleep(max(0.0, expiry - time.time()) + 0.05)
+    assert client.get("/api/projects/", headers=headers).status_code == 403
+
+
+def test_a_jwt_signed_with_another_secret_is_refused(app, client, users):
+    token = tokens.issue_jwt(users["owner"])
+    assert client.get("/api/projects/", headers={"Authorization": f"JWT {token}"}).status_code == 200
+    app.config["SECRET_KEY"] = "another secret key of this test"
+    assert client.get("/api/projects/", headers={"Authorization": f"JWT {token}"}).status_code == 403
 
 
 def test_jwt_of_a_disabled_user_stops_working(client, users):
