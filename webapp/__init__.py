@@ -8,7 +8,7 @@ from flask import Flask
 from webapp.config import ROOT, Config
 from webapp.extensions import csrf, db, login_manager, migrate
 from webapp.sqlite import tune_sqlite
-from webapp.upload_spool import MediaSpooledRequest
+from webapp.upload_spool import BufferedRequestBody, MediaSpooledRequest
 
 
 def _secret_key(instance_dir):
@@ -57,4 +57,5 @@ def create_app(config=None):
     app.after_request(keep_connection_usable)  # a refused upload must not break the client's next request
     from webapp.api.tile_fast_path import TileFastPath
     app.wsgi_app = TileFastPath(app)  # cached tiles of signed tile URLs skip Flask's session and the database
+    app.wsgi_app = BufferedRequestBody(app.wsgi_app)  # big bodies taken from the server 1 MB at a time
     return app
