@@ -57,14 +57,35 @@ def update(project_id):
     return _render_settings(project, details_form=form, status=400)
 
 
-def _change_share(project, form, username, permissions):
-    """Give username these permissions on project (none: remove them); errors go on form. True when done."""
+def _set_access(project, form, update):
+    """Replace the project's sharing with update(its current sharing); errors go on form. True when done."""
     try:
-        sharing.set_sharing(project, sharing_with(sharing.project_sharing(project), username, permissions))
+        sharing.set_sharing(project, update(sharing.project_sharing(project)))
     except ValidationError as error:
         add_service_errors(form, error)
         return False
     return True
+
+
+def _change_share(project, form, username, permissions):
+    """Give username these permissions on project (none: remove them); errors go on form. True when done."""
+    return _set_access(project, form, lambda current: sharing_with(current, username, permissions))
+
+
+def _change_group_share(project, form, group, permissions):
+    """Give group these permissions on project (none: stop sharing with it); errors go on form. True when done."""
+    return _set_access(project, form, lambda current: sharing_with_group(current, group.name, permissions))
+
+
+def _access_changed(project, form, change, done, failed):
+    """The answer to a form changing one user's or group's access: change(permissions) when the form is valid (the
+    form's level, or none for a removal), a message saying how it went, back to the project's sharing."""
+    level = getattr(form, "level", None)
+    if form.validate_on_submit() and change(SHARE_LEVELS[level.data] if level is not None else []):
+        flash(done, "success")
+    else:
+        flash(" ".join(form.form_errors + (level.errors if level is not None else [])) or failed, "error")
+    return redirect(url_for("projects.settings", project_id=project.id) + "#sharing")
 
 
 @bp.route("/<int:project_id>/sharing", methods=["POST"])
@@ -87,11 +108,8 @@ def change_share(project_id, username):
     """Change what a user the project is shared with may do."""
     project = projects.get_project_for(current_user, project_id, "change")
     form = ShareLevelForm()
-    if form.validate_on_submit() and _change_share(project, form, username, SHARE_LEVELS[form.level.data]):
-        flash(f"Access of {username} changed.", "success")
-    else:
-        flash(" ".join(form.form_errors + form.level.errors) or "The access could not be changed.", "error")
-    return redirect(url_for("projects.settings", project_id=project.id) + "#sharing")
+    return _access_changed(project, form, lambda permissions: _change_share(project, form, username, permissions),
+                           f"Access of {username} changed.", "The access could not be changed.")
 
 
 @bp.route("/<int:project_id>/sharing/<username>/remove", methods=["POST"])
@@ -100,21 +118,8 @@ def unshare(project_id, username):
     """Stop sharing a project with a user."""
     project = projects.get_project_for(current_user, project_id, "change")
     form = ActionForm()
-    if form.validate_on_submit() and _change_share(project, form, username, []):
-        flash(f"{username} no longer has access to this project.", "success")
-    else:
-        flash(" ".join(form.form_errors) or "The access could not be removed.", "error")
-    return redirect(url_for("projects.settings", project_id=project.id) + "#sharing")
-
-
-def _change_group_share(project, form, group, permissions):
-    """Give group these permissions on project (none: stop sharing with it); errors go on form. True when done."""
-    try:
-        sharing.set_sharing(project, sharing_with_group(sharing.project_sharing(project), group.name, permissions))
-    except ValidationError as error:
-        add_service_errors(form, error)
-        return False
-    return True
+    return _access_changed(project, form, lambda permissions: _change_share(project, form, username, permissions),
+                           f"{username} no longer has access to this project.", "The access could not be removed.")
 
 
 @bp.route("/<int:project_id>/sharing/groups", methods=["POST"])
@@ -138,11 +143,8 @@ def change_group_share(project_id, group_id):
     project = projects.get_project_for(current_user, project_id, "change")
     group = groups.get_group(group_id)
     form = ShareLevelForm()
-    if form.validate_on_submit() and _change_group_share(project, form, group, SHARE_LEVELS[form.level.data]):
-        flash(f"Access of the group {group.name} changed.", "success")
-    else:
-        flash(" ".join(form.form_errors + form.level.errors) or "The access could not be changed.", "error")
-    return redirect(url_for("projects.settings", project_id=project.id) + "#sharing")
+    return _access_changed(project, form, lambda permissions: _change_group_share(project, form, group, permissions),
+                           f"Access of the group {group.name} changed.", "The access could not be changed.")
 
 
 @bp.route("/<int:project_id>/sharing/groups/<int:group_id>/remove", methods=["POST"])
@@ -152,11 +154,9 @@ def unshare_group(project_id, group_id):
     project = projects.get_project_for(current_user, project_id, "change")
     group = groups.get_group(group_id)
     form = ActionForm()
-    if form.validate_on_submit() and _change_group_share(project, form, group, []):
-        flash(f"The group {group.name} no longer has access to this project.", "success")
-    else:
-        flash(" ".join(form.form_errors) or "The access could not be removed.", "error")
-    return redirect(url_for("projects.settings", project_id=project.id) + "#sharing")
+    return _access_changed(project, form, lambda permissions: _change_group_share(project, form, group, permissions),
+                           f"The group {group.name} no longer has access to this project.",
+                           "The access could not be removed.")
 
 
 @bp.route("/<int:project_id>/delete", methods=["POST"])
