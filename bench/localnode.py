@@ -1,7 +1,7 @@
 """Benchmark of the built-in engine: runs it on a real dataset as the node server would, prints figures.
 
 Usage: .venv/bin/python bench/localnode.py [--dataset NAME] [--photos N] [--quick] [--runs N] [--option NAME=VALUE ...]
-       [--keep]
+       [--keep]   (--keep also saves the engine's console as console.txt in the task folder)
 Prints one figure per line: `name value unit` (per-stage wall time and peak memory of the engine's process tree,
 registered images, reprojection error, GPS residuals, the share of the DSM with a measured height, orthophoto
 resolution and bounds, and for brighton_beach
@@ -79,6 +79,7 @@ def make_task(dataset, options, photos=0, render_cache=None):
     return task
 
 
+TIMED_STEP = re.compile(r" in \d+(\.\d+)? s\b")  # "Matched 1234 image pairs ... in 56.7 s"
 STAGE_START = re.compile(r"^\[(\w+)\] Running$")  # the engine's console line as a stage starts
 
 
@@ -128,6 +129,8 @@ def run_engine(task, stage_peaks=None):
     lines = []
     for line in child.stdout:
         lines.append(line.rstrip("\n"))
+        if TIMED_STEP.search(lines[-1]):
+            print(f"# {lines[-1]}", file=sys.stderr, flush=True)  # a step's time within a stage, as it ends
         if (start := STAGE_START.match(lines[-1])) and start.group(1) in STAGES:
             # On stderr as they finish, for runs too long to wait for: the peak of the stage just ended.
             print(f"# {current[0]} peak {stage_peaks.get(current[0], 0) / 2 ** 20:.0f} MB at "
@@ -293,7 +296,8 @@ def main():
             report_reference(task, args.dataset)
             report_model(task, options, args.dataset, args.photos)
         if args.keep and run == args.runs - 1:
-            print(f"# task folder: {task}", file=sys.stderr)
+            (task / "console.txt").write_text("\n".join(lines) + "\n")
+            print(f"# task folder: {task} (the engine's console in console.txt)", file=sys.stderr)
         else:
             shutil.rmtree(task, ignore_errors=True)
     if args.runs > 1:
