@@ -27,7 +27,7 @@ def test_big_images_are_stored_exactly_and_the_spool_is_emptied(client, users, p
 
 
 def test_big_chunks_in_any_order_are_copied_into_place_exactly(client, users, project):
-    # Chunks above the in-memory threshold are spooled, then copied at their offset by the kernel.
+    # Chunks above the in-memory threshold are spooled to disk, then copied at their offset.
     headers = auth(users["owner"])
     created = client.post(f"/api/projects/{project.id}/tasks/", headers=headers, data={"partial": "true"})
     url = f"/api/projects/{project.id}/tasks/{created.json['id']}/upload/"

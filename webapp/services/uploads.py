@@ -188,30 +188,6 @@ def _staging_meta(staging, name, count, total):
     return meta
 
 
-def _write_at(stream, out, offset, size):
-    """Copy size bytes of stream (at its start) into the file out at offset: by the kernel when stream is a spooled
-    file (webapp.upload_spool), which spares the server reading and writing every chunk through Python."""
-    source = getattr(stream, "name", None)
-    if isinstance(source, str) and hasattr(os, "copy_file_range"):
-        stream.flush()
-        with open(source, "rb") as spooled:
-            copied = 0
-            try:
-                while copied < size:
-                    step = os.copy_file_range(spooled.fileno(), out.fileno(), size - copied, copied, offset + copied)
-                    if step == 0:
-                        break
-                    copied += step
-            except OSError:  # a filesystem that cannot: copy the rest through Python
-                pass
-            if copied == size:
-                return
-            stream.seek(copied)
-            offset += copied
-    out.seek(offset)
-    shutil.copyfileobj(stream, out, BLOCK)
-
-
 def write_chunk(staging_root, form, upload):
     """Write one chunk at its offset; (file name, bytes received so far, complete staging file or None).
 
@@ -231,7 +207,8 @@ def write_chunk(staging_root, form, upload):
     data_path = staging / "data"
     fd = os.open(data_path, os.O_WRONLY | os.O_CREAT, 0o644)
     with os.fdopen(fd, "r+b") as out:
-        _write_at(upload.stream, out, offset, size)
+        out.seek(offset)
+        shutil.copyfileobj(upload.stream, out, BLOCK)
     # Chunks of one file arrive at once on several threads and processes (tests/scaleout): a concurrent last chunk
     # may complete the file and remove the markers while this one counts them, and of two last chunks that both
     # see the file complete, one alone may take it (the other would find it gone, or move it twice).
