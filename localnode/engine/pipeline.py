@@ -5,8 +5,13 @@ intermediate data in work/ and writes assets to results/. Every stdout line is a
 `@@progress <0..100>` (progress) and `@@error <message>` (the reason of a failure; exit code 1).
 """
 import argparse
+import os
+import signal
+import subprocess
+import sys
 import time
 import traceback
+from pathlib import Path
 
 import cv2
 
@@ -14,10 +19,16 @@ from localnode.engine import console
 from localnode.engine.console import EngineError, say
 from localnode.engine.options import ENGINE_NAME, ENGINE_VERSION, STAGES
 from localnode.engine.stages import dataset, dem, meshing, orthophoto, pointcloud, report, sfm, texturing
-from localnode.engine.workspace import Workspace
+from localnode.engine.workspace import Workspace, read_json
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 STAGE_MODULES = {"dataset": dataset, "opensfm": sfm, "odm_georeferencing": pointcloud, "odm_meshing": meshing,
                  "mvs_texturing": texturing, "odm_dem": dem, "odm_orthophoto": orthophoto, "odm_report": report}
+# Stages whose native libraries keep what they allocated (COLMAP's mapping, PyMeshLab): on a big survey they run in a
+# process of their own, so that their memory goes back to the system when they end instead of adding to the next
+# stage's peak (1000 photos: SfM left 4 GB in the process that the dense cloud then built on; bench/README.md).
+OWN_PROCESS_STAGES = ("opensfm", "odm_meshing")
+OWN_PROCESS_IMAGES = int(os.environ.get("LOCALNODE_OWN_PROCESS_IMAGES", "100"))  # from this many photos on; 3 s each
 # Share of the total time each stage takes, for progress (roughly as measured at 2000 px).
 STAGE_WEIGHTS = {"dataset": 5, "opensfm": 45, "odm_georeferencing": 25, "odm_meshing": 10, "mvs_texturing": 10,
                  "odm_dem": 5, "odm_orthophoto": 15, "odm_report": 5}
@@ -27,16 +38,24 @@ def main(argv):
     """Process one task folder; return the exit code (0 completed, 1 failed)."""
     parser = argparse.ArgumentParser(prog="python -m localnode.engine", description=__doc__)
     parser.add_argument("task_dir", help="task folder holding images/ and options.json")
+    parser.add_argument("--stage", choices=STAGES, help="run this one stage only (how a stage gets its own process)")
     args = parser.parse_args(argv)
     ws = Workspace(args.task_dir)
-    stage = "engine"
+    stage = args.stage or "engine"
     try:
         options = ws.read_options()
+        cv2.setNumThreads(max(1, options["max-concurrency"]))
+        if args.stage:
+            run_stage(ws, args.stage, options)
+            return 0
         say("engine", f"{ENGINE_NAME} {ENGINE_VERSION}, options: "
                       + ", ".join(f"{k}={v}" for k, v in sorted(options.items())))
-        cv2.setNumThreads(max(1, options["max-concurrency"]))
         for stage in stages_to_run(ws, options):
-            run_stage(ws, stage, options)
+            if stage in OWN_PROCESS_STAGES and _survey_images(ws) >= OWN_PROCESS_IMAGES:
+                if not run_stage_in_own_process(ws, stage):
+                    return 1  # the stage's process said why
+            else:
+                run_stage(ws, stage, options)
         console.progress(100)
         say("engine", "Processing completed")
         return 0
@@ -63,6 +82,27 @@ def stages_to_run(ws, options):
     for later in STAGES[start:]:
         ws.forget(later)  # their outputs depend on what is about to change
     return STAGES[start:end + 1]
+
+
+def _survey_images(ws):
+    """The number of photos the dataset stage kept (0 before it ran)."""
+    try:
+        return len(read_json(ws.dataset_json)["images"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def run_stage_in_own_process(ws, stage):
+    """Run one stage as `python -m localnode.engine --stage <stage>` (its console lines go straight out); True if
+    it completed."""
+    say(stage, "In a process of its own, so that its memory is given back when it ends")
+    sys.stdout.flush()
+    done = subprocess.run([sys.executable, "-m", "localnode.engine", "--stage", stage, str(ws.task_dir)],
+                          cwd=REPO_ROOT)
+    if done.returncode < 0:  # killed: it could not say why itself
+        console.error(f"Stage {stage} was stopped by signal {-done.returncode}"
+                      + (" (the system ran out of memory?)" if -done.returncode == signal.SIGKILL else ""))
+    return done.returncode == 0
 
 
 def run_stage(ws, stage, options):

@@ -1,5 +1,6 @@
 """Running the real engine on a task folder, as the node server does: `python -m localnode.engine DIR`."""
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -38,13 +39,13 @@ def write_options(folder, options):
     (Path(folder) / "options.json").write_text(json.dumps(options))
 
 
-def run_engine(task, timeout=1200):
-    """Run the engine on a task folder and parse its stdout protocol.
+def run_engine(task, timeout=1200, environment=None):
+    """Run the engine on a task folder and parse its stdout protocol; environment: variables to add.
 
     The timeout only stops a hung engine: a busy machine makes a one-minute run several times slower.
     """
     done = subprocess.run([sys.executable, "-m", "localnode.engine", str(task)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, env={**os.environ, **(environment or {})})
     console, progress, errors = [], [], []
     for line in done.stdout.splitlines():
         if line.startswith("@@progress "):

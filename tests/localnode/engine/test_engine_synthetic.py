@@ -33,11 +33,25 @@ SURVEY = Survey()
 
 @pytest.fixture(scope="module")
 def task(tmp_path_factory):
-    """The rendered photos processed with a DSM and a DTM: (task folder, the engine run, the true camera centres)."""
+    """The rendered photos processed with a DSM and a DTM: (task folder, the engine run, the true camera centres).
+
+    SfM and meshing run in processes of their own here, as they do for big surveys (from 100 photos on): every
+    figure below then holds for that path too (the other engine tests run every stage in one process)."""
     folder = tmp_path_factory.mktemp("synthetic") / "task"
     shots = write_photos(SURVEY, folder / "images")
     write_options(folder, {"dsm": True, "dtm": True})
-    return folder, run_engine(folder), {path.name: center for path, center, _ in shots}
+    run = run_engine(folder, environment={"LOCALNODE_OWN_PROCESS_IMAGES": "1"})
+    return folder, run, {path.name: center for path, center, _ in shots}
+
+
+def test_sfm_and_meshing_ran_in_processes_of_their_own(task):
+    """Each said so, and the progress still only went up, to 100."""
+    _, run, _ = task
+    assert run.code == 0, run.text()
+    for stage in ("opensfm", "odm_meshing"):
+        assert f"[{stage}] In a process of its own, so that its memory is given back when it ends" in run.console
+        assert any(line.startswith(f"[{stage}] Done in ") for line in run.console)
+    assert run.progress == sorted(run.progress) and run.progress[-1] == 100.0
 
 
 def test_every_photo_is_placed_where_it_was_taken(task):
