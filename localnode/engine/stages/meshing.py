@@ -64,9 +64,11 @@ def _full_3d(ws, xyz, options, threads, target):
     depth, extent = meshing.octree_depth(xyz, min(options["mesh-octree-depth"], MAX_OCTREE_DEPTH), spacing, target)
     rec = load_model(ws)
     cameras = np.array([rec.image(i).projection_center() for i in rec.reg_image_ids()])
-    say(STAGE, f"Screened Poisson reconstruction of {len(xyz):,} points at octree depth {depth} "
-               f"(cells of {extent / 2 ** depth * 100:.0f} cm; points {spacing * 100:.0f} cm apart)")
-    vertices, faces = meshing.poisson_mesh(xyz, cameras, depth, spacing, threads)
+    points, point_spacing = meshing.poisson_points(xyz, spacing, extent / 2 ** depth)
+    averaged = f", averaged from {len(xyz):,} to cubes of {point_spacing * 100:.0f} cm" if len(points) < len(xyz) else ""
+    say(STAGE, f"Screened Poisson reconstruction of {len(points):,} points at octree depth {depth} "
+               f"(cells of {extent / 2 ** depth * 100:.0f} cm; points {spacing * 100:.0f} cm apart{averaged})")
+    vertices, faces = meshing.poisson_mesh(points, cameras, depth, point_spacing, threads)
     return vertices, faces, {"kind": "3D", "octree_depth": depth}
 
 

@@ -2,7 +2,7 @@
 Poisson depth it can afford (no engine run: synthetic points)."""
 import numpy as np
 
-from localnode.engine.meshing import FACES_PER_CELL, BUDGET_MESH_SIZES, octree_depth, surface_cells
+from localnode.engine.meshing import FACES_PER_CELL, BUDGET_MESH_SIZES, octree_depth, poisson_points, surface_cells
 from localnode.engine.stages.dem import grid_surface, measured_share
 
 
@@ -45,3 +45,16 @@ def test_the_poisson_depth_fits_the_budget_of_the_mesh_size():
     assert FACES_PER_CELL * surface_cells(xyz, extent / 2 ** (depth + 1)) > budget
     assert octree_depth(xyz, 11, spacing=0.2, mesh_size=10 ** 7)[0] == 8  # no budget: the points' spacing caps it
     assert octree_depth(xyz, 5, spacing=0.2, mesh_size=10 ** 7)[0] == 5   # and the asked depth always does
+
+
+def test_a_cloud_far_denser_than_the_poisson_cells_is_averaged_to_half_cells():
+    """10 cm points under 2 m cells: averaged to 1 m cubes (100x fewer points), still on the surface; a cloud as
+    sparse as the cells is left as it is."""
+    xyz = ground_points(step=0.1)
+    xyz[:, 2] = 0.05 * xyz[:, 0] + 3.0  # a slope: each average stays on it
+    points, spacing = poisson_points(xyz, spacing=0.1, cell=2.0)
+    assert spacing == 1.0 and len(points) == 60 * 60
+    assert np.allclose(points[:, 2], 0.05 * points[:, 0] + 3.0)
+    assert np.allclose(points[:, :2].min(axis=0), 0.45) and np.allclose(points[:, :2].max(axis=0), 59.45)
+    same, same_spacing = poisson_points(xyz, spacing=0.1, cell=0.2)
+    assert same is xyz and same_spacing == 0.1
