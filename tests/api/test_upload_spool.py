@@ -1,6 +1,8 @@
 """Big uploads are spooled beside the media and stored by a hard link: exact bytes, nothing left behind."""
 import io
 
+import requests
+
 from tests.support.images import jpeg_bytes
 from tests.support.web import auth
 from webapp import storage
@@ -60,5 +62,19 @@ def test_a_big_body_sent_in_http_chunks_is_read_whole(client, users, project):
                            content_type=f"multipart/form-data; boundary={boundary}")
     assert response.status_code == 201, response.get_json()
     folder = storage.images_dir(project.id, response.json["id"])
+    for name, content in images.items():
+        assert (folder / name).read_bytes() == content
+
+
+def test_a_big_upload_over_a_server_that_hands_over_its_raw_connection(live_server, users, project):
+    # Werkzeug's own server gives the app the connection itself: reading past the body would wait for the
+    # client's next request (the buffer of big bodies must stop at Content-Length). A timeout turns a hang into
+    # a failure.
+    images = {f"served{n}.jpg": big_jpeg(n) for n in range(3)}
+    response = requests.post(f"{live_server}/api/projects/{project.id}/tasks/", headers=auth(users["owner"]),
+                             files=[("images", (name, content, "image/jpeg")) for name, content in images.items()],
+                             timeout=60)
+    assert response.status_code == 201, response.text
+    folder = storage.images_dir(project.id, response.json()["id"])
     for name, content in images.items():
         assert (folder / name).read_bytes() == content
