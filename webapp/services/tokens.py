@@ -20,9 +20,9 @@ PREFIX_SHOWN = 12  # characters of a token kept in clear so that users can tell 
 LAST_USED_PRECISION = timedelta(minutes=1)  # write last_used_at at most this often
 
 
-def _jwt_key():
-    """The JWT signing key: derived from SECRET_KEY, so that it is always 32 bytes and used for JWTs only."""
-    return hashlib.sha256(b"aerie-jwt:" + current_app.config["SECRET_KEY"].encode()).digest()
+def _jwt_key(secret_key):
+    """The JWT signing key: derived from the app's SECRET_KEY, so that it is always 32 bytes and used for JWTs only."""
+    return hashlib.sha256(b"aerie-jwt:" + secret_key.encode()).digest()
 
 
 def issue_jwt(user):
@@ -30,25 +30,28 @@ def issue_jwt(user):
     now = utcnow()
     payload = {"user_id": user.id, "username": user.username, "iat": now,
                "exp": now + timedelta(seconds=current_app.config["JWT_EXPIRATION_SECONDS"])}
-    return jwt.encode(payload, _jwt_key(), algorithm=JWT_ALGORITHM)
+    return jwt.encode(payload, _jwt_key(current_app.config["SECRET_KEY"]), algorithm=JWT_ALGORITHM)
 
 
 def user_from_jwt(token):
     """The active user a valid, unexpired JWT names, else None."""
-    user_id = _jwt_user_id(token, current_app.config["SECRET_KEY"])
-    if user_id is None or time.time() >= user_id[1]:
+    claims = _jwt_claims(token, current_app.config["SECRET_KEY"])
+    if claims is None:
         return None
-    user = db.session.get(User, user_id[0])
+    user_id, expiry = claims
+    if time.time() >= expiry:
+        return None
+    user = db.session.get(User, user_id)
     return user if user is not None and user.active else None
 
 
 @functools.lru_cache(maxsize=1024)
-def _jwt_user_id(token, secret_key):
+def _jwt_claims(token, secret_key):
     """(user id, expiry as a Unix time) of a JWT whose signature is valid, else None. Kept per process: a client
     sends the same JWT with every request, and checking its signature again each time is a tenth of a small
     request's work. The expiry is checked by the caller at every use; the key is part of the cache's key."""
     try:
-        payload = jwt.decode(token, _jwt_key(), algorithms=[JWT_ALGORITHM],
+        payload = jwt.decode(token, _jwt_key(secret_key), algorithms=[JWT_ALGORITHM],
                              options={"require": ["exp", "user_id"]})
     except jwt.InvalidTokenError:
         return None
