@@ -34,7 +34,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import cpu_seconds  # noqa: E402  (bench/ is this script's folder)
-from webapp.services import tiles  # noqa: E402
+from webapp.services import tile_pyramids, tiles  # noqa: E402
 from webapp.services.rasters import make_cog  # noqa: E402
 
 WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
@@ -189,6 +189,9 @@ def run(size, tiles_per_client, http=True, http_workers=2, service=True):
         assets = temp / "assets"
         cog_seconds = write_orthophoto(assets / tiles.LAYER_FILES[LAYER], size)
         figure("make_cog_seconds", cog_seconds, "s")
+        started = time.perf_counter()
+        tile_pyramids.make_pyramids(assets, tiles.LAYER_FILES)  # the map's copy, as the results' extraction makes
+        figure("make_pyramid_seconds", time.perf_counter() - started, "s")
         figure("orthophoto_size", size, "px")
         figure("tiles_per_client_cold", tiles_per_client, "tiles")
         if service:
@@ -222,6 +225,7 @@ def run_dsm(temp, size, count):
     """Print the cold rate of one client on a DSM, plain and hillshaded."""
     assets = temp / "dsm-assets"
     write_dsm(assets / tiles.LAYER_FILES["dsm"], size)
+    tile_pyramids.make_pyramids(assets, tiles.LAYER_FILES)
     figure("dsm_size", size, "px")
     tiles.tilejson(assets, "dsm", "")  # warm up: reader and elevation statistics
     tile_list = pick_tiles(assets, count * 2, seed=2, layer="dsm")
@@ -259,7 +263,7 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def prepare_instance(instance, orthophoto):
+def prepare_instance(instance, source_assets):
     """A fresh instance: database, a user with an API token, and a completed task holding the orthophoto.
 
     Returns (task's API URL prefix, API token).
@@ -281,12 +285,14 @@ def prepare_instance(instance, orthophoto):
                     available_assets=["orthophoto.tif"])
         db.session.add(task)
         db.session.commit()
-        target = storage.assets_dir(project.id, task.id) / tiles.LAYER_FILES[LAYER]
-        target.parent.mkdir(parents=True)
-        try:
-            os.link(orthophoto, target)  # the same file, no copy of a large raster
-        except OSError:
-            shutil.copyfile(orthophoto, target)
+        assets = storage.assets_dir(project.id, task.id)
+        for source in [source_assets / tiles.LAYER_FILES[LAYER], *source_assets.glob(f"{tile_pyramids.PYRAMID_DIR}/*")]:
+            target = assets / source.relative_to(source_assets)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source, target)  # the same file, no copy of a large raster (and the same version)
+            except OSError:
+                shutil.copy2(source, target)
         _, secret = tokens.create_api_token(user, "benchmark")
         prefix = f"/api/projects/{project.id}/tasks/{task.id}/"
         db.session.remove()
@@ -423,12 +429,14 @@ def run_http(temp, assets, tiles_per_client, workers):
     """Print cold, cached and revalidated (304) tiles per second over HTTP, for one client and CLIENTS at once,
     with an API token (as WebODM clients) and through the signed URLs of TileJSON (as the map page); beside each,
     the empty app's requests per second measured alternately with it (`_ceiling`) and the share of it."""
-    all_tiles = pick_tiles(assets, tiles_per_client * (1 + CLIENTS), seed=3)
+    # Twice the tiles: the second half is fetched cold through the signed URLs, as the map page fetches them.
+    all_tiles = pick_tiles(assets, 2 * tiles_per_client * (1 + CLIENTS), seed=3)
+    all_tiles, signed_tiles = all_tiles[::2], all_tiles[1::2]
     sizes = [len(content) for content in map(lambda tile: tile_bytes(assets, tile), all_tiles[:10]) if content]
     figure("http_tile_mean_bytes", sum(sizes) / len(sizes), "bytes")
     ceiling = Ceiling(temp, workers, round(sum(sizes) / len(sizes)))
     instance = temp / "instance"
-    base_path, secret = prepare_instance(instance, assets / tiles.LAYER_FILES[LAYER])
+    base_path, secret = prepare_instance(instance, assets)
     port = free_port()
     server = start_gunicorn(instance, port, workers)
 
@@ -450,8 +458,12 @@ def run_http(temp, assets, tiles_per_client, workers):
         signed = requests.get(f"{base}orthophoto/tiles.json", headers=token, timeout=60).json()["tiles"][0]
         single, rest = all_tiles[:tiles_per_client], all_tiles[tiles_per_client:]
         together = [rest[i::CLIENTS] for i in range(CLIENTS)]
+        signed_single, signed_rest = signed_tiles[:tiles_per_client], signed_tiles[tiles_per_client:]
+        signed_lists = {"1client": [signed_single], f"{CLIENTS}clients": [signed_rest[i::CLIENTS] for i in range(CLIENTS)]}
         for mode, lists in (("1client", [single]), (f"{CLIENTS}clients", together)):
             http_figure(f"http_tiles_cold_{mode}", paired(server, ceiling, plain, lists, token))
+            if "sig=" in signed:
+                http_figure(f"http_tiles_cold_signed_{mode}", paired(server, ceiling, signed, signed_lists[mode]))
             # (An Aerie from before signed tile URLs hands out none: then only the API token's figures.)
             accesses = (("", plain, token), ("_signed", signed, None)) if "sig=" in signed else (("", plain, token),)
             for access, template, headers in accesses:

@@ -1,6 +1,6 @@
-"""Signed tile URLs from TileJSON: they open their own task's layer without credentials, a cached tile through them
-touches neither Flask's request handling, the session nor the database, and a wrong, foreign or expired signature
-falls back to the normal permission check. JWT and session callers keep working without them (test_tiles.py)."""
+"""Signed tile URLs from TileJSON: they open their own task's layer without credentials, a tile through them (cached
+or rendered) touches neither Flask's request handling, the session nor the database, and a wrong, foreign or expired
+signature falls back to the normal permission check. JWT and session callers keep working without them (test_tiles.py)."""
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -88,19 +88,32 @@ def test_tilejson_hands_out_signed_urls_that_open_tiles_without_credentials(clie
     assert time.time() + lifetime / 2 - 1 <= expires <= time.time() + lifetime
 
 
-def test_a_cached_signed_tile_touches_neither_flask_the_session_nor_the_database(app, client, login, users, task):
+def test_a_signed_tile_touches_neither_flask_the_session_nor_the_database(app, client, login, users, task):
     login("owner", PASSWORD)  # the browser's case: the session cookie comes along with every tile
     path = tile_path(tilejson(client, task, users["owner"]))
     with Watch(app) as cold:
         first = client.get(path)
     assert first.status_code == 200
-    assert cold.statements == 0 and cold.flask_requests == 1  # rendered by the route, still without the database
+    assert cold.statements == 0 and cold.flask_requests == 0  # rendered into the cache without Flask
     with Watch(app) as cached:
         again = client.get(path)
         not_modified = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
     assert (again.status_code, again.data) == (200, first.data) and not_modified.status_code == 304
     assert cached.statements == 0 and cached.flask_requests == 0
     assert "Set-Cookie" not in again.headers and "Vary" not in again.headers
+
+
+def test_a_signed_tile_the_service_refuses_gets_the_routes_answer_still_without_the_database(app, client, users,
+                                                                                            task):
+    path = tile_path(tilejson(client, task, users["owner"], "dsm"), "dsm")
+    parts = urlsplit(path)
+    outside = f"{parts.path.rsplit('/', 2)[0]}/0/0.png?{parts.query}"  # the tile x = y = 0: far from the raster
+    with Watch(app) as watch:
+        bad_colour_map = client.get(f"{path}&color_map=no-such-map")
+        far_away = client.get(outside)
+    assert bad_colour_map.status_code == 400 and "no-such-map" in bad_colour_map.get_data(as_text=True)
+    assert far_away.status_code == 404
+    assert watch.flask_requests == 2 and watch.statements == 0  # the route answered, with the checked signature
 
 
 def test_a_signature_opens_only_its_own_task_and_layer(client, users, project, task):

@@ -1,5 +1,7 @@
 """The pipeline service step by step against a small real node server that misbehaves on demand (FakeNode)."""
+import io
 import time
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -11,7 +13,8 @@ from webapp.extensions import db
 from webapp.models import PendingAction, ProcessingNode, Task, TaskStatus
 from webapp.models.base import utcnow
 from webapp.nodeclient import NodeClient
-from webapp.services import console, nodes, pipeline, rasters, removals, ticks
+from webapp.services import assets as assets_service
+from webapp.services import console, nodes, pipeline, rasters, removals, ticks, tile_pyramids
 from webapp.services.pipeline import Step
 from tests.support.factories import add_node, add_project, queued_task
 from tests.support.fakenode import COMPLETED as NODE_COMPLETED, FakeNode, make_results_zip
@@ -79,6 +82,11 @@ def running_on_node(fake_node):
     return lambda task: task.status == TaskStatus.RUNNING and task.uuid in {t.uuid for t in fake_node.committed_tasks()}
 
 
+def zip_names(folder):
+    """The names in the all.zip streamed from an assets folder."""
+    return zipfile.ZipFile(io.BytesIO(b"".join(assets_service.zip_folder_stream(folder)))).namelist()
+
+
 # --- the whole way --------------------------------------------------------------------------------------------
 
 def test_a_task_goes_from_queued_to_completed_with_its_assets(app, project, fake):
@@ -97,6 +105,11 @@ def test_a_task_goes_from_queued_to_completed_with_its_assets(app, project, fake
     assets = storage.assets_dir(project.id, task_id)
     assert rasters.is_cog(assets / "odm_orthophoto" / "odm_orthophoto.tif")
     assert rasters.is_cog(assets / "odm_dem" / "dsm.tif")
+    # The map's copies in the tiles' projection, named after the COGs' versions, left out of all.zip.
+    for layer, relative in (("orthophoto", "odm_orthophoto/odm_orthophoto.tif"), ("dsm", "odm_dem/dsm.tif")):
+        stat = (assets / relative).stat()
+        assert tile_pyramids.pyramid_path(assets, layer, (stat.st_mtime_ns, stat.st_size)).is_file(), layer
+    assert not any(name.startswith(tile_pyramids.PYRAMID_DIR) for name in zip_names(assets))
     west, south, east, north = task.extent
     assert -93 < west < east < -91 and 46 < south < north < 47.5  # UTM 15N, near Brighton Beach (Minnesota)
     assert task.size > 0.2

@@ -1,13 +1,14 @@
-"""The cached tile's fast path: a WSGI layer in front of Flask that answers a signed tile URL (from TileJSON) from
-the tile cache, before any session, user or database is touched.
+"""The signed tile's fast path: a WSGI layer in front of Flask that answers a signed tile URL (from TileJSON) from
+the tile cache, or renders it into the cache, before any session, user or database is touched.
 
-A map shows hundreds of tiles a minute, most of them already rendered: through Flask each one paid for the
-caller's user and the task from the database (about three quarters of a cached tile's time). Here a tile request
-whose `sig` is valid for its task and layer (webapp.services.tile_links) and whose tile is in the cache is
-answered at once, with the same ETag, Cache-Control and security headers as the Flask route. Everything else goes
-to Flask untouched: no signature, a wrong or expired one (the normal permission check then decides), a tile not
-rendered yet (the checked signature rides along, so the route needs no database either), a bad parameter (the
-route's 400 or 404).
+A map shows hundreds of tiles a minute: through Flask each one paid for the caller's user and the task from the
+database (about three quarters of a cached tile's time), and for Flask's request handling (a third of a tile
+rendered from the map's copy of the raster). Here a tile request whose `sig` is valid for its task and layer
+(webapp.services.tile_links) is answered at once, with the same ETag, Cache-Control and security headers as the
+Flask route. Everything else goes to Flask untouched: no signature, a wrong or expired one (the normal permission
+check then decides), and anything the tile service refuses or fails on (a bad parameter, a tile outside the
+raster, a missing raster), which the route answers with its 400 or 404 (the checked signature rides along, so the
+route needs no database either).
 """
 import re
 from urllib.parse import parse_qsl
@@ -25,7 +26,8 @@ TILE_PATH = re.compile(r"/api/projects/(?P<project>\d{1,10})/tasks/(?P<task>\d{1
 
 
 class TileFastPath:
-    """WSGI middleware: cached tiles of signed tile URLs straight from disk, the rest to the Flask app."""
+    """WSGI middleware: tiles of signed tile URLs from the tile cache (rendered into it first if need be), the rest
+    to the Flask app."""
 
     def __init__(self, app):
         self.flask_app = app
@@ -34,18 +36,19 @@ class TileFastPath:
         self.folders = {}  # (project id, task id) -> (tile cache folder, assets folder): paths cost to build
 
     def __call__(self, environ, start_response):
-        """Answer a cached signed tile, else pass the request on."""
+        """Answer a signed tile, else pass the request on."""
         if environ.get("REQUEST_METHOD") == "GET" and tile_links.PARAMETER in environ.get("QUERY_STRING", "") \
                 and _has_no_body(environ):
             match = TILE_PATH.fullmatch(environ.get("PATH_INFO", ""))
             if match is not None:
-                answer = self._cached_tile(environ, match)
+                answer = self._signed_tile(environ, match)
                 if answer is not None:
                     return answer(start_response)
         return self.next_app(environ, start_response)
 
-    def _cached_tile(self, environ, match):
-        """An answer for a cached tile the signature lets in, or None (noting a valid signature for the route)."""
+    def _signed_tile(self, environ, match):
+        """An answer for a tile the signature lets in, from the cache or rendered into it; None for the route to
+        answer (noting a valid signature for it)."""
         args = {}
         for name, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
             args.setdefault(name, value)  # the first value of each, as Flask's request.args.get
@@ -55,12 +58,10 @@ class TileFastPath:
             return None
         environ[tile_links.ENVIRON_KEY] = grant
         try:
-            tile = tiles.cache_hit(*self._task_folders(grant.project_id, grant.task_id), layer, int(match["z"]),
-                                   int(match["x"]), int(match["y"]), int(match["scale"] or 1), match["fmt"],
-                                   tile_style(args))
-        except Exception:  # a bad parameter, a missing raster, anything odd: the route answers it properly
-            return None
-        if tile is None:
+            tile = tiles.cached_tile(*self._task_folders(grant.project_id, grant.task_id), layer, int(match["z"]),
+                                     int(match["x"]), int(match["y"]), int(match["scale"] or 1), match["fmt"],
+                                     style=tile_style(args))
+        except Exception:  # a bad parameter, no such tile, a missing raster, anything odd: the route answers it
             return None
         return _answer(environ, tile, grant.public)
 

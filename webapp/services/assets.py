@@ -18,7 +18,7 @@ import requests
 from zipstream import ZIP_STORED, ZipStream
 
 from webapp import storage
-from webapp.services import models3d
+from webapp.services import models3d, tile_pyramids
 from webapp.services.errors import ValidationError
 
 ALL_ZIP = "all.zip"
@@ -163,8 +163,8 @@ def zip_folder_stream(folder, arc_prefix=""):
     stream = ZipStream(compress_type=ZIP_STORED, sized=True)
     folder = Path(folder)
     for path in sorted(folder.rglob("*")):
-        if path.relative_to(folder).parts[0] == models3d.VIEWER_DIR:
-            continue  # the 3D page's own files, made from the results: not part of them
+        if path.relative_to(folder).parts[0] in (models3d.VIEWER_DIR, tile_pyramids.PYRAMID_DIR):
+            continue  # the 3D page's and the map's own files, made from the results: not part of them
         if path.is_file() and not path.is_symlink():
             stream.add_path(str(path), arcname=str(PurePosixPath(arc_prefix) / path.relative_to(folder).as_posix()))
     return stream

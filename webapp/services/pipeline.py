@@ -19,7 +19,7 @@ from webapp.extensions import db
 from webapp.models import ACTIVE_STATUSES, PendingAction, Task, TaskStatus
 from webapp.models.base import utcnow
 from webapp.nodeclient import NodeClient, NodeRejected, NodeUnreachable
-from webapp.services import assets, console, imports, nodes, rasters, removals, ticks
+from webapp.services import assets, console, imports, nodes, rasters, removals, ticks, tile_pyramids, tiles
 
 log = logging.getLogger(__name__)
 
@@ -385,6 +385,7 @@ def _download(view):
         return _fail(view, f"The results from {view.node.label} could not be used: {error.message} "
                            "Restart the task to try again.")
     rasters.optimize_rasters(assets_dir)
+    tile_pyramids.make_pyramids(assets_dir, tiles.LAYER_FILES)  # after the COGs: named after the rasters' versions
     _write(view, status=TaskStatus.COMPLETED, running_progress=1.0, available_assets=results.available_assets,
            size=storage.tree_size_mb(storage.task_dir(view.project_id, view.id)) - _size_mb(zip_path),
            extent=rasters.results_extent(assets_dir), last_error=None, node_error_since=None)
