@@ -59,3 +59,21 @@ def test_prepare_3d_makes_the_3d_files_of_older_completed_tasks(runner):
     assert "textured_model.glb" in db.session.get(Task, older[0].id).available_assets
     assert runner.invoke(args=["prepare-3d"]).output.splitlines() == [
         f"task {older[1].id}: nothing to show in 3D", "1 task(s) prepared."]
+
+
+def test_prepare_map_tiles_makes_the_maps_copies_that_completed_tasks_lack(runner):
+    from tests.support import maps
+    from tests.support.factories import add_project
+    from webapp import storage
+    from webapp.services import tile_pyramids
+
+    project = add_project()
+    older = maps.completed_task(project, shots=False)  # an orthophoto and a DSM, extracted before the copies
+    folder = storage.assets_dir(project.id, older.id)
+    assert not (folder / tile_pyramids.PYRAMID_DIR).exists()
+    result = runner.invoke(args=["prepare-map-tiles"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [f"task {older.id}: orthophoto, dsm", "1 task(s) prepared."]
+    made = sorted(path.name for path in (folder / tile_pyramids.PYRAMID_DIR).iterdir())
+    assert [name.split("-")[0] for name in made] == ["dsm", "orthophoto"]
+    assert runner.invoke(args=["prepare-map-tiles"]).output.splitlines() == ["0 task(s) prepared."]

@@ -112,6 +112,22 @@ def prepare_3d_command(again):
     click.echo(f"{len(done)} task(s) prepared.")
 
 
+@click.command("prepare-map-tiles")
+def prepare_map_tiles_command():
+    """Make the map's copy of the rasters of completed tasks that lack it (extracted before Aerie made it, or imported)."""
+    from webapp import storage
+    from webapp.models import Task, TaskStatus
+    from webapp.services import tile_pyramids, tiles
+    prepared = 0
+    for task in Task.query.filter(Task.status == TaskStatus.COMPLETED).order_by(Task.id).all():
+        made = tile_pyramids.make_pyramids(storage.assets_dir(task.project_id, task.id), tiles.LAYER_FILES,
+                                           only_missing=True)
+        if made:
+            click.echo(f"task {task.id}: {', '.join(made)}")
+            prepared += 1
+    click.echo(f"{prepared} task(s) prepared.")
+
+
 @click.command("run-all")
 def run_all_command():
     """Start everything Aerie needs (Redis, node, workers, scheduler, web) and stop it all on Ctrl-C."""
@@ -122,5 +138,5 @@ def run_all_command():
 def register_commands(app):
     """Add Aerie's commands to the flask CLI."""
     for command in (create_user_command, add_node_command, worker_command, scheduler_command, run_all_command,
-                    prepare_3d_command):
+                    prepare_3d_command, prepare_map_tiles_command):
         app.cli.add_command(command)

@@ -49,23 +49,34 @@ def pyramid_path(assets_dir, layer, version):
     return Path(assets_dir, PYRAMID_DIR, f"{layer}-{version[0]:x}-{version[1]:x}.tif")
 
 
-def make_pyramids(assets_dir, layer_files):
-    """Make the map's copy of each layer's raster ({layer: path relative to assets_dir}) that exists; a raster GDAL
-    cannot warp is left without one (its tiles are then warped from it, as before)."""
+def make_pyramids(assets_dir, layer_files, only_missing=False):
+    """Make the map's copy of each layer's raster ({layer: path relative to assets_dir}) that exists (only_missing:
+    of those whose present version has none); returns the layers made. A raster GDAL cannot warp is left without
+    one (its tiles are then warped from it, as before)."""
+    made = []
     for layer, relative in layer_files.items():
         source = Path(assets_dir, relative)
         if not source.is_file():
             continue
+        if only_missing and pyramid_path(assets_dir, layer, _version(source)).is_file():
+            continue
         try:
             make_pyramid(source, assets_dir, layer)
+            made.append(layer)
         except Exception as error:  # noqa: BLE001 (rasterio raises many types; the map still works without it)
             log.warning("could not make the map's copy of %s: %s", source, error)
+    return made
+
+
+def _version(path):
+    """A file's version as the tile service names it: (mtime in ns, size)."""
+    stat = os.stat(path)
+    return stat.st_mtime_ns, stat.st_size
 
 
 def make_pyramid(source, assets_dir, layer):
     """Write the map's copy of one raster (replacing copies of its older versions); returns its path."""
-    stat = os.stat(source)
-    target = pyramid_path(assets_dir, layer, (stat.st_mtime_ns, stat.st_size))
+    target = pyramid_path(assets_dir, layer, _version(source))
     target.parent.mkdir(exist_ok=True)
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp.tif")
     try:
