@@ -530,7 +530,7 @@ class _Source(NamedTuple):
 def _render_orthophoto(reader, source, z, x, y, size, img_format):
     """An RGB(A) tile of the orthophoto, transparent outside its data (PNG, WebP)."""
     if img_format in FAST_ENCODERS and _warps_directly(reader):
-        return _encode(_orthophoto_rgba(reader, source, z, x, y, size), img_format)
+        return encode_rgba(_orthophoto_rgba(reader, source, z, x, y, size), img_format)
     count = len(reader.dataset.indexes) - (1 if _has_alpha(reader) else 0)
     indexes = (1, 2, 3) if count >= 3 else (1,)
     image = reader.tile(x, y, z, tilesize=size, indexes=indexes)
@@ -624,7 +624,7 @@ def _pick_overview_level(dataset, mercator_bounds, size):
     return level
 
 
-def _encode(rgba, img_format):
+def encode_rgba(rgba, img_format):
     """PNG or WebP bytes of an RGBA array."""
     if img_format == "PNG":
         return imagecodecs.png_encode(rgba, **PNG_OPTIONS)
@@ -647,7 +647,7 @@ def _render_index(reader, source, style, z, x, y, size, img_format):
         bands = rgba[..., :3].transpose(2, 0, 1)
         values = apply_expression(get_expression_blocks(style.expression), ("b1", "b2", "b3"), bands)[0].data
         empty = (rgba[..., 3] == 0) | ~numpy.isfinite(values)
-        return _encode(_coloured(values, empty, style), img_format)
+        return encode_rgba(_coloured(values, empty, style), img_format)
     image = reader.tile(x, y, z, tilesize=size, expression=style.expression)
     values = image.array
     # Division by zero (black or saturated pixels) gives inf or nan: leave those pixels transparent.
@@ -689,7 +689,7 @@ def _lookup_table(name):
 def _render_dem(reader, source, style, z, x, y, size, img_format):
     """A DEM tile: elevations rescaled over style.rescale through a colour map, optionally hillshaded."""
     if img_format in FAST_ENCODERS and reader.dataset.nodata is not None:
-        return _encode(_dem_rgba(reader, source, style, z, x, y, size), img_format)
+        return encode_rgba(_dem_rgba(reader, source, style, z, x, y, size), img_format)
     colormap, hillshade = _color_map(style.color_map), style.hillshade
     # One extra pixel around the tile lets the hillshade slope be computed at the tile's edges too.
     image = reader.tile(x, y, z, tilesize=size, indexes=1, buffer=1 if hillshade else None,
