@@ -180,3 +180,18 @@ def test_make_pyramids_skips_missing_layers_and_rasters_gdal_cannot_read(tmp_pat
     made = sorted(path.name for path in (tmp_path / tile_pyramids.PYRAMID_DIR).iterdir())
     assert len(made) == 1 and made[0].startswith("orthophoto-")
     assert "could not make the map's copy" in caplog.text and "dsm.tif" in caplog.text
+
+
+def test_a_raster_that_marks_no_pixel_empty_gets_no_copy(tmp_path):
+    """Without an alpha band or nodata the copy's padding would be written black blocks; such rasters are drawn by
+    rio-tiler from the original anyway."""
+    path = tmp_path / ORTHO
+    path.parent.mkdir(parents=True)
+    profile = dict(driver="GTiff", width=512, height=512, count=3, dtype="uint8", crs=UTM,
+                   transform=from_origin(*ORIGIN, 0.05, 0.05))
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(numpy.full((3, 512, 512), 120, dtype=numpy.uint8))
+    assert tile_pyramids.make_pyramids(tmp_path, tiles.LAYER_FILES) == []
+    assert not (tmp_path / tile_pyramids.PYRAMID_DIR).exists()
+    tile = centre_tiles(path, [tiles.tilejson(tmp_path, "orthophoto", "")["maxzoom"]])[0]
+    assert pixels(tiles.render_tile(tmp_path, "orthophoto", tile.z, tile.x, tile.y)[0])[128, 128, 0] == 120

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy
 import rasterio
 import rasterio.shutil
+from rasterio.enums import ColorInterp
 from rasterio.windows import Window
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ def make_pyramids(assets_dir, layer_files, only_missing=False):
         if only_missing and pyramid_path(assets_dir, layer, _version(source)).is_file():
             continue
         try:
+            if not _marks_its_empty_pixels(source):
+                log.info("no map's copy of %s: it marks no pixel as empty (no alpha band, no nodata)", source)
+                continue
             make_pyramid(source, assets_dir, layer)
             made.append(layer)
         except Exception as error:  # noqa: BLE001 (rasterio raises many types; the map still works without it)
@@ -89,6 +93,14 @@ def make_pyramid(source, assets_dir, layer):
         if older != target:
             older.unlink(missing_ok=True)
     return target
+
+
+def _marks_its_empty_pixels(source):
+    """Whether a raster has an alpha band or a nodata value: the copy's padding out to the tile grid is then empty
+    blocks, which GDAL does not write (a raster without either would be padded with written black blocks), and
+    these are the rasters the tile service draws itself (ODM's 8-bit RGBA orthophoto, DEMs)."""
+    with rasterio.open(source) as dataset:
+        return dataset.nodata is not None or ColorInterp.alpha in dataset.colorinterp
 
 
 def _aligned_levels(source):
