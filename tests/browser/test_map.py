@@ -50,6 +50,8 @@ def test_the_map_shows_tiles_switches_layers_and_measures(page, live_server, tas
     page.goto(f"{live_server}/projects/{task.project_id}/tasks/{task.id}/map")
     expect(page.locator("#map[data-ready=true]")).to_be_attached()
     expect(loaded_tiles(page, "orthophoto").first).to_be_attached(timeout=15000)
+    # The orthophoto comes as WebP (a fraction of the PNG's bytes); colour-mapped layers stay PNG (below).
+    expect(loaded_tiles(page, "orthophoto").first).to_have_attribute("src", re.compile(r"/\d+/\d+/\d+(@2x)?\.webp\?sig="))
     expect(page.get_by_label("Orthophoto")).to_be_checked()
     expect(page.get_by_label("Terrain model (DTM)")).to_be_disabled()
     expect(page.locator("#dem-controls")).to_be_hidden()
@@ -59,6 +61,7 @@ def test_the_map_shows_tiles_switches_layers_and_measures(page, live_server, tas
 
     page.get_by_label("Surface model (DSM)").check()
     expect(loaded_tiles(page, "dsm").first).to_be_attached(timeout=15000)
+    expect(loaded_tiles(page, "dsm").first).to_have_attribute("src", re.compile(r"/\d+/\d+/\d+(@2x)?\.png\?"))
     expect(page.locator("img[src*='/orthophoto/tiles/']")).to_have_count(0)
     expect(page.locator(".legend-min")).to_have_text(f"{maps.DSM_LOW:.1f} m")
     expect(page.locator(".legend-max")).to_have_text(f"{maps.DSM_LOW + maps.DSM_STEP * (maps.DSM_SIZE - 1):.1f} m")
