@@ -29,7 +29,8 @@ PYRAMID_DIR = "map_tiles"
 TILE_SIZE = 256
 WEB_MERCATOR_HALF_WORLD = 20037508.342789244  # metres from the origin to the map's edge (EPSG:3857)
 ZOOM0_RESOLUTION = 2 * WEB_MERCATOR_HALF_WORLD / TILE_SIZE  # metres per pixel of the one tile at zoom 0
-# GDAL's limit on levels aligned to the tile grid; more overviews than this are still read where they line up.
+# Each level aligned to the tile grid can double the padding GDAL adds towards the grid's corner (empty blocks, not
+# written, but indexed): beyond this many, the coarsest zooms' few tiles are warped from the original instead.
 MAX_ALIGNED_LEVELS = 10
 PYRAMID_OPTIONS = {
     "TILING_SCHEME": "GoogleMapsCompatible",
