@@ -477,7 +477,8 @@ def run_http(temp, assets, tiles_per_client, workers):
         single, rest = all_tiles[:tiles_per_client], all_tiles[tiles_per_client:]
         together = [rest[i::CLIENTS] for i in range(CLIENTS)]
         signed_single, signed_rest = signed_tiles[:tiles_per_client], signed_tiles[tiles_per_client:]
-        signed_lists = {"1client": [signed_single], f"{CLIENTS}clients": [signed_rest[i::CLIENTS] for i in range(CLIENTS)]}
+        signed_lists = {"1client": [signed_single],
+                        f"{CLIENTS}clients": [signed_rest[i::CLIENTS] for i in range(CLIENTS)]}
         for mode, lists in (("1client", [single]), (f"{CLIENTS}clients", together)):
             http_figure(f"http_tiles_cold_{mode}", paired(server, ceiling, plain, lists, token))
             if "sig=" in signed:

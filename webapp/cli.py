@@ -114,7 +114,8 @@ def prepare_3d_command(again):
 
 @click.command("prepare-map-tiles")
 def prepare_map_tiles_command():
-    """Make the map's copy of the rasters of completed tasks that lack it (extracted before Aerie made it, or imported)."""
+    """Make the map's copy of the rasters of completed tasks that lack it (extracted before Aerie made them, or
+    imported)."""
     from webapp import storage
     from webapp.models import Task, TaskStatus
     from webapp.services import tile_pyramids, tiles

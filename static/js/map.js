@@ -33,7 +33,7 @@
     if (window.devicePixelRatio > 1) url = url.replace("{y}.png", "{y}@2x.png");
     var query = layer === "orthophoto" ? plantHealth.query() :
       "color_map=" + encodeURIComponent(state.colorMap) + (state.hillshade ? "&hillshade=true" : "");
-    // The orthophoto itself as WebP: a photo's tile in a sixth to a tenth of the PNG's bytes, as fast to encode.
+    // The orthophoto itself as WebP: a photo's tile in about a tenth of the PNG's bytes, encoded about as fast.
     // Colour-mapped tiles (DEMs, plant health) stay lossless PNG, so that they read exactly against the legend.
     if (layer === "orthophoto" && !query) url = url.replace(/\.png(\?|$)/, ".webp$1");
     if (query) url += (url.indexOf("?") < 0 ? "?" : "&") + query;

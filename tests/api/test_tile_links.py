@@ -1,6 +1,7 @@
 """Signed tile URLs from TileJSON: they open their own task's layer without credentials, a tile through them (cached
 or rendered) touches neither Flask's request handling, the session nor the database, and a wrong, foreign or expired
-signature falls back to the normal permission check. JWT and session callers keep working without them (test_tiles.py)."""
+signature falls back to the normal permission check. JWT and session callers keep working without them
+(test_tiles.py)."""
 import time
 from urllib.parse import parse_qs, urlsplit
 

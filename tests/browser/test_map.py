@@ -51,7 +51,8 @@ def test_the_map_shows_tiles_switches_layers_and_measures(page, live_server, tas
     expect(page.locator("#map[data-ready=true]")).to_be_attached()
     expect(loaded_tiles(page, "orthophoto").first).to_be_attached(timeout=15000)
     # The orthophoto comes as WebP (a fraction of the PNG's bytes); colour-mapped layers stay PNG (below).
-    expect(loaded_tiles(page, "orthophoto").first).to_have_attribute("src", re.compile(r"/\d+/\d+/\d+(@2x)?\.webp\?sig="))
+    expect(loaded_tiles(page, "orthophoto").first).to_have_attribute(
+        "src", re.compile(r"/\d+/\d+/\d+(@2x)?\.webp\?sig="))
     expect(page.get_by_label("Orthophoto")).to_be_checked()
     expect(page.get_by_label("Terrain model (DTM)")).to_be_disabled()
     expect(page.locator("#dem-controls")).to_be_hidden()
