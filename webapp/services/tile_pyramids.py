@@ -60,7 +60,7 @@ def make_pyramids(assets_dir, layer_files, only_missing=False):
         source = Path(assets_dir, relative)
         if not source.is_file():
             continue
-        if only_missing and pyramid_path(assets_dir, layer, _version(source)).is_file():
+        if only_missing and pyramid_path(assets_dir, layer, file_version(source)).is_file():
             continue
         try:
             if not _marks_its_empty_pixels(source):
@@ -73,15 +73,16 @@ def make_pyramids(assets_dir, layer_files, only_missing=False):
     return made
 
 
-def _version(path):
-    """A file's version as the tile service names it: (mtime in ns, size)."""
+def file_version(path):
+    """A raster's version, which names its copy and its cached tiles: (mtime in ns, size); changes whenever the
+    task's assets are replaced."""
     stat = os.stat(path)
     return stat.st_mtime_ns, stat.st_size
 
 
 def make_pyramid(source, assets_dir, layer):
     """Write the map's copy of one raster (replacing copies of its older versions); returns its path."""
-    target = pyramid_path(assets_dir, layer, _version(source))
+    target = pyramid_path(assets_dir, layer, file_version(source))
     target.parent.mkdir(exist_ok=True)
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp.tif")
     try:
@@ -131,18 +132,19 @@ class Grid:
         return level
 
 
-def read_tile(open_level, grid, z, x, y, size, fill=0, buffer=0):
+def read_tile(open_level, grid, z, x, y, size, fill=0, buffer=0, overzoom=True):
     """A tile's pixels (bands x rows x columns, size + 2 * buffer a side) from a pyramid, or None where the pyramid
     has no level for it (then the caller warps it from the original).
 
     open_level(level) gives the dataset of a pyramid level (0: full resolution, k: the k-th overview). A tile
     size of 512 (an @2x tile) is the four tiles of the next zoom. Zooms finer than the pyramid's read a part of
     a full-resolution block and repeat its pixels (nearest neighbour, as the map's overzoom always did). Pixels
-    outside the raster are `fill`; buffer pixels around the tile let a hillshade see over its edges.
+    outside the raster are `fill`; buffer pixels around the tile let a hillshade see over its edges. Without
+    overzoom, zooms finer than the pyramid's are None too.
     """
     zoom = z + int(math.log2(size // TILE_SIZE))
     level = grid.level(zoom)
-    if level is None:
+    if level is None or (zoom > grid.zoom and not overzoom):
         return None
     repeat = 2 ** max(0, zoom - grid.zoom)  # how many of the tile's pixels one pixel of the pyramid covers
     width = size + 2 * buffer

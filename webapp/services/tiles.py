@@ -406,12 +406,11 @@ def _layer_path(assets_dir, layer):
 
 
 def _source_version(path):
-    """(mtime in ns, size) of the raster: changes whenever the task's assets are replaced."""
+    """The raster's version (tile_pyramids.file_version); TileNotFound when it does not exist."""
     try:
-        stat = os.stat(path)
+        return tile_pyramids.file_version(path)
     except (FileNotFoundError, NotADirectoryError) as error:
         raise TileNotFound(f"{Path(path).name} does not exist") from error
-    return stat.st_mtime_ns, stat.st_size
 
 
 def _tile_index(z, x, y):
@@ -565,9 +564,8 @@ def _pyramid_tile(source, z, x, y, size, fill=0, buffer=0, overzoom=True):
         if len(_pyramid_grids) > 1024:
             _pyramid_grids.clear()
         grid = _pyramid_grids[source.pyramid] = tile_pyramids.Grid(_pyramid_level(source, 0))
-    if not overzoom and z + int(numpy.log2(size // TILE_SIZE)) > grid.zoom:
-        return None
-    return tile_pyramids.read_tile(lambda level: _pyramid_level(source, level), grid, z, x, y, size, fill, buffer)
+    return tile_pyramids.read_tile(lambda level: _pyramid_level(source, level), grid, z, x, y, size, fill, buffer,
+                                   overzoom)
 
 
 _pyramid_grids = {}
